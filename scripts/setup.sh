@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian machine for Locus. Idempotent: each step checks before it acts.
+# Later milestones add their steps here (e.g. model artifacts), each with its own check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# apt needs root; use sudo when we are not root and it is available.
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+
+# Browser for the Playwright tests: Debian's chromium, because Playwright's own
+# browser download needs network access that CI machines may not have.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "setup: installing chromium (apt-get)"
+  $SUDO apt-get update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
+
+# Node dependencies. npm rewrites node_modules/.package-lock.json on every install, so it
+# is older than package-lock.json only when the lockfile changed since the last install.
+# ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's install script would download CUDA
+# binaries; the CPU binaries ship inside the package.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing node modules (npm ci)"
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci
+fi

@@ -1,0 +1,16 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    alias: { '@': fileURLToPath(new URL('./', import.meta.url)) },
+  },
+  test: {
+    environment: 'node',
+    include: ['server/**/*.test.ts', 'lib/**/*.test.ts', 'tests/**/*.test.ts'],
+    // Engine tests run real numeric kernels on CPU; some take tens of seconds.
+    testTimeout: 60_000,
+    // Keeps `vitest run` green while a folder is still empty of tests.
+    passWithNoTests: true,
+  },
+});
