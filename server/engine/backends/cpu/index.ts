@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Backend, BinaryOp, MatmulArgs, NormArgs, ReduceOp, RopeArgs, UnaryOp } from '../../backend';
-import { BYTES_PER_ELEMENT, fromF32, toF32, type AnyTypedArray, type DType } from '../../dtype';
+import { fromF32, toF32, type AnyTypedArray, type DType } from '../../dtype';
 import { EngineError } from '../../errors';
 import { sizeOf, stridesOf, type Shape } from '../../shape';
 import { OrtGemm } from './gemm-ort';
@@ -526,7 +526,7 @@ function copyBox(sizes: readonly number[], strides: number[], boxStrides: number
 function smallMatmul(a: Float32Array, b: Float32Array, args: MatmulArgs, m: number, n: number, k: number): Float32Array {
   const { aShape, bShape, transA, transB, outShape } = args;
   const batchShape = outShape.slice(0, -2);
-  const aBatch = broadcastStrides(aShape.slice(0, -2).map((d) => d), batchShape).map((s) => s * m * k);
+  const aBatch = broadcastStrides(aShape.slice(0, -2), batchShape).map((s) => s * m * k);
   const bBatch = broadcastStrides(bShape.slice(0, -2), batchShape).map((s) => s * k * n);
   // strides within one matrix
   const aRow = transA ? 1 : k;
@@ -534,8 +534,6 @@ function smallMatmul(a: Float32Array, b: Float32Array, args: MatmulArgs, m: numb
   const bRow = transB ? 1 : n;
   const bCol = transB ? k : 1;
   const out = new Float32Array(sizeOf(outShape));
-  const fixStrides = (s: number[], shape: Shape) => s.map((v, i) => (shape[shape.length - batchShape.length + i - 2] === 1 ? 0 : v));
-  void fixStrides;
   forEachBroadcast(batchShape, aBatch, bBatch, (bi, oa, ob) => {
     const oo = bi * m * n;
     for (let i = 0; i < m; i++) {
@@ -549,4 +547,3 @@ function smallMatmul(a: Float32Array, b: Float32Array, args: MatmulArgs, m: numb
   return out;
 }
 
-export { BYTES_PER_ELEMENT };

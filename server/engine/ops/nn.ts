@@ -1,0 +1,142 @@
+import { EngineError, expectDType, fmtShape } from '../errors';
+import type { Tensor } from '../tensor';
+import { binary, exp, mul, sub } from './elementwise';
+import { indexSelect } from './layout';
+import { sum } from './reduce';
+import { expectF32 } from './util';
+
+/** Fused neural-network ops: softmaxes, norms, rotary embeddings, embedding lookup, masks. */
+
+function rowsOf(x: Tensor): { rows: number; dim: number } {
+  const dim = x.shape[x.rank - 1] ?? 1;
+  return { rows: x.size / dim, dim };
+}
+
+/** Softmax over the last axis. A row that is entirely -Infinity (fully masked) gives zeros. */
+export function softmax(x: Tensor): Tensor {
+  expectF32('softmax', ['x', x]);
+  const e = x.engine;
+  const { rows, dim } = rowsOf(x);
+  const y = e.wrap(e.backend.softmax(x.data, rows, dim), x.shape);
+  // dx = y * (g - sum(g * y))
+  return e.record('softmax', [x], y, [y], (g, [ys]) => [mul(ys!, sub(g, sum(mul(g, ys!), -1, true)))]);
+}
+
+/** log(softmax(x)) over the last axis, computed stably. */
+export function logSoftmax(x: Tensor): Tensor {
+  expectF32('logSoftmax', ['x', x]);
+  const e = x.engine;
+  const { rows, dim } = rowsOf(x);
+  const y = e.wrap(e.backend.logSoftmax(x.data, rows, dim), x.shape);
+  // dx = g - softmax * sum(g)
+  return e.record('logSoftmax', [x], y, [y], (g, [ys]) => [sub(g, mul(exp(ys!), sum(g, -1, true)))]);
+}
+
+function checkNormParam(op: string, x: Tensor, name: string, p: Tensor): void {
+  expectF32(op, [name, p]);
+  const dim = x.shape[x.rank - 1];
+  if (p.rank !== 1 || p.shape[0] !== dim) throw new EngineError(op, `${name} ${fmtShape(p.shape)} vs x ${fmtShape(x.shape)}: expected [${dim}]`);
+}
+
+/** LayerNorm over the last axis (GPT-2, GPT-J, NeoX). `beta` may be null (no bias). */
+export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor | null, eps = 1e-5): Tensor {
+  expectF32('layerNorm', ['x', x]);
+  checkNormParam('layerNorm', x, 'gamma', gamma);
+  if (beta) checkNormParam('layerNorm', x, 'beta', beta);
+  const e = x.engine;
+  const args = { ...rowsOf(x), eps };
+  const { out, mean, rstd } = e.backend.layerNorm(x.data, gamma.data, beta?.data ?? null, args);
+  const meanT = e.wrap(mean, [args.rows]);
+  const rstdT = e.wrap(rstd, [args.rows]);
+  const y = e.wrap(out, x.shape);
+  const inputs = beta ? [x, gamma, beta] : [x, gamma];
+  e.record('layerNorm', inputs, y, [x, gamma, meanT, rstdT], (g, [xs, gs, ms, rs]) => {
+    const grads = e.backend.layerNormBackward(g.data, xs!.data, gs!.data, ms!.data, rs!.data, args);
+    return [e.wrap(grads.dx, x.shape), e.wrap(grads.dgamma, gamma.shape), e.wrap(grads.dbeta, gamma.shape)];
+  });
+  meanT.dispose();
+  rstdT.dispose();
+  return y;
+}
+
+/** RMSNorm over the last axis (Llama): x / sqrt(mean(x^2) + eps) * gamma. */
+export function rmsNorm(x: Tensor, gamma: Tensor, eps = 1e-6): Tensor {
+  expectF32('rmsNorm', ['x', x]);
+  checkNormParam('rmsNorm', x, 'gamma', gamma);
+  const e = x.engine;
+  const args = { ...rowsOf(x), eps };
+  const { out, rstd } = e.backend.rmsNorm(x.data, gamma.data, args);
+  const rstdT = e.wrap(rstd, [args.rows]);
+  const y = e.wrap(out, x.shape);
+  e.record('rmsNorm', [x, gamma], y, [x, gamma, rstdT], (g, [xs, gs, rs]) => {
+    const grads = e.backend.rmsNormBackward(g.data, xs!.data, gs!.data, rs!.data, args);
+    return [e.wrap(grads.dx, x.shape), e.wrap(grads.dgamma, gamma.shape)];
+  });
+  rstdT.dispose();
+  return y;
+}
+
+export interface RopeOptions {
+  /** Features rotated at the start of the last axis (GPT-J and NeoX rotate only part). */
+  rotaryDim: number;
+  /** true: GPT-J pairs (2i, 2i+1); false: NeoX/Llama halves (i, i + rotaryDim/2). */
+  interleaved: boolean;
+}
+
+/**
+ * Rotary position embedding of x [..., T, D] with tables cos/sin [T, rotaryDim/2] (built by the
+ * caller for the positions in use). The backward is the inverse rotation.
+ */
+export function rope(x: Tensor, cos: Tensor, sin: Tensor, opts: RopeOptions): Tensor {
+  expectF32('rope', ['x', x], ['cos', cos], ['sin', sin]);
+  const t = x.shape[x.rank - 2]!;
+  const d = x.shape[x.rank - 1]!;
+  const half = opts.rotaryDim / 2;
+  if (opts.rotaryDim % 2 !== 0 || opts.rotaryDim > d) throw new EngineError('rope', `rotaryDim ${opts.rotaryDim} must be even and <= ${d}`);
+  for (const [name, tab] of [['cos', cos], ['sin', sin]] as const) {
+    if (tab.rank !== 2 || tab.shape[0] !== t || tab.shape[1] !== half) {
+      throw new EngineError('rope', `${name} ${fmtShape(tab.shape)} vs x ${fmtShape(x.shape)}: expected [${t},${half}]`);
+    }
+  }
+  const e = x.engine;
+  const run = (v: Tensor, inverse: boolean) => e.wrap(e.backend.rope(v.data, cos.data, sin.data, { shape: v.shape, ...opts, inverse }), v.shape);
+  return e.record('rope', [x], run(x, false), [], (g) => [run(g, true)]);
+}
+
+/** cos/sin tables [positions.length, rotaryDim/2] for theta (10000 for most models). */
+export function ropeTables(x: Tensor, positions: readonly number[], rotaryDim: number, theta: number): { cos: Tensor; sin: Tensor } {
+  const half = rotaryDim / 2;
+  const cos = new Float32Array(positions.length * half);
+  const sin = new Float32Array(positions.length * half);
+  positions.forEach((p, row) => {
+    for (let i = 0; i < half; i++) {
+      const angle = p / theta ** ((2 * i) / rotaryDim);
+      cos[row * half + i] = Math.cos(angle);
+      sin[row * half + i] = Math.sin(angle);
+    }
+  });
+  const e = x.engine;
+  return { cos: e.tensor(cos, [positions.length, half]), sin: e.tensor(sin, [positions.length, half]) };
+}
+
+/** Token embedding lookup: table [V, D], ids (i32, any shape) -> [...ids.shape, D]. */
+export function embedding(table: Tensor, ids: Tensor): Tensor {
+  expectDType('embedding', 'ids', ids.dtype, ['i32']);
+  return indexSelect(table, 0, ids);
+}
+
+/**
+ * Additive causal mask [queries, keys]: 0 where key j <= query i + offset, -Infinity after.
+ * `offset` = number of cached keys before the queries (generation with a KV cache).
+ */
+export function causalMask(like: Tensor, queries: number, keys: number, offset = keys - queries): Tensor {
+  const mask = new Float32Array(queries * keys);
+  for (let i = 0; i < queries; i++) for (let j = 0; j < keys; j++) if (j > i + offset) mask[i * keys + j] = -Infinity;
+  return like.engine.tensor(mask, [queries, keys]);
+}
+
+/** Adds a mask without recording it (masks carry no gradient). */
+export function addMask(scores: Tensor, mask: Tensor): Tensor {
+  const out = binary('add', scores, mask);
+  return scores.engine.record('addMask', [scores], out, [], (g) => [g]);
+}
