@@ -68,7 +68,7 @@ describe('forward values', () => {
       const av = a.valuesSync();
       const bv = b.valuesSync();
       const expected = new Float32Array(m * n);
-      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) expected[i * n + j] += av[i * k + p]! * bv[j * k + p]!;
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) expected[i * n + j] = expected[i * n + j]! + av[i * k + p]! * bv[j * k + p]!;
       close(ops.matmul(a, b, { transB: true }).valuesSync(), expected, 1e-5);
     }
   });

@@ -55,7 +55,7 @@ export function gradCheck(engine: Engine, inputs: GradCheckInput[], fn: (...xs: 
 
   let maxAbsError = 0;
   let maxRelError = 0;
-  const scale = Math.max(0, ...analytic.map((g) => g.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
+  const scale = Math.max(0, ...analytic.map((g) => Array.from(g, Math.abs).reduce((m, v) => Math.max(m, v), 0)));
   // Errors are relative to the entry, floored at 1% of the largest gradient: tiny entries carry
   // the loss's f32 rounding, divided by 2h, and would otherwise dominate.
   const floor = Math.max(1e-2, 1e-2 * scale);

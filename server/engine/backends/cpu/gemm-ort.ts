@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { onnx } from 'onnx-proto';
+import onnxProto, { type onnx as OnnxTypes } from 'onnx-proto';
 
 /**
  * Matrix products on the CPU through onnxruntime-node (MLAS kernels: 250-415 GFLOP/s on the dev
@@ -9,6 +9,8 @@ import { onnx } from 'onnx-proto';
  * own async wrapper calls on the next tick) so that engine ops stay synchronous.
  */
 const require = createRequire(import.meta.url);
+// onnx-proto is CommonJS: take the namespace from its default export under Node's ESM loader.
+const { onnx } = onnxProto;
 
 interface NativeSession {
   loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void;
@@ -33,7 +35,7 @@ function load() {
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 
-function valueInfo(name: string, rank: number): onnx.IValueInfoProto {
+function valueInfo(name: string, rank: number): OnnxTypes.IValueInfoProto {
   const dim = Array.from({ length: rank }, (_, i) => ({ dimParam: `${name}${i}` }));
   return { name, type: { tensorType: { elemType: FLOAT, shape: { dim } } } };
 }
@@ -41,7 +43,7 @@ function valueInfo(name: string, rank: number): onnx.IValueInfoProto {
 function matmulModel(rankA: number, rankB: number, transA: boolean, transB: boolean): Uint8Array {
   const rankOut = Math.max(rankA, rankB);
   const fused = transA || transB;
-  const node: onnx.INodeProto = fused
+  const node: OnnxTypes.INodeProto = fused
     ? {
         opType: 'FusedMatMul',
         domain: 'com.microsoft',
