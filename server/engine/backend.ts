@@ -43,6 +43,9 @@ export interface RopeArgs {
   interleaved: boolean;
   /** Rotate by -theta (the backward of a rotation is its inverse). */
   inverse: boolean;
+  /** 1: one table [T, rotaryDim/2] for all rows; B: tables [B, T, rotaryDim/2] for x [B, ..., T, D]
+   * (per-sequence positions, as left-padded batches need). */
+  tableBatch: number;
 }
 
 export interface Backend {

@@ -110,6 +110,14 @@ const cases: Record<Differentiable, Case[]> = {
     { name: 'half-split (NeoX, Llama)', inputs: [u([2, 3, 8])], fn: (x) => ropeAt(x, 8, false) },
     { name: 'interleaved (GPT-J)', inputs: [u([2, 3, 8])], fn: (x) => ropeAt(x, 8, true) },
     { name: 'partial rotary dims', inputs: [u([3, 10])], fn: (x) => ropeAt(x, 4, true) },
+    {
+      name: 'per-sequence positions',
+      inputs: [u([2, 2, 3, 4])],
+      fn: (x) => {
+        const { cos, sin } = ops.ropeTables(x, [[0, 1, 2], [5, 6, 9]], 4, 10000);
+        return ops.rope(x, cos, sin, { rotaryDim: 4, interleaved: false });
+      },
+    },
   ],
   embedding: [{ inputs: [u([5, 3]), ids([4, 1, 4, 0], [2, 2])], fn: (t, i) => ops.embedding(t!, i!) }],
   addMask: [

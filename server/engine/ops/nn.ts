@@ -84,8 +84,9 @@ export interface RopeOptions {
 }
 
 /**
- * Rotary position embedding of x [..., T, D] with tables cos/sin [T, rotaryDim/2] (built by the
- * caller for the positions in use). The backward is the inverse rotation.
+ * Rotary position embedding of x [..., T, D] with tables cos/sin [T, rotaryDim/2], or
+ * [B, T, rotaryDim/2] for x [B, ..., T, D] when sequences have their own positions (left padding).
+ * The caller builds the tables for the positions in use. The backward is the inverse rotation.
  */
 export function rope(x: Tensor, cos: Tensor, sin: Tensor, opts: RopeOptions): Tensor {
   expectF32('rope', ['x', x], ['cos', cos], ['sin', sin]);
@@ -93,30 +94,43 @@ export function rope(x: Tensor, cos: Tensor, sin: Tensor, opts: RopeOptions): Te
   const d = x.shape[x.rank - 1]!;
   const half = opts.rotaryDim / 2;
   if (opts.rotaryDim % 2 !== 0 || opts.rotaryDim > d) throw new EngineError('rope', `rotaryDim ${opts.rotaryDim} must be even and <= ${d}`);
+  const tableBatch = cos.rank === 3 ? cos.shape[0]! : 1;
   for (const [name, tab] of [['cos', cos], ['sin', sin]] as const) {
-    if (tab.rank !== 2 || tab.shape[0] !== t || tab.shape[1] !== half) {
-      throw new EngineError('rope', `${name} ${fmtShape(tab.shape)} vs x ${fmtShape(x.shape)}: expected [${t},${half}]`);
+    const expected = tab.rank === 3 ? [x.shape[0], t, half] : [t, half];
+    if ((tab.rank !== 2 && tab.rank !== 3) || tab.shape.some((dim, i) => dim !== expected[i]) || (tab.rank === 3 && x.rank < 3)) {
+      throw new EngineError('rope', `${name} ${fmtShape(tab.shape)} vs x ${fmtShape(x.shape)}: expected [${expected.join(',')}]`);
     }
   }
   const e = x.engine;
-  const run = (v: Tensor, inverse: boolean) => e.wrap(e.backend.rope(v.data, cos.data, sin.data, { shape: v.shape, ...opts, inverse }), v.shape);
-  return e.record('rope', [x], run(x, false), [], (g) => [run(g, true)]);
+  const run = (v: Tensor, c: Tensor, s: Tensor, inverse: boolean) =>
+    e.wrap(e.backend.rope(v.data, c.data, s.data, { shape: v.shape, ...opts, inverse, tableBatch }), v.shape);
+  return e.record('rope', [x], run(x, cos, sin, false), [cos, sin], (g, [c, s]) => [run(g, c!, s!, true)]);
 }
 
-/** cos/sin tables [positions.length, rotaryDim/2] for theta (10000 for most models). */
-export function ropeTables(x: Tensor, positions: readonly number[], rotaryDim: number, theta: number): { cos: Tensor; sin: Tensor } {
+/** cos/sin tables for theta (10000 for most models): [P, rotaryDim/2] for positions [P], or
+ * [B, P, rotaryDim/2] for per-sequence positions [B][P]. */
+export function ropeTables(
+  like: Tensor,
+  positions: readonly number[] | readonly (readonly number[])[],
+  rotaryDim: number,
+  theta: number,
+): { cos: Tensor; sin: Tensor } {
   const half = rotaryDim / 2;
-  const cos = new Float32Array(positions.length * half);
-  const sin = new Float32Array(positions.length * half);
-  positions.forEach((p, row) => {
+  const perSequence = Array.isArray(positions[0]);
+  const rows = (perSequence ? (positions as number[][]) : [positions as number[]]).flat();
+  const cos = new Float32Array(rows.length * half);
+  const sin = new Float32Array(rows.length * half);
+  const inverseFrequency = Array.from({ length: half }, (_, i) => 1 / theta ** ((2 * i) / rotaryDim));
+  rows.forEach((p, row) => {
     for (let i = 0; i < half; i++) {
-      const angle = p / theta ** ((2 * i) / rotaryDim);
+      const angle = p * inverseFrequency[i]!;
       cos[row * half + i] = Math.cos(angle);
       sin[row * half + i] = Math.sin(angle);
     }
   });
-  const e = x.engine;
-  return { cos: e.tensor(cos, [positions.length, half]), sin: e.tensor(sin, [positions.length, half]) };
+  const shape = perSequence ? [positions.length, (positions[0] as number[]).length, half] : [positions.length, half];
+  const e = like.engine;
+  return { cos: e.tensor(cos, shape), sin: e.tensor(sin, shape) };
 }
 
 /** Token embedding lookup: table [V, D], ids (i32, any shape) -> [...ids.shape, D]. */

@@ -484,7 +484,7 @@ export class CpuBackend implements Backend {
     return { dx, dgamma };
   }
 
-  rope(x: unknown, cosX: unknown, sinX: unknown, { shape, rotaryDim, interleaved, inverse }: RopeArgs): Buf {
+  rope(x: unknown, cosX: unknown, sinX: unknown, { shape, rotaryDim, interleaved, inverse, tableBatch }: RopeArgs): Buf {
     const a = f32(x);
     const cos = f32(cosX);
     const sin = f32(sinX);
@@ -494,8 +494,9 @@ export class CpuBackend implements Backend {
     const sign = inverse ? -1 : 1;
     const out = this.own(a.slice());
     const rows = a.length / d;
+    const rowsPerTable = rows / tableBatch;
     for (let r = 0; r < rows; r++) {
-      const pos = r % t;
+      const pos = Math.floor(r / rowsPerTable) * t + (r % t);
       const base = r * d;
       for (let i = 0; i < half; i++) {
         const c = cos[pos * half + i]!;
