@@ -1,0 +1,60 @@
+import type { Engine, Tensor } from '../../engine';
+import { Hooks } from '../hooks';
+import { KVCache, positional, type CausalLM, type ForwardInput, type ForwardOutput, type ModelSpec, type Positional } from '../network';
+
+/** What a family supplies: how tokens become the residual stream, one block, and the head. */
+export interface FamilyWiring {
+  /** [B, T] ids -> [B, T, D] */
+  embed(ids: Tensor, pos: Positional): Tensor;
+  /** One block on the residual stream; calls hooks at its points; uses the cache if given. */
+  block(x: Tensor, layer: number, ctx: BlockContext): Tensor;
+  /** Final norm and unembedding: [B, T, D] -> [B, T, V] */
+  head(x: Tensor): Tensor;
+  mlpOutWeight(layer: number): { name: string; transposed: boolean };
+}
+
+export interface BlockContext {
+  pos: Positional;
+  hooks: Hooks;
+  cache?: KVCache;
+}
+
+const NO_HOOKS = new Hooks();
+
+/** The forward pass shared by every decoder-only family: embed, blocks, head, with hooks. */
+export class DecoderOnlyLM implements CausalLM {
+  constructor(
+    readonly engine: Engine,
+    readonly spec: ModelSpec,
+    readonly params: ReadonlyMap<string, Tensor>,
+    private readonly wiring: FamilyWiring,
+  ) {}
+
+  mlpOutWeight(layer: number) {
+    if (layer < 0 || layer >= this.spec.layers) throw new Error(`layer ${layer} out of range: the model has ${this.spec.layers}`);
+    return this.wiring.mlpOutWeight(layer);
+  }
+
+  forward({ ids, attentionMask, hooks = NO_HOOKS, cache }: ForwardInput): ForwardOutput {
+    if (ids.dtype !== 'i32' || ids.rank !== 2) throw new Error(`forward: ids must be i32 [B, T], got ${ids.dtype} [${ids.shape}]`);
+    const [batch, tokens] = ids.shape as [number, number];
+    if ((cache?.length ?? 0) + tokens > this.spec.maxPositions) {
+      throw new Error(`forward: ${(cache?.length ?? 0) + tokens} tokens exceed the model's ${this.spec.maxPositions} positions`);
+    }
+    const pos = positional(this.engine, batch, tokens, attentionMask, cache);
+    let x = hooks.apply('embed', 0, this.wiring.embed(ids, pos));
+    for (let layer = 0; layer < this.spec.layers; layer++) {
+      x = hooks.apply('resid_pre', layer, x);
+      x = hooks.apply('resid_post', layer, this.wiring.block(x, layer, { pos, hooks, cache }));
+    }
+    return { logits: this.wiring.head(x) };
+  }
+
+  newCache(): KVCache {
+    return new KVCache(this.spec.layers);
+  }
+
+  dispose(): void {
+    for (const t of this.params.values()) t.dispose();
+  }
+}

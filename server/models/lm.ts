@@ -1,0 +1,173 @@
+import { mulberry32 } from '../../lib/random';
+import type { Engine, Tensor } from '../engine';
+import { logSoftmax, narrow, reshape } from '../engine/ops';
+import type { Hooks } from './hooks';
+import type { CausalLM } from './network';
+import { KVCache } from './network';
+
+/** What the language model needs from a tokenizer (server/models/tokenizer implements it). */
+export interface TextTokenizer {
+  encode(text: string, opts?: { addSpecialTokens?: boolean }): { ids: number[]; offsets: [number, number][] };
+  decode(ids: readonly number[], opts?: { skipSpecialTokens?: boolean }): string;
+  readonly eosId?: number;
+  readonly padId?: number;
+}
+
+export interface TokenProb {
+  id: number;
+  token: string;
+  prob: number;
+}
+
+export interface TargetScore {
+  /** Per target token: its id and text, log p(token | prefix), and the model's argmax there. */
+  tokens: { id: number; text: string; logProb: number; argmaxId: number }[];
+  /** Sum of the target tokens' log-probabilities. */
+  logProb: number;
+}
+
+export interface GenerateOptions {
+  maxNewTokens?: number;
+  /** 0 (default): greedy. Otherwise sample from softmax(logits / temperature). */
+  temperature?: number;
+  /** Sample among the k most likely tokens only. */
+  topK?: number;
+  seed?: number;
+  stopAtEos?: boolean;
+}
+
+/**
+ * A causal LM with its tokenizer: next-token distributions, teacher-forced scores of target
+ * continuations, and generation with a KV cache, for one prompt or a padded batch.
+ */
+export class LanguageModel {
+  constructor(
+    readonly network: CausalLM,
+    readonly tokenizer: TextTokenizer,
+  ) {}
+
+  get engine(): Engine {
+    return this.network.engine;
+  }
+
+  encode(text: string): number[] {
+    return this.tokenizer.encode(text).ids;
+  }
+
+  /** The k most likely next tokens after each prompt (batched, right-padded). */
+  topK(prompts: readonly string[], k = 10, hooks?: Hooks): TokenProb[][] {
+    const seqs = prompts.map((p) => this.encode(p));
+    const lastLogProbs = this.engine.tidy(() => {
+      const { logits } = this.forwardPadded(seqs, 'right', hooks);
+      const rows = seqs.map((s, b) => narrow(narrow(logits, 0, b, 1), 1, s.length - 1, 1));
+      return rows.map((r) => logSoftmax(reshape(r, [-1])).valuesSync());
+    });
+    return lastLogProbs.map((lp) => topEntries(lp, k).map(([id, logProb]) => ({ id, token: this.tokenizer.decode([id]), prob: Math.exp(logProb) })));
+  }
+
+  /**
+   * Teacher-forced log-probabilities of `target` after `prompt`, for each pair. The target is
+   * tokenised on its own and appended to the prompt's tokens, as EasyEdit and ROME do, so write it
+   * with its leading space (" Paris").
+   */
+  score(pairs: readonly { prompt: string; target: string }[], hooks?: Hooks): TargetScore[] {
+    const parts = pairs.map(({ prompt, target }) => ({
+      prompt: this.encode(prompt),
+      target: this.tokenizer.encode(target, { addSpecialTokens: false }).ids,
+    }));
+    for (const [i, p] of parts.entries()) if (!p.target.length) throw new Error(`score: target ${JSON.stringify(pairs[i]!.target)} has no tokens`);
+    const seqs = parts.map((p) => [...p.prompt, ...p.target]);
+    const values = this.engine.tidy(() => {
+      const { logits } = this.forwardPadded(seqs, 'right', hooks);
+      return logSoftmax(logits).valuesSync();
+    });
+    const vocab = this.network.spec.vocabSize;
+    const width = Math.max(...seqs.map((s) => s.length));
+    return parts.map((p, b) => {
+      const tokens = p.target.map((id, j) => {
+        const row = (b * width + p.prompt.length - 1 + j) * vocab;
+        const slice = values.subarray(row, row + vocab);
+        return { id, text: this.tokenizer.decode([id]), logProb: slice[id]!, argmaxId: argmax(slice) };
+      });
+      return { tokens, logProb: tokens.reduce((s, t) => s + t.logProb, 0) };
+    });
+  }
+
+  /** Continues each prompt (left-padded batch) with a KV cache; returns the new text. */
+  generate(prompts: readonly string[], opts: GenerateOptions = {}): string[] {
+    const { maxNewTokens = 20, temperature = 0, topK, seed = 0, stopAtEos = true } = opts;
+    const random = mulberry32(seed);
+    const seqs = prompts.map((p) => this.encode(p));
+    const cache = new KVCache(this.network.spec.layers);
+    const out: number[][] = seqs.map(() => []);
+    const done = seqs.map(() => false);
+    try {
+      let step = this.engine.tidy(() => lastRows(this.forwardPadded(seqs, 'left', undefined, cache).logits));
+      for (let n = 0; n < maxNewTokens && !done.every(Boolean); n++) {
+        const next = step.map((logits) => pick(logits, temperature, topK, random));
+        next.forEach((id, b) => {
+          if (done[b]) return;
+          if (stopAtEos && id === this.tokenizer.eosId) done[b] = true;
+          else out[b]!.push(id);
+        });
+        if (n === maxNewTokens - 1 || done.every(Boolean)) break;
+        step = this.engine.tidy(() => {
+          const ids = this.engine.tensor(Int32Array.from(next), [next.length, 1], 'i32');
+          const mask = done.map(() => [1]);
+          return lastRows(this.network.forward({ ids, attentionMask: mask, cache }).logits);
+        });
+      }
+    } finally {
+      cache.dispose();
+    }
+    return out.map((ids) => this.tokenizer.decode(ids, { skipSpecialTokens: true }));
+  }
+
+  /** Forward over token sequences of different lengths, padded on one side. */
+  forwardPadded(seqs: readonly number[][], side: 'left' | 'right', hooks?: Hooks, cache?: KVCache): { logits: Tensor; mask: number[][] } {
+    const width = Math.max(...seqs.map((s) => s.length));
+    if (width === 0) throw new Error('forward: empty prompt');
+    const pad = this.tokenizer.padId ?? this.tokenizer.eosId ?? 0;
+    const ids = new Int32Array(seqs.length * width).fill(pad);
+    const mask = seqs.map((s, b) => {
+      const offset = side === 'left' ? width - s.length : 0;
+      ids.set(s, b * width + offset);
+      return Array.from({ length: width }, (_, j) => (j >= offset && j < offset + s.length ? 1 : 0));
+    });
+    const input = this.engine.tensor(ids, [seqs.length, width], 'i32');
+    return { logits: this.network.forward({ ids: input, attentionMask: mask, hooks, cache }).logits, mask };
+  }
+}
+
+/** The last position's logits per sequence, read to the host. */
+function lastRows(logits: Tensor): Float32Array[] {
+  const [b, t, v] = logits.shape as [number, number, number];
+  const values = narrow(logits, 1, t - 1, 1).valuesSync() as Float32Array;
+  return Array.from({ length: b }, (_, i) => values.slice(i * v, (i + 1) * v));
+}
+
+function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  return best;
+}
+
+/** The k largest entries as [index, value], largest first. */
+export function topEntries(values: ArrayLike<number>, k: number): [number, number][] {
+  const idx = Array.from({ length: values.length }, (_, i) => i);
+  idx.sort((a, b) => values[b]! - values[a]!);
+  return idx.slice(0, k).map((i) => [i, values[i]!]);
+}
+
+function pick(logits: Float32Array, temperature: number, topK: number | undefined, random: () => number): number {
+  if (temperature <= 0) return argmax(logits);
+  const candidates = topEntries(logits, topK ?? logits.length);
+  const max = candidates[0]![1];
+  const weights = candidates.map(([, l]) => Math.exp((l - max) / temperature));
+  let r = random() * weights.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < candidates.length; i++) {
+    r -= weights[i]!;
+    if (r <= 0) return candidates[i]![0];
+  }
+  return candidates[candidates.length - 1]![0];
+}
