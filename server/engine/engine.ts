@@ -197,6 +197,17 @@ export class Engine {
     return output;
   }
 
+  /**
+   * Marks `t` as needing a gradient, so ops downstream of it are recorded even when no weight
+   * requires one: how gradients with respect to an activation (a hooked MLP output, KN's neurons)
+   * are taken from a frozen model. Returns `t`.
+   */
+  watch(t: Tensor): Tensor {
+    if (t.dtype === 'i32') throw new EngineError('watch', `${t} is an index tensor; gradients need a float one`);
+    t.requiresGrad = true;
+    return t;
+  }
+
   /** Drops the recorded graph without computing gradients. */
   releaseGraph(): void {
     for (const node of this.tape) for (const t of node.saved) t.dispose();

@@ -86,10 +86,14 @@ export function replaceAt(x: Tensor, positions: Positions, value: Tensor): Tenso
   return add(x, mul(mask, sub(value, x)));
 }
 
-/** Captures activations under "point.layer", kept past scopes (the caller disposes them). They
- * are the graph's own tensors, so `engine.grad(loss, [captured])` gives their gradients. */
-export function captureInto(store: Map<string, Tensor>): HookFn {
+/**
+ * Captures activations under "point.layer", kept past scopes (the caller disposes them). With
+ * `grad`, each captured activation is watched (see Engine.watch), so that
+ * `engine.grad(loss, [captured])` gives its gradient even when no weight requires one.
+ */
+export function captureInto(store: Map<string, Tensor>, opts: { grad?: boolean } = {}): HookFn {
   return (x, { point, layer }) => {
+    if (opts.grad) x.engine.watch(x);
     store.set(`${point}.${layer}`, x.engine.keep(x));
   };
 }

@@ -1,11 +1,21 @@
 import type { Engine, Tensor } from '../engine';
 import { cast } from '../engine/ops';
 
-/** A source of named tensors (a checkpoint, already opened). */
+export interface RawTensor {
+  dtype: 'f32' | 'f16' | 'bf16' | 'i32';
+  shape: number[];
+  data: Float32Array | Uint16Array | Int32Array;
+}
+
+/** A source of named tensors (an opened checkpoint). */
 export interface TensorSource {
   names(): string[];
-  read(name: string): { dtype: 'f32' | 'f16' | 'bf16' | 'i32'; shape: number[]; data: Float32Array | Uint16Array | Int32Array };
+  read(name: string): Promise<RawTensor>;
 }
+
+/** Buffers some checkpoints carry that are not parameters (GPT-2's causal-mask "attn.bias",
+ * rotary caches): never loaded. */
+const NOT_PARAMETERS = /(\.attn\.(masked_)?bias|\.rotary_emb\.inv_freq|\.attention\.(bias|masked_bias))$/;
 
 export class ModelLoadError extends Error {
   constructor(message: string) {
@@ -15,65 +25,86 @@ export class ModelLoadError extends Error {
 }
 
 /**
- * Reads the parameters a family asks for, by checkpoint key, as f32 engine tensors (kept: they
- * live as long as the model). Missing keys and shape mismatches are reported all at once.
+ * The parameters of a checkpoint as f32 engine tensors, for a family to take by checkpoint key
+ * with the shape its config implies. `load` reads every tensor once (converting each on arrival,
+ * so at most one raw tensor is held beside the engine's copies); `finish` reports every missing or
+ * misshapen tensor at once and frees what no family took.
  */
 export class WeightLoader {
-  readonly params = new Map<string, Tensor>();
+  private readonly loaded = new Map<string, Tensor>();
+  private readonly taken = new Map<string, Tensor>();
   private readonly problems: string[] = [];
-  private readonly available: Set<string>;
+  private readonly placeholders: Tensor[] = [];
 
-  constructor(
+  private constructor(
     private readonly engine: Engine,
-    private readonly source: TensorSource,
     private readonly label: string,
-  ) {
-    this.available = new Set(source.names());
+  ) {}
+
+  static async load(engine: Engine, source: TensorSource, label: string, onProgress?: (done: number, total: number) => void): Promise<WeightLoader> {
+    const loader = new WeightLoader(engine, label);
+    const names = source.names().filter((n) => !NOT_PARAMETERS.test(n));
+    try {
+      for (const [i, name] of names.entries()) {
+        const { dtype, shape, data } = await source.read(name);
+        if (dtype === 'i32') {
+          loader.problems.push(`tensor ${name} has dtype i32, expected a float type`);
+          continue;
+        }
+        const stored = engine.tensor(data, shape, dtype);
+        const t = dtype === 'f32' ? stored : engine.noGrad(() => cast(stored, 'f32'));
+        if (t !== stored) stored.dispose();
+        loader.loaded.set(name, engine.keep(t));
+        onProgress?.(i + 1, names.length);
+      }
+    } catch (err) {
+      loader.disposeAll();
+      throw err;
+    }
+    return loader;
   }
 
   has(name: string): boolean {
-    return this.available.has(name);
+    return this.loaded.has(name);
   }
 
-  /** Loads `name` with the expected shape; records a problem instead of throwing, so one load
-   * reports every missing or misshapen tensor. */
+  /** The tensor `name`, checked against `shape`; a problem is recorded (not thrown) so that one
+   * load reports everything wrong with a checkpoint. */
   take(name: string, shape: readonly number[]): Tensor {
-    const existing = this.params.get(name);
-    if (existing) return existing;
-    if (!this.available.has(name)) {
+    const t = this.loaded.get(name);
+    if (!t) {
       this.problems.push(`missing tensor ${name} [${shape.join(',')}]`);
-      return this.placeholder(name, shape);
+      return this.placeholder(shape);
     }
-    const { dtype, shape: actual, data } = this.source.read(name);
-    if (actual.length !== shape.length || actual.some((d, i) => d !== shape[i])) {
-      this.problems.push(`tensor ${name} has shape [${actual.join(',')}], the config implies [${shape.join(',')}]`);
-      return this.placeholder(name, shape);
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      this.problems.push(`tensor ${name} has shape [${t.shape.join(',')}], the config implies [${shape.join(',')}]`);
+      return this.placeholder(shape);
     }
-    if (dtype === 'i32') {
-      this.problems.push(`tensor ${name} has dtype i32, expected a float type`);
-      return this.placeholder(name, shape);
-    }
-    const stored = this.engine.tensor(data, actual, dtype);
-    const t = this.engine.keep(dtype === 'f32' ? stored : this.engine.noGrad(() => cast(stored, 'f32')));
-    if (t !== stored) stored.dispose();
-    this.params.set(name, t);
+    this.taken.set(name, t);
     return t;
   }
 
-  private placeholder(name: string, shape: readonly number[]): Tensor {
+  private placeholder(shape: readonly number[]): Tensor {
     const t = this.engine.keep(this.engine.zeros(shape));
-    this.params.set(name, t);
+    this.placeholders.push(t);
     return t;
   }
 
-  /** Throws a ModelLoadError listing every problem, after freeing what was loaded. */
+  private disposeAll(): void {
+    for (const t of [...this.loaded.values(), ...this.placeholders]) t.dispose();
+    this.loaded.clear();
+    this.taken.clear();
+  }
+
+  /** The taken parameters by key; throws a ModelLoadError listing every problem otherwise. */
   finish(): Map<string, Tensor> {
     if (this.problems.length) {
-      for (const t of this.params.values()) t.dispose();
+      this.disposeAll();
       const shown = this.problems.slice(0, 12);
       const more = this.problems.length > shown.length ? `\n  ... and ${this.problems.length - shown.length} more` : '';
       throw new ModelLoadError(`${this.label}: checkpoint does not match the model:\n  ${shown.join('\n  ')}${more}`);
     }
-    return this.params;
+    for (const [name, t] of this.loaded) if (!this.taken.has(name)) t.dispose();
+    return new Map(this.taken);
   }
 }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Engine } from '../../engine';
 import { add, embedding, gelu, layerNorm, matmul, narrow } from '../../engine/ops';
 import { attention, conv1d, mergeHeads, splitHeads, type ModelSpec } from '../network';
-import { WeightLoader, type TensorSource } from '../weights';
+import type { WeightLoader } from '../weights';
 import { DecoderOnlyLM } from './base';
 
 export const Gpt2Config = z.looseObject({
@@ -24,7 +24,7 @@ export const Gpt2Config = z.looseObject({
 });
 export type Gpt2Config = z.infer<typeof Gpt2Config>;
 
-export function buildGpt2(engine: Engine, source: TensorSource, config: Gpt2Config): DecoderOnlyLM {
+export function buildGpt2(engine: Engine, w: WeightLoader, config: Gpt2Config): DecoderOnlyLM {
   const d = config.n_embd;
   const inner = config.n_inner ?? 4 * d;
   const spec: ModelSpec = {
@@ -38,7 +38,6 @@ export function buildGpt2(engine: Engine, source: TensorSource, config: Gpt2Conf
     vocabSize: config.vocab_size,
     maxPositions: config.n_positions,
   };
-  const w = new WeightLoader(engine, source, 'gpt2');
   const wte = w.take('transformer.wte.weight', [config.vocab_size, d]);
   const wpe = w.take('transformer.wpe.weight', [config.n_positions, d]);
   const layers = Array.from({ length: config.n_layer }, (_, l) => {

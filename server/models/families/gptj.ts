@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Engine } from '../../engine';
 import { add, embedding, gelu, layerNorm } from '../../engine/ops';
 import { applyRotary, attention, linear, mergeHeads, splitHeads, type ModelSpec } from '../network';
-import { WeightLoader, type TensorSource } from '../weights';
+import type { WeightLoader } from '../weights';
 import { DecoderOnlyLM } from './base';
 
 export const GptjConfig = z.looseObject({
@@ -24,7 +24,7 @@ export const GptjConfig = z.looseObject({
 });
 export type GptjConfig = z.infer<typeof GptjConfig>;
 
-export function buildGptj(engine: Engine, source: TensorSource, config: GptjConfig): DecoderOnlyLM {
+export function buildGptj(engine: Engine, w: WeightLoader, config: GptjConfig): DecoderOnlyLM {
   const d = config.n_embd;
   const inner = config.n_inner ?? 4 * d;
   const headDim = d / config.n_head;
@@ -40,7 +40,6 @@ export function buildGptj(engine: Engine, source: TensorSource, config: GptjConf
     maxPositions: config.n_positions,
   };
   const rotary = { rotaryDim: config.rotary_dim ?? headDim, interleaved: true, theta: 10000 };
-  const w = new WeightLoader(engine, source, 'gptj');
   const wte = w.take('transformer.wte.weight', [config.vocab_size, d]);
   const layers = Array.from({ length: config.n_layer }, (_, l) => {
     const p = `transformer.h.${l}.`;

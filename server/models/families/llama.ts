@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Engine } from '../../engine';
 import { add, embedding, matmul, mul, rmsNorm, silu } from '../../engine/ops';
 import { applyRotary, attention, linear, mergeHeads, splitHeads, type ModelSpec } from '../network';
-import { WeightLoader, type TensorSource } from '../weights';
+import type { WeightLoader } from '../weights';
 import { DecoderOnlyLM } from './base';
 
 export const LlamaConfig = z.looseObject({
@@ -41,7 +41,7 @@ export interface LlamaLayout {
 
 const HF_LAYOUT: LlamaLayout = { key: (n) => n, interleavedRotary: false };
 
-export function buildLlama(engine: Engine, source: TensorSource, config: LlamaConfig, layout: LlamaLayout = HF_LAYOUT): DecoderOnlyLM {
+export function buildLlama(engine: Engine, w: WeightLoader, config: LlamaConfig, layout: LlamaLayout = HF_LAYOUT): DecoderOnlyLM {
   const ropeType = config.rope_parameters?.rope_type ?? 'default';
   if (ropeType !== 'default') throw new Error(`llama: rope_type '${ropeType}' (RoPE scaling) is not supported yet`);
   const d = config.hidden_size;
@@ -62,7 +62,6 @@ export function buildLlama(engine: Engine, source: TensorSource, config: LlamaCo
   };
   const theta = config.rope_parameters?.rope_theta ?? config.rope_theta ?? 10000;
   const rotary = { rotaryDim: headDim, interleaved: layout.interleavedRotary, theta };
-  const w = new WeightLoader(engine, source, 'llama');
   const take = (name: string, shape: number[]) => w.take(layout.key(name), shape);
   const optionalBias = (name: string, size: number, present: boolean) => (present ? take(name, [size]) : null);
   const embed = take('model.embed_tokens.weight', [config.vocab_size, d]);

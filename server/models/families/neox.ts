@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Engine, Tensor } from '../../engine';
 import { add, embedding, gelu, layerNorm, narrow, permute, reshape } from '../../engine/ops';
 import { applyRotary, attention, linear, mergeHeads, type ModelSpec } from '../network';
-import { WeightLoader, type TensorSource } from '../weights';
+import type { WeightLoader } from '../weights';
 import { DecoderOnlyLM } from './base';
 
 export const NeoxConfig = z.looseObject({
@@ -31,7 +31,7 @@ export const NeoxConfig = z.looseObject({
 });
 export type NeoxConfig = z.infer<typeof NeoxConfig>;
 
-export function buildNeox(engine: Engine, source: TensorSource, config: NeoxConfig): DecoderOnlyLM {
+export function buildNeox(engine: Engine, w: WeightLoader, config: NeoxConfig): DecoderOnlyLM {
   const d = config.hidden_size;
   const heads = config.num_attention_heads;
   const headDim = d / heads;
@@ -51,7 +51,6 @@ export function buildNeox(engine: Engine, source: TensorSource, config: NeoxConf
   const pct = config.rope_parameters?.partial_rotary_factor ?? config.rotary_pct ?? 0.25;
   const theta = config.rope_parameters?.rope_theta ?? config.rope_theta ?? config.rotary_emb_base ?? 10000;
   const rotary = { rotaryDim: Math.floor(headDim * pct), interleaved: false, theta };
-  const w = new WeightLoader(engine, source, 'neox');
   const bias = (name: string, size: number) => (config.attention_bias ? w.take(name, [size]) : null);
   const embed = w.take('gpt_neox.embed_in.weight', [config.vocab_size, d]);
   const layers = Array.from({ length: config.num_hidden_layers }, (_, l) => {
