@@ -1,6 +1,6 @@
 import { mulberry32 } from '../../lib/random';
 import type { Engine, Tensor } from '../engine';
-import { logSoftmax, narrow, reshape } from '../engine/ops';
+import { crossEntropy, logSoftmax, narrow, reshape } from '../engine/ops';
 import type { Hooks } from './hooks';
 import type { CausalLM } from './network';
 import { KVCache } from './network';
@@ -11,6 +11,7 @@ export interface TextTokenizer {
   decode(ids: readonly number[], opts?: { skipSpecialTokens?: boolean }): string;
   readonly eosId?: number;
   readonly padId?: number;
+  readonly vocabSize: number;
 }
 
 export interface TokenProb {
@@ -91,6 +92,18 @@ export class LanguageModel {
       });
       return { tokens, logProb: tokens.reduce((s, t) => s + t.logProb, 0) };
     });
+  }
+
+  /** exp(mean NLL) of the text's tokens after the first, teacher-forced in one pass. */
+  perplexity(text: string): number {
+    const ids = this.encode(text);
+    if (ids.length < 2) throw new Error('perplexity: the text needs at least two tokens');
+    const nll = this.engine.tidy(() => {
+      const input = this.engine.tensor(Int32Array.from(ids.slice(0, -1)), [1, ids.length - 1], 'i32');
+      const targets = this.engine.tensor(Int32Array.from(ids.slice(1)), [1, ids.length - 1], 'i32');
+      return crossEntropy(this.network.forward({ ids: input }).logits, targets).valuesSync()[0]!;
+    });
+    return Math.exp(nll);
   }
 
   /** Continues each prompt (left-padded batch) with a KV cache; returns the new text. */

@@ -1,15 +1,25 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Engine } from '../engine';
 import { buildModel, type DecoderOnlyLM } from './families';
+import { openGguf } from './formats/gguf';
 import { openCheckpoint } from './formats/safetensors';
+import { ggufConfig, ggufTensorSource } from './gguf-checkpoint';
+import { LanguageModel } from './lm';
+import { Tokenizer } from './tokenizer';
+import { tokenizerFromGguf } from './tokenizer/gguf';
 import { ModelLoadError } from './weights';
+
+export interface LoadOptions {
+  onProgress?: (done: number, total: number) => void;
+}
 
 /**
  * Loads a Hugging Face checkpoint folder: config.json + model.safetensors (or shards with an
  * index). Weights become f32 engine tensors on the engine's backend.
  */
-export async function loadCheckpointDir(engine: Engine, dir: string, opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<DecoderOnlyLM> {
+export async function loadCheckpointDir(engine: Engine, dir: string, opts: LoadOptions = {}): Promise<DecoderOnlyLM> {
   const configPath = path.join(dir, 'config.json');
   let config: unknown;
   try {
@@ -18,6 +28,30 @@ export async function loadCheckpointDir(engine: Engine, dir: string, opts: { onP
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message;
     throw new ModelLoadError(`${configPath}: ${why}`);
   }
-  const checkpoint = await openCheckpoint(dir);
-  return buildModel(engine, checkpoint, config, opts);
+  return buildModel(engine, await openCheckpoint(dir), config, opts);
+}
+
+/** A model and its tokenizer from a checkpoint folder (with tokenizer.json) or a .gguf file. */
+export async function loadLanguageModel(engine: Engine, location: string, opts: LoadOptions = {}): Promise<LanguageModel> {
+  if (!existsSync(location)) throw new ModelLoadError(`${location}: not found`);
+  if (location.endsWith('.gguf')) {
+    const gguf = await openGguf(location);
+    const tokenizer = tokenizerFromGguf(gguf.metadata);
+    const network = await buildModel(engine, ggufTensorSource(gguf), ggufConfig(gguf), opts);
+    return checkVocabulary(new LanguageModel(network, tokenizer), location);
+  }
+  const tokenizerPath = path.join(location, 'tokenizer.json');
+  if (!existsSync(tokenizerPath)) throw new ModelLoadError(`${location}: no tokenizer.json beside the checkpoint`);
+  const tokenizer = await Tokenizer.fromFile(tokenizerPath);
+  return checkVocabulary(new LanguageModel(await loadCheckpointDir(engine, location, opts), tokenizer), location);
+}
+
+/** A tokenizer whose ids run past the embedding table belongs to another model. */
+function checkVocabulary(lm: LanguageModel, location: string): LanguageModel {
+  const modelVocab = lm.network.spec.vocabSize;
+  if (lm.tokenizer.vocabSize > modelVocab) {
+    lm.network.dispose();
+    throw new ModelLoadError(`${location}: the tokenizer has ${lm.tokenizer.vocabSize} tokens but the model's embedding has ${modelVocab} rows; they do not belong together`);
+  }
+  return lm;
 }

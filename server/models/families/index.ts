@@ -4,12 +4,12 @@ import { ModelLoadError, WeightLoader, type TensorSource } from '../weights';
 import type { DecoderOnlyLM } from './base';
 import { buildGpt2, Gpt2Config } from './gpt2';
 import { buildGptj, GptjConfig } from './gptj';
-import { buildLlama, LlamaConfig, type LlamaLayout } from './llama';
+import { buildLlama, LlamaConfig } from './llama';
 import { buildNeox, NeoxConfig } from './neox';
 
 interface Family<C> {
   config: z.ZodType<C>;
-  build(engine: Engine, weights: WeightLoader, config: C, layout?: LlamaLayout): DecoderOnlyLM;
+  build(engine: Engine, weights: WeightLoader, config: C): DecoderOnlyLM;
 }
 
 const family = <C>(f: Family<C>) => f as Family<unknown>;
@@ -45,12 +45,11 @@ export async function buildModel(
   engine: Engine,
   source: TensorSource,
   rawConfig: unknown,
-  opts: { llamaLayout?: LlamaLayout; onProgress?: (done: number, total: number) => void } = {},
+  opts: { onProgress?: (done: number, total: number) => void } = {},
 ): Promise<DecoderOnlyLM> {
   const { type, config } = parseModelConfig(rawConfig);
   const weights = await WeightLoader.load(engine, source, type, opts.onProgress);
-  return FAMILIES[type].build(engine, weights, config, opts.llamaLayout);
+  return FAMILIES[type].build(engine, weights, config);
 }
 
 export { DecoderOnlyLM } from './base';
-export type { LlamaLayout } from './llama';

@@ -1,8 +1,8 @@
 /**
  * Llama (Touvron et al. 2023), as in Hugging Face's modeling_llama.py: RMSNorm, rotary embeddings
- * with theta from the config (half-split pairs in HF checkpoints; GGUF files keep Meta's
- * interleaved layout of q/k rows, so they rotate interleaved pairs), grouped-query attention,
- * SwiGLU MLP: down(silu(gate(x)) * up(x)). The MLP key is silu(gate) * up.
+ * with theta from the config (half-split pairs, the Hugging Face layout; gguf-checkpoint.ts converts
+ * GGUF files to it), grouped-query attention, SwiGLU MLP: down(silu(gate(x)) * up(x)). The MLP key
+ * is silu(gate) * up.
  */
 import { z } from 'zod';
 import type { Engine } from '../../engine';
@@ -32,16 +32,7 @@ export const LlamaConfig = z.looseObject({
 });
 export type LlamaConfig = z.infer<typeof LlamaConfig>;
 
-export interface LlamaLayout {
-  /** Checkpoint key of each parameter: Hugging Face names by default, GGUF names for GGUF files. */
-  key: (name: string) => string;
-  /** Rotate interleaved pairs (GGUF's q/k row order) instead of halves (HF's). */
-  interleavedRotary: boolean;
-}
-
-const HF_LAYOUT: LlamaLayout = { key: (n) => n, interleavedRotary: false };
-
-export function buildLlama(engine: Engine, w: WeightLoader, config: LlamaConfig, layout: LlamaLayout = HF_LAYOUT): DecoderOnlyLM {
+export function buildLlama(engine: Engine, w: WeightLoader, config: LlamaConfig): DecoderOnlyLM {
   const ropeType = config.rope_parameters?.rope_type ?? 'default';
   if (ropeType !== 'default') throw new Error(`llama: rope_type '${ropeType}' (RoPE scaling) is not supported yet`);
   const d = config.hidden_size;
@@ -61,8 +52,8 @@ export function buildLlama(engine: Engine, w: WeightLoader, config: LlamaConfig,
     maxPositions: config.max_position_embeddings,
   };
   const theta = config.rope_parameters?.rope_theta ?? config.rope_theta ?? 10000;
-  const rotary = { rotaryDim: headDim, interleaved: layout.interleavedRotary, theta };
-  const take = (name: string, shape: number[]) => w.take(layout.key(name), shape);
+  const rotary = { rotaryDim: headDim, interleaved: false, theta };
+  const take = w.take.bind(w);
   const optionalBias = (name: string, size: number, present: boolean) => (present ? take(name, [size]) : null);
   const embed = take('model.embed_tokens.weight', [config.vocab_size, d]);
   const layers = Array.from({ length: config.num_hidden_layers }, (_, l) => {
@@ -81,7 +72,7 @@ export function buildLlama(engine: Engine, w: WeightLoader, config: LlamaConfig,
     };
   });
   const norm = take('model.norm.weight', [d]);
-  const tied = config.tie_word_embeddings || !w.has(layout.key('lm_head.weight'));
+  const tied = config.tie_word_embeddings || !w.has('lm_head.weight');
   const lmHead = tied ? embed : take('lm_head.weight', [config.vocab_size, d]);
   const eps = config.rms_norm_eps;
 
@@ -102,6 +93,6 @@ export function buildLlama(engine: Engine, w: WeightLoader, config: LlamaConfig,
       return add(mid, mlpOut);
     },
     head: (x) => matmul(rmsNorm(x, norm, eps), lmHead, { transB: true }),
-    mlpOutWeight: (l) => ({ name: layout.key(`model.layers.${l}.mlp.down_proj.weight`), transposed: false }),
+    mlpOutWeight: (l) => ({ name: `model.layers.${l}.mlp.down_proj.weight`, transposed: false }),
   });
 }
