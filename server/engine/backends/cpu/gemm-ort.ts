@@ -81,6 +81,7 @@ export class OrtGemm {
         executionMode: 'sequential',
         intraOpNumThreads: this.threads,
         interOpNumThreads: 1,
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
       this.sessions.set(key, s);
     }
