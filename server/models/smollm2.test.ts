@@ -45,4 +45,11 @@ describe.skipIf(!gguf)('SmolLM2-135M-Instruct (GGUF Q4_1)' + (gguf ? '' : ' - no
     expect(together).toEqual(alone);
     expect(lm.generate(prompts, { maxNewTokens: 4 })).toEqual(prompts.map((p) => lm.generate([p], { maxNewTokens: 4 })[0]));
   });
+
+  it('samples reproducibly from a seed', async () => {
+    const lm = await loading;
+    const sample = (seed: number) => lm.generate(['Once upon a time'], { maxNewTokens: 8, temperature: 1, topK: 50, seed })[0];
+    expect(sample(1)).toBe(sample(1));
+    expect(new Set([1, 2, 3, 4].map(sample)).size).toBeGreaterThan(1);
+  });
 });
