@@ -12,6 +12,8 @@ export interface TextTokenizer {
   readonly eosId?: number;
   readonly padId?: number;
   readonly vocabSize: number;
+  /** Token range of the subject at character `at` of the prompt, found through offsets. */
+  findSubjectTokens(prompt: string, subject: string, opts?: { at?: number }): { start: number; end: number; last: number };
 }
 
 export interface TokenProb {

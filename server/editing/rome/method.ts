@@ -1,0 +1,84 @@
+import type { EditRequest } from '../../../lib/editing/request';
+import type { LanguageModel } from '../../models/lm';
+import { addDelta } from '../deltas';
+import type { EditContext, EditOutcome, Editor, WeightDelta } from '../editor';
+import { choleskySolve, dot } from '../linalg';
+import { computeKey, templatedPrompts } from './compute-key';
+import { computeValue } from './compute-value';
+import { RomeHparams, romeDefaults } from './hparams';
+
+/**
+ * ROME (Meng et al. 2022, "Locating and Editing Factual Associations in GPT"): a rank-one update
+ * of one MLP's down/out projection W so that the subject's key k* maps to the value v*:
+ *   u = C⁻¹ k*,   ΔW = (v* − W k* − b) uᵀ / (uᵀ k*)
+ * Requests are edited one after another, each on the model with the earlier ones applied (as the
+ * reference code does); the model is restored before returning.
+ */
+export const rome: Editor<typeof RomeHparams> = {
+  name: 'ROME',
+  hparams: RomeHparams,
+  defaults: (lm: LanguageModel) => romeDefaults(lm),
+  batchable: false,
+  async apply(ctx: EditContext, requests: readonly EditRequest[], hp: RomeHparams): Promise<EditOutcome> {
+    const { lm } = ctx;
+    const deltas: WeightDelta[] = [];
+    const stats: Record<string, number> = {};
+    try {
+      for (const [i, request] of requests.entries()) {
+        const delta = await editOne(ctx, i, request, hp, stats);
+        addDelta(lm.network, delta);
+        deltas.push(delta);
+      }
+    } finally {
+      for (const d of [...deltas].reverse()) addDelta(lm.network, d, -1);
+    }
+    return { deltas, stats };
+  },
+};
+
+async function editOne(ctx: EditContext, index: number, request: EditRequest, hp: RomeHparams, stats: Record<string, number>): Promise<WeightDelta> {
+  const { lm } = ctx;
+  const { spec } = lm.network;
+  if (hp.layer >= spec.layers) throw new Error(`ROME: layer ${hp.layer} does not exist (the model has ${spec.layers})`);
+  const templates = hp.useContextTemplates ? ctx.templates.get() : ['{}'];
+  ctx.onProgress?.({ type: 'stage', stage: 'key', detail: `request ${index}: k* over ${templates.length} contexts` });
+  const prompts = templatedPrompts(lm, request, templates);
+  const key = computeKey(lm, prompts, hp.layer);
+
+  ctx.onProgress?.({ type: 'stage', stage: 'value', detail: `request ${index}: optimising v*` });
+  const value = await computeValue(ctx, index, request, prompts, hp);
+
+  ctx.onProgress?.({ type: 'stage', stage: 'update', detail: `request ${index}: rank-one update of layer ${hp.layer}` });
+  const factor = await ctx.stats.factor(hp.layer);
+  const u = choleskySolve(factor, spec.mlpHidden, key); // C⁻¹ k*
+  const { name, transposed } = lm.network.mlpOutWeight(hp.layer);
+  const residual = subtract(value.value, mlpOutput(lm, name, transposed, key)); // v* − (W k* + b)
+  const denominator = dot(u, key);
+  const scaled = residual.map((r) => r / denominator);
+  stats[`request${index}.steps`] = value.steps;
+  stats[`request${index}.nll`] = value.nll;
+  stats[`request${index}.deltaNorm`] = Math.sqrt(dot(scaled, scaled) * dot(u, u));
+  const uf = Float32Array.from(u);
+  // ΔW = r uᵀ: [hidden, mlpHidden] as HF Linear stores it; GPT-2's Conv1D stores the transpose.
+  return transposed
+    ? { param: name, kind: 'lowRank', rows: spec.mlpHidden, cols: spec.hidden, rank: 1, left: uf, right: scaled }
+    : { param: name, kind: 'lowRank', rows: spec.hidden, cols: spec.mlpHidden, rank: 1, left: scaled, right: uf };
+}
+
+function subtract(a: Float32Array, b: ArrayLike<number>): Float32Array {
+  return a.map((v, i) => v - b[i]!);
+}
+
+/** W k + b of the down/out projection, on the host (one matrix-vector product). */
+export function mlpOutput(lm: LanguageModel, name: string, transposed: boolean, key: ArrayLike<number>): Float64Array {
+  const { hidden, mlpHidden } = lm.network.spec;
+  const w = lm.network.params.get(name)!.valuesSync();
+  const bias = lm.network.params.get(name.replace(/weight$/, 'bias'))?.valuesSync();
+  const out = new Float64Array(hidden);
+  for (let o = 0; o < hidden; o++) {
+    let s = bias ? bias[o]! : 0;
+    for (let i = 0; i < mlpHidden; i++) s += (transposed ? w[i * hidden + o]! : w[o * mlpHidden + i]!) * key[i]!;
+    out[o] = s;
+  }
+  return out;
+}
