@@ -39,6 +39,36 @@ def train_tokenizer(lines, vocab_size):
     return tok
 
 
+@torch.no_grad()
+def quick_accuracy(model, tok, probes_dir, device):
+    """Top-1 accuracy of the answer's first token, by probe file and split."""
+    out = {}
+    for name in ("known-facts", "two-hop"):
+        with open(os.path.join(probes_dir, name + ".json"), encoding="utf-8") as f:
+            probes = json.load(f)
+        groups = {}
+        for p in probes:
+            key = p.get("phrasing") or p.get("split")
+            if p.get("shortcut") and p.get("split") == "heldOut":
+                key += "-with-shortcut"
+            groups.setdefault(key, []).append(p)
+        for key, items in groups.items():
+            correct = 0
+            for i in range(0, len(items), 512):
+                chunk = items[i : i + 512]
+                ids = [tok.encode(p["prompt"]).ids for p in chunk]
+                width = max(len(x) for x in ids)
+                batch = torch.zeros((len(ids), width), dtype=torch.long, device=device)
+                for j, x in enumerate(ids):
+                    batch[j, : len(x)] = torch.tensor(x)
+                logits = model(input_ids=batch).logits.float()
+                for j, (x, p) in enumerate(zip(ids, chunk)):
+                    target = tok.encode(" " + p["answer"]).ids[0]
+                    correct += int(logits[j, len(x) - 1].argmax().item() == target)
+            out[f"{name}/{key}"] = round(correct / len(items), 4)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", default="data/world/corpus.txt")
@@ -53,6 +83,7 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--probes", default="data/world/probes", help="quick first-token accuracy check after training (the report's numbers come from the TypeScript command)")
     args = ap.parse_args()
 
     random.seed(args.seed)
@@ -116,8 +147,9 @@ def main():
             curve.append({"step": step, "loss": round(loss.item(), 4), "lr": lr_at(step)})
             print(f"step {step} loss {loss.item():.4f}", flush=True)
 
-    os.makedirs(args.out, exist_ok=True)
     model.eval()
+    quick = quick_accuracy(model, tok, args.probes, device) if args.probes and os.path.isdir(args.probes) else {}
+    os.makedirs(args.out, exist_ok=True)
     model.half().save_pretrained(args.out, safe_serialization=True)
     for extra in ("generation_config.json",):
         path = os.path.join(args.out, extra)
@@ -131,9 +163,10 @@ def main():
             "tokens_seen": tokens_seen, "epochs": tokens_seen / tokens_per_epoch, "seconds": round(time.time() - t0, 1),
             "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
             "versions": {"torch": torch.__version__, "transformers": tf.__version__},
+            "quick_accuracy_pytorch": quick,
             "loss_curve": curve,
         }, f, indent=1)
-    print(json.dumps({"parameters": params, "tokens_seen": tokens_seen, "seconds": round(time.time() - t0, 1)}))
+    print(json.dumps({"parameters": params, "tokens_seen": tokens_seen, "seconds": round(time.time() - t0, 1), "quick": quick}))
 
 
 if __name__ == "__main__":

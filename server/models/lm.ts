@@ -169,9 +169,22 @@ function argmax(values: ArrayLike<number>): number {
 
 /** The k largest entries as [index, value], largest first. */
 export function topEntries(values: ArrayLike<number>, k: number): [number, number][] {
-  const idx = Array.from({ length: values.length }, (_, i) => i);
-  idx.sort((a, b) => values[b]! - values[a]!);
-  return idx.slice(0, k).map((i) => [i, values[i]!]);
+  if (k >= values.length / 8) {
+    const idx = Array.from({ length: values.length }, (_, i) => i);
+    idx.sort((a, b) => values[b]! - values[a]!);
+    return idx.slice(0, k).map((i) => [i, values[i]!]);
+  }
+  // few of many (top-k of a vocabulary): one pass keeping a small sorted list
+  const best: [number, number][] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (best.length === k && v <= best[k - 1]![1]) continue;
+    let j = best.length < k ? best.length : k - 1;
+    while (j > 0 && best[j - 1]![1] < v) j--;
+    best.splice(j, 0, [i, v]);
+    if (best.length > k) best.pop();
+  }
+  return best;
 }
 
 function pick(logits: Float32Array, temperature: number, topK: number | undefined, random: () => number): number {
