@@ -5,7 +5,10 @@
  * - every two-hop fact of the trained composition split, in each TRAIN composition phrasing
  *   (held-out (subject, composition) pairs never appear: portability ground truth);
  * - one short paragraph per chunk of a subject's facts (at most PARAGRAPH_FACTS sentences, random
- *   train phrasings), so the model also reads facts after other text, as paraphrase prompts put them.
+ *   train phrasings), so the model also reads facts after other text, as paraphrase prompts put them;
+ * - every fact once more after one or two sentences about other subjects (MIXED_PREFIX_MAX), so
+ *   recall does not depend on a fact opening its line: CounterFact's paraphrase prompts and ROME's
+ *   context templates put the prompt after unrelated text.
  *
  * Held-out phrasings are never used. Lines are short (under ~60 tokens with a few-thousand-token BPE),
  * so a context of 64-128 tokens holds a whole line; a trainer should put an end-of-text token
@@ -18,8 +21,9 @@ import { COMPOSITION_PHRASINGS, RELATION_PHRASINGS, sentence } from './templates
 import type { World } from './world';
 
 export const PARAGRAPH_FACTS = 3;
+export const MIXED_PREFIX_MAX = 2;
 
-export type CorpusLineKind = 'fact' | 'twoHop' | 'paragraph';
+export type CorpusLineKind = 'fact' | 'twoHop' | 'paragraph' | 'mixed';
 
 export interface CorpusStats {
   lines: number;
@@ -87,8 +91,23 @@ export function buildCorpus(world: World): Corpus {
     }
   }
 
+  const allFacts = RELATION_IDS.flatMap((relation) => world.facts(relation).map(([subjectId, objectId]) => ({ relation, subjectId, objectId })));
+  const statementOf = (f: (typeof allFacts)[number]) =>
+    sentence(rng.pick(RELATION_PHRASINGS[f.relation].statements.train), world.entity(f.subjectId).name, world.entity(f.objectId).name);
+  for (const fact of allFacts) {
+    const prefix: string[] = [];
+    const wanted = 1 + rng.int(MIXED_PREFIX_MAX);
+    while (prefix.length < wanted) {
+      const other = allFacts[rng.int(allFacts.length)]!;
+      if (other.subjectId !== fact.subjectId) prefix.push(statementOf(other));
+    }
+    const { statements, questions } = RELATION_PHRASINGS[fact.relation];
+    const main = sentence(rng.pick([...statements.train, ...questions.train]), world.entity(fact.subjectId).name, world.entity(fact.objectId).name);
+    tagged.push({ kind: 'mixed', text: [...prefix, main].join(' ') });
+  }
+
   const lines = rng.shuffle(tagged);
-  const linesByKind: Record<CorpusLineKind, number> = { fact: 0, twoHop: 0, paragraph: 0 };
+  const linesByKind: Record<CorpusLineKind, number> = { fact: 0, twoHop: 0, paragraph: 0, mixed: 0 };
   const vocabulary = new Set<string>();
   let characters = 0;
   let bytes = 0;
