@@ -1,45 +1,34 @@
 import { HealthStatus } from '@/components/HealthStatus';
+import { Studio } from '@/components/studio/Studio';
+import { exampleFacts } from '@/server/backend/facts';
 
-const stages = [
-  {
-    name: 'Locate',
-    text: 'Causal traces over layers × tokens: restore hidden states, MLP or attention outputs and see where a fact is stored.',
-  },
-  {
-    name: 'Edit',
-    text: 'Rewrite a fact with an editing method — ROME, MEMIT, FT, KN, MEND, SERAC, T-Patcher, KE, CaliNET and newer ones — behind one interface.',
-  },
-  {
-    name: 'Evaluate',
-    text: 'Before/after probabilities for reliability (the edit prompt), generality (paraphrases), locality (unrelated facts) and portability (multi-hop questions).',
-  },
-];
+// Per request: the examples come from the world's probe file, which `npm run world:generate` rewrites.
+export const dynamic = 'force-dynamic';
 
-export default function Home() {
+export default async function Home() {
+  const examples = await exampleFacts();
   return (
-    <main className="mx-auto max-w-3xl px-6 py-12">
-      <h1 className="text-4xl font-semibold tracking-tight">Locus</h1>
-      <p className="mt-3 text-lg text-neutral-700">
-        A web studio for locating and editing knowledge inside language models, in TypeScript.
-      </p>
+    <div className="flex min-h-screen flex-col">
+      <header className="border-b border-neutral-200">
+        <div className="mx-auto flex max-w-4xl flex-wrap items-baseline gap-x-4 gap-y-1 px-6 py-4">
+          <h1 className="text-2xl font-semibold tracking-tight">Locus</h1>
+          <p className="text-neutral-600">Locate and edit knowledge inside language models</p>
+        </div>
+      </header>
 
-      <ul className="mt-8 space-y-4">
-        {stages.map((stage) => (
-          <li key={stage.name} className="rounded border border-neutral-200 p-4">
-            <h2 className="font-medium">{stage.name}</h2>
-            <p className="mt-1 text-neutral-700">{stage.text}</p>
-          </li>
-        ))}
-      </ul>
+      <main className="mx-auto w-full max-w-4xl flex-1 px-6 py-8">
+        <p className="mb-6 text-neutral-700">
+          Ask a model to complete a fact and see its next-token distribution and the probabilities of the answers you
+          compare, computed by a real forward pass on the server. Causal traces and edits come next.
+        </p>
+        <Studio examples={examples} />
+      </main>
 
-      <p className="mt-8 rounded bg-amber-50 p-4 text-amber-900">
-        Status: this is the project skeleton. Models, causal tracing, editing and evaluation arrive in
-        later milestones; nothing on this page is computed from a model yet.
-      </p>
-
-      <div className="mt-6">
-        <HealthStatus />
-      </div>
-    </main>
+      <footer className="border-t border-neutral-200">
+        <div className="mx-auto max-w-4xl px-6 py-3 text-xs">
+          <HealthStatus />
+        </div>
+      </footer>
+    </div>
   );
 }

@@ -18,7 +18,7 @@ export function HealthStatus() {
   else text = `${data.status} (Node ${data.node})`;
 
   return (
-    <p className="text-sm text-neutral-600" data-testid="health">
+    <p className="text-neutral-500" data-testid="health">
       Server: <span data-testid="health-status">{text}</span>
     </p>
   );

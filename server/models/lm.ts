@@ -140,6 +140,17 @@ export class LanguageModel {
 
   /** Forward over token sequences of different lengths, padded on one side. */
   forwardPadded(seqs: readonly number[][], side: 'left' | 'right', hooks?: Hooks, cache?: KVCache): { logits: Tensor; mask: number[][] } {
+    const { input, mask } = this.padded(seqs, side);
+    return { logits: this.network.forward({ ids: input, attentionMask: mask, hooks, cache }).logits, mask };
+  }
+
+  /** Runs padded sequences up to `layer` only (for hooks at or below it); returns the mask. */
+  runToLayer(seqs: readonly number[][], layer: number, hooks: Hooks): { residual: Tensor; mask: number[][] } {
+    const { input, mask } = this.padded(seqs, 'right');
+    return { residual: this.network.residual({ ids: input, attentionMask: mask, hooks }, layer), mask };
+  }
+
+  private padded(seqs: readonly number[][], side: 'left' | 'right'): { input: Tensor; mask: number[][] } {
     const width = Math.max(...seqs.map((s) => s.length));
     if (width === 0) throw new Error('forward: empty prompt');
     const pad = this.tokenizer.padId ?? this.tokenizer.eosId ?? 0;
@@ -149,8 +160,7 @@ export class LanguageModel {
       ids.set(s, b * width + offset);
       return Array.from({ length: width }, (_, j) => (j >= offset && j < offset + s.length ? 1 : 0));
     });
-    const input = this.engine.tensor(ids, [seqs.length, width], 'i32');
-    return { logits: this.network.forward({ ids: input, attentionMask: mask, hooks, cache }).logits, mask };
+    return { input: this.engine.tensor(ids, [seqs.length, width], 'i32'), mask };
   }
 }
 

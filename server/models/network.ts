@@ -43,6 +43,8 @@ export interface CausalLM {
    * stored [in, out] (GPT-2's Conv1D) instead of [out, in]. */
   mlpOutWeight(layer: number): { name: string; transposed: boolean };
   forward(input: ForwardInput): ForwardOutput;
+  /** The residual stream [B, T, D] after `layer`, running no layer above it (statistics, traces). */
+  residual(input: ForwardInput, layer: number): Tensor;
   dispose(): void;
 }
 

@@ -33,9 +33,9 @@ export function computeKey(lm: LanguageModel, prompts: readonly TemplatedPrompt[
   const keys = engine.noGrad(() =>
     engine.tidy(() => {
       const captured = new Map();
-      lm.forwardPadded(
+      lm.runToLayer(
         prompts.map((p) => p.ids),
-        'right',
+        layer,
         new Hooks().on('mlp_key', layer, captureInto(captured)),
       );
       const k = captured.get(`mlp_key.${layer}`)!;

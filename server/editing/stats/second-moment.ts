@@ -109,7 +109,7 @@ export class SecondMoments {
       const partial = engine.noGrad(() =>
         engine.tidy(() => {
           const captured = new Map();
-          const { mask } = lm.forwardPadded(seqs, 'right', new Hooks().on('mlp_key', layer, captureInto(captured)));
+          const { mask } = lm.runToLayer(seqs, layer, new Hooks().on('mlp_key', layer, captureInto(captured)));
           const keys = captured.get(`mlp_key.${layer}`)!;
           // zero the padding rows, then Kᵀ K over all real tokens at once: [F, F]
           const real = engine.tensor(Float32Array.from(mask.flat()), [mask.length, mask[0]!.length, 1]);

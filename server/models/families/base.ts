@@ -35,7 +35,17 @@ export class DecoderOnlyLM implements CausalLM {
     return this.wiring.mlpOutWeight(layer);
   }
 
-  forward({ ids, attentionMask, hooks = NO_HOOKS, cache }: ForwardInput): ForwardOutput {
+  forward(input: ForwardInput): ForwardOutput {
+    return { logits: this.wiring.head(this.run(input, this.spec.layers - 1)) };
+  }
+
+  residual(input: ForwardInput, layer: number): Tensor {
+    if (layer < 0 || layer >= this.spec.layers) throw new Error(`residual: layer ${layer} out of range: the model has ${this.spec.layers}`);
+    return this.run(input, layer);
+  }
+
+  /** Embeds and runs layers 0..lastLayer, returning the residual stream after lastLayer. */
+  private run({ ids, attentionMask, hooks = NO_HOOKS, cache }: ForwardInput, lastLayer: number): Tensor {
     if (ids.dtype !== 'i32' || ids.rank !== 2) throw new Error(`forward: ids must be i32 [B, T], got ${ids.dtype} [${ids.shape}]`);
     const [batch, tokens] = ids.shape as [number, number];
     if ((cache?.length ?? 0) + tokens > this.spec.maxPositions) {
@@ -43,11 +53,11 @@ export class DecoderOnlyLM implements CausalLM {
     }
     const pos = positional(this.engine, batch, tokens, attentionMask, cache);
     let x = hooks.apply('embed', 0, this.wiring.embed(ids, pos));
-    for (let layer = 0; layer < this.spec.layers; layer++) {
+    for (let layer = 0; layer <= lastLayer; layer++) {
       x = hooks.apply('resid_pre', layer, x);
       x = hooks.apply('resid_post', layer, this.wiring.block(x, layer, { pos, hooks, cache }));
     }
-    return { logits: this.wiring.head(x) };
+    return x;
   }
 
   newCache(): KVCache {

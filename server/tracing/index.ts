@@ -1,0 +1,4 @@
+/** Causal tracing on the engine (ROME-style); the algorithm and types live in lib/tracing. */
+export { EngineTraceRunner, KIND_HOOK_POINTS } from './runner';
+export { embeddingNoiseLevel, embeddingRows, inputEmbedding } from './noise';
+export { trace, traceInput, TraceRequestError, traceStream, traceTokenStream, type TraceStreamOptions } from './trace';
