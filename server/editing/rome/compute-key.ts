@@ -6,24 +6,27 @@ import type { LanguageModel } from '../../models/lm';
 export interface TemplatedPrompt {
   text: string;
   ids: number[];
-  /** Token index of the subject's last token. */
-  subjectLast: number;
+  /** Token index where the key is read and the value written (see RomeHparams.factToken). */
+  factIndex: number;
 }
+
+export type FactToken = 'subject_last' | 'last';
 
 /** The request's prompt inside each template ("{}" = the prompt), tokenised, subject located by
  * character offsets (never by re-tokenising the subject alone). */
-export function templatedPrompts(lm: LanguageModel, request: EditRequest, templates: readonly string[]): TemplatedPrompt[] {
+export function templatedPrompts(lm: LanguageModel, request: EditRequest, templates: readonly string[], factToken: FactToken = 'subject_last'): TemplatedPrompt[] {
   const filled = fillPrompt(request);
   return templates.map((template) => {
     const at = template.indexOf('{}');
     const text = template.replace('{}', filled.text);
-    const { last } = lm.tokenizer.findSubjectTokens(text, request.subject, { at: at + filled.subjectStart });
-    return { text, ids: lm.encode(text), subjectLast: last };
+    const ids = lm.encode(text);
+    const factIndex = factToken === 'last' ? ids.length - 1 : lm.tokenizer.findSubjectTokens(text, request.subject, { at: at + filled.subjectStart }).last;
+    return { text, ids, factIndex };
   });
 }
 
 /**
- * k*: the MLP key (input of the down/out projection) at the subject's last token, averaged over
+ * k*: the MLP key (input of the down/out projection) at the fact token, averaged over
  * the templated prompts (ROME step 1; compute_u.py). The same averaged key is used in the update's
  * numerator and denominator (the r-ROME fix, Gupta et al. 2024).
  */
@@ -47,7 +50,7 @@ export function computeKey(lm: LanguageModel, prompts: readonly TemplatedPrompt[
   const f = lm.network.spec.mlpHidden;
   const mean = new Float32Array(f);
   for (const [b, p] of prompts.entries()) {
-    const row = (b * width + p.subjectLast) * f;
+    const row = (b * width + p.factIndex) * f;
     for (let i = 0; i < f; i++) mean[i]! += keys[row + i]! / prompts.length;
   }
   return mean;

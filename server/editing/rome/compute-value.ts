@@ -42,9 +42,10 @@ export async function computeValue(
 
   // Rewriting sequences (prompt + target[:-1], teacher-forced), then the KL sequence.
   const klText = `${request.subject} is a`;
-  const klPrompt = { ids: lm.encode(klText), subjectLast: lm.tokenizer.findSubjectTokens(klText, request.subject, { at: 0 }).last };
+  const klIds = lm.encode(klText);
+  const klPrompt = { ids: klIds, factIndex: hp.factToken === 'last' ? klIds.length - 1 : lm.tokenizer.findSubjectTokens(klText, request.subject, { at: 0 }).last };
   const seqs = [...prompts.map((p) => [...p.ids, ...target.slice(0, -1)]), klPrompt.ids];
-  const positions = [...prompts.map((p) => p.subjectLast), klPrompt.subjectLast].map((t, b) => [b, t] as const);
+  const positions = [...prompts.map((p) => p.factIndex), klPrompt.factIndex].map((t, b) => [b, t] as const);
   const width = Math.max(...seqs.map((s) => s.length));
   // Rows of the flattened [B*T, V] logits that predict each target token, and the KL row.
   const targetRows: number[] = [];
@@ -55,8 +56,8 @@ export async function computeValue(
       targetIds.push(id);
     }),
   );
-  const klRow = prompts.length * width + klPrompt.subjectLast;
-  const initialRow = prompts[0]!.subjectLast; // batch 0, the bare prompt
+  const klRow = prompts.length * width + klPrompt.factIndex;
+  const initialRow = prompts[0]!.factIndex; // batch 0, the bare prompt
 
   const delta = engine.parameter(new Array<number>(hidden).fill(0), [hidden]);
   const rows = engine.keep(engine.tensor(Int32Array.from(targetRows), [targetRows.length], 'i32'));

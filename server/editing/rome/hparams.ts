@@ -16,6 +16,12 @@ export const RomeHparams = z.object({
   klFactor: z.number().nonnegative().default(0.0625),
   /** Stop optimising once the loss is below this (ROME: 5e-2). */
   earlyStopLoss: z.number().nonnegative().default(0.05),
+  /**
+   * Where the fact is read and written: the subject's last token (ROME's default, where GPT-style
+   * models enrich the subject) or the prompt's last token (ROME's "last" strategy, for models that
+   * look facts up at the final position: a causal trace tells which).
+   */
+  factToken: z.enum(['subject_last', 'last']).default('subject_last'),
   /** Average keys and values over model-sampled context templates (false: the bare prompt only). */
   useContextTemplates: z.boolean().default(true),
 });

@@ -42,7 +42,7 @@ async function editOne(ctx: EditContext, index: number, request: EditRequest, hp
   if (hp.layer >= spec.layers) throw new Error(`ROME: layer ${hp.layer} does not exist (the model has ${spec.layers})`);
   const templates = hp.useContextTemplates ? ctx.templates.get() : ['{}'];
   ctx.onProgress?.({ type: 'stage', stage: 'key', detail: `request ${index}: k* over ${templates.length} contexts` });
-  const prompts = templatedPrompts(lm, request, templates);
+  const prompts = templatedPrompts(lm, request, templates, hp.factToken);
   const key = computeKey(lm, prompts, hp.layer);
 
   ctx.onProgress?.({ type: 'stage', stage: 'value', detail: `request ${index}: optimising v*` });
