@@ -32,17 +32,23 @@ export function addDelta(network: CausalLM, delta: WeightDelta, sign: 1 | -1 = 1
   });
 }
 
-/** Runs `fn` with the deltas applied, then takes them off again (methods that edit in steps, such
- * as ROME on several requests, see their earlier deltas; the caller's model is left unchanged). */
-export async function withDeltas<T>(network: CausalLM, deltas: readonly WeightDelta[], fn: () => Promise<T>): Promise<T> {
-  const applied: WeightDelta[] = [];
-  try {
-    for (const d of deltas) {
-      addDelta(network, d);
-      applied.push(d);
-    }
-    return await fn();
-  } finally {
-    for (const d of applied.reverse()) addDelta(network, d, -1);
-  }
+/**
+ * Holds the current values of some parameters (views of their storage: no copy) so they can be
+ * put back exactly: adding then subtracting a delta in f32 would not round-trip.
+ */
+export function snapshot(network: CausalLM, names: readonly string[]): { restore(): void } {
+  const e = network.engine;
+  const held = names.map((name) => {
+    const param = network.params.get(name);
+    if (!param) throw new Error(`snapshot: unknown parameter ${name}`);
+    return { param, view: e.keep(e.view(param, param.shape)) };
+  });
+  return {
+    restore() {
+      for (const { param, view } of held) {
+        param.assign(view);
+        view.dispose();
+      }
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import type { EditRequest } from '../../../lib/editing/request';
 import type { LanguageModel } from '../../models/lm';
-import { addDelta } from '../deltas';
+import { addDelta, snapshot } from '../deltas';
 import type { EditContext, EditOutcome, Editor, WeightDelta } from '../editor';
 import { choleskySolve, dot } from '../linalg';
 import { computeKey, templatedPrompts } from './compute-key';
@@ -23,6 +23,7 @@ export const rome: Editor<typeof RomeHparams> = {
     const { lm } = ctx;
     const deltas: WeightDelta[] = [];
     const stats: Record<string, number> = {};
+    const original = snapshot(lm.network, [lm.network.mlpOutWeight(hp.layer).name]);
     try {
       for (const [i, request] of requests.entries()) {
         const delta = await editOne(ctx, i, request, hp, stats);
@@ -30,7 +31,7 @@ export const rome: Editor<typeof RomeHparams> = {
         deltas.push(delta);
       }
     } finally {
-      for (const d of [...deltas].reverse()) addDelta(lm.network, d, -1);
+      original.restore();
     }
     return { deltas, stats };
   },
