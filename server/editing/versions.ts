@@ -1,0 +1,97 @@
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { EditRequest } from '../../lib/editing/request';
+import { writeSafetensors } from '../models/formats/safetensors';
+import type { CausalLM } from '../models/network';
+import type { Tensor } from '../engine';
+import { addDelta } from './deltas';
+import type { WeightDelta } from './editor';
+
+/** One applied edit: which method, which requests, and the deltas it produced. */
+export interface AppliedEdit {
+  id: number;
+  method: string;
+  requests: EditRequest[];
+  deltas: WeightDelta[];
+  at: string;
+}
+
+/**
+ * Edits as versions, not mutations (DESIGN.md decision 8): a model version is the base weights
+ * plus the deltas of the edits applied so far. Reverting puts back the base of every touched
+ * parameter exactly (a view of its original storage is kept: no copy) and re-applies the edits
+ * that remain.
+ */
+export class ModelVersions {
+  private readonly edits: AppliedEdit[] = [];
+  /** Views of the base storage of every parameter an edit has touched. */
+  private readonly base = new Map<string, Tensor>();
+  private nextId = 1;
+
+  constructor(readonly network: CausalLM) {}
+
+  /** The applied edits, oldest first. */
+  history(): readonly AppliedEdit[] {
+    return this.edits;
+  }
+
+  apply(method: string, requests: readonly EditRequest[], deltas: readonly WeightDelta[]): AppliedEdit {
+    const e = this.network.engine;
+    for (const { param } of deltas) {
+      const t = this.network.params.get(param);
+      if (!t) throw new Error(`delta for unknown parameter ${param}`);
+      // untouched until now, so its current value is the base
+      if (!this.base.has(param)) this.base.set(param, e.keep(e.view(t, t.shape)));
+    }
+    for (const d of deltas) addDelta(this.network, d);
+    const edit: AppliedEdit = { id: this.nextId++, method, requests: [...requests], deltas: [...deltas], at: new Date().toISOString() };
+    this.edits.push(edit);
+    return edit;
+  }
+
+  /** Removes the edit with this id (and only it): base weights restored exactly, the others re-applied. */
+  revert(id: number): void {
+    const index = this.edits.findIndex((edit) => edit.id === id);
+    if (index < 0) throw new Error(`no applied edit with id ${id}`);
+    this.edits.splice(index, 1);
+    this.rebuild();
+  }
+
+  /** Back to the base model. */
+  reset(): void {
+    this.edits.length = 0;
+    this.rebuild();
+  }
+
+  private rebuild(): void {
+    for (const [name, view] of this.base) this.network.params.get(name)!.assign(view);
+    for (const edit of this.edits) for (const d of edit.deltas) addDelta(this.network, d);
+  }
+
+  /** Frees the held base views (the network keeps its current weights). */
+  dispose(): void {
+    for (const view of this.base.values()) view.dispose();
+    this.base.clear();
+  }
+
+  /**
+   * Writes the current version as a Hugging Face checkpoint folder: model.safetensors (f32) with
+   * the checkpoint's own keys, config.json and tokenizer files copied from the source folder, and
+   * locus-edits.json listing the edits.
+   */
+  async export(outDir: string, sourceDir?: string): Promise<void> {
+    await mkdir(outDir, { recursive: true });
+    const tensors: Record<string, { dtype: 'f32'; shape: number[]; data: Float32Array }> = {};
+    for (const [name, t] of this.network.params) tensors[name] = { dtype: 'f32', shape: [...t.shape], data: (await t.values()) as Float32Array };
+    await writeSafetensors(path.join(outDir, 'model.safetensors'), tensors, { format: 'pt', locus_edits: String(this.edits.length) });
+    if (sourceDir) {
+      for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) {
+        await copyFile(path.join(sourceDir, file), path.join(outDir, file)).catch(() => undefined);
+      }
+      const config = JSON.parse(await readFile(path.join(outDir, 'config.json'), 'utf8').catch(() => '{}')) as Record<string, unknown>;
+      if (Object.keys(config).length) await writeFile(path.join(outDir, 'config.json'), JSON.stringify({ ...config, dtype: 'float32', torch_dtype: 'float32' }, null, 2));
+    }
+    const summary = this.edits.map(({ id, method, requests, at }) => ({ id, method, requests, at }));
+    await writeFile(path.join(outDir, 'locus-edits.json'), JSON.stringify(summary, null, 2));
+  }
+}
