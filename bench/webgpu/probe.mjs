@@ -65,8 +65,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     }
   }
 }`;
-const module = device.createShaderModule({ code });
-const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+const shader = device.createShaderModule({ code });
+const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: shader, entryPoint: 'main' } });
 
 function buffer(data, usage) {
   const buf = device.createBuffer({ size: data.byteLength, usage, mappedAtCreation: true });
