@@ -1,5 +1,5 @@
 import type { Tensor } from '../engine';
-import { add, mul, sub } from '../engine/ops';
+import { add, mul, where } from '../engine/ops';
 
 /**
  * Named points in the residual stream where activations can be read, replaced or nudged, per
@@ -79,11 +79,10 @@ export function addAt(x: Tensor, positions: Positions, vector: Tensor): Tensor {
   return add(x, mul(positionMask(x, positions), vector));
 }
 
-/** x with `value` ([D], [B, 1, D] or x's shape) written at the positions: restoring a clean
- * state in a causal trace. */
+/** x with `value` ([D], [B, 1, D] or x's shape) written at the positions, bit-exact (a select,
+ * not arithmetic): restoring a clean state in a causal trace. Differentiable in both. */
 export function replaceAt(x: Tensor, positions: Positions, value: Tensor): Tensor {
-  const mask = positionMask(x, positions);
-  return add(x, mul(mask, sub(value, x)));
+  return where(positionMask(x, positions), value, x);
 }
 
 /**
