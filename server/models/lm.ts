@@ -60,7 +60,7 @@ export class LanguageModel {
   /** The k most likely next tokens after each prompt (batched, right-padded). */
   topK(prompts: readonly string[], k = 10, hooks?: Hooks): TokenProb[][] {
     const seqs = prompts.map((p) => this.encode(p));
-    const lastLogProbs = this.engine.tidy(() => {
+    const lastLogProbs = this.inference(() => {
       const { logits } = this.forwardPadded(seqs, 'right', hooks);
       const rows = seqs.map((s, b) => narrow(narrow(logits, 0, b, 1), 1, s.length - 1, 1));
       return rows.map((r) => logSoftmax(reshape(r, [-1])).valuesSync());
@@ -80,7 +80,7 @@ export class LanguageModel {
     }));
     for (const [i, p] of parts.entries()) if (!p.target.length) throw new Error(`score: target ${JSON.stringify(pairs[i]!.target)} has no tokens`);
     const seqs = parts.map((p) => [...p.prompt, ...p.target]);
-    const values = this.engine.tidy(() => {
+    const values = this.inference(() => {
       const { logits } = this.forwardPadded(seqs, 'right', hooks);
       return logSoftmax(logits).valuesSync();
     });
@@ -100,7 +100,7 @@ export class LanguageModel {
   perplexity(text: string): number {
     const ids = this.encode(text);
     if (ids.length < 2) throw new Error('perplexity: the text needs at least two tokens');
-    const nll = this.engine.tidy(() => {
+    const nll = this.inference(() => {
       const input = this.engine.tensor(Int32Array.from(ids.slice(0, -1)), [1, ids.length - 1], 'i32');
       const targets = this.engine.tensor(Int32Array.from(ids.slice(1)), [1, ids.length - 1], 'i32');
       return crossEntropy(this.network.forward({ ids: input }).logits, targets).valuesSync()[0]!;
@@ -117,7 +117,7 @@ export class LanguageModel {
     const out: number[][] = seqs.map(() => []);
     const done = seqs.map(() => false);
     try {
-      let step = this.engine.tidy(() => lastRows(this.forwardPadded(seqs, 'left', undefined, cache).logits));
+      let step = this.inference(() => lastRows(this.forwardPadded(seqs, 'left', undefined, cache).logits));
       for (let n = 0; n < maxNewTokens && !done.every(Boolean); n++) {
         const next = step.map((logits) => pick(logits, temperature, topK, random));
         next.forEach((id, b) => {
@@ -126,7 +126,7 @@ export class LanguageModel {
           else out[b]!.push(id);
         });
         if (n === maxNewTokens - 1 || done.every(Boolean)) break;
-        step = this.engine.tidy(() => {
+        step = this.inference(() => {
           const ids = this.engine.tensor(Int32Array.from(next), [next.length, 1], 'i32');
           const mask = done.map(() => [1]);
           return lastRows(this.network.forward({ ids, attentionMask: mask, cache }).logits);
@@ -136,6 +136,11 @@ export class LanguageModel {
       cache.dispose();
     }
     return out.map((ids) => this.tokenizer.decode(ids, { skipSpecialTokens: true }));
+  }
+
+  /** Runs `fn` in a scope without recording gradients: reading the model, not training it. */
+  private inference<T>(fn: () => T): T {
+    return this.engine.noGrad(() => this.engine.tidy(fn));
   }
 
   /** Forward over token sequences of different lengths, padded on one side. */
