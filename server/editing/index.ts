@@ -1,9 +1,16 @@
 import type { Editor } from './editor';
+import { ftL, ftM } from './ft/method';
+import { kn } from './kn/method';
+import { memit } from './memit/method';
 import { rome } from './rome/method';
 
 /** Every editing method by its id. A typed record: the studio, CLI and benchmarks list it. */
 export const EDITORS = {
   rome,
+  'ft-l': ftL,
+  'ft-m': ftM,
+  memit,
+  kn,
 } satisfies Record<string, Editor>;
 
 export type EditorId = keyof typeof EDITORS;
