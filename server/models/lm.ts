@@ -1,6 +1,6 @@
 import { mulberry32 } from '../../lib/random';
 import type { Engine, Tensor } from '../engine';
-import { crossEntropy, logSoftmax, narrow, reshape } from '../engine/ops';
+import { crossEntropy, indexSelect, logSoftmax, narrow, reshape } from '../engine/ops';
 import type { Hooks } from './hooks';
 import type { CausalLM } from './network';
 import { KVCache } from './network';
@@ -80,15 +80,19 @@ export class LanguageModel {
     }));
     for (const [i, p] of parts.entries()) if (!p.target.length) throw new Error(`score: target ${JSON.stringify(pairs[i]!.target)} has no tokens`);
     const seqs = parts.map((p) => [...p.prompt, ...p.target]);
-    const values = this.inference(() => {
-      const { logits } = this.forwardPadded(seqs, 'right', hooks);
-      return logSoftmax(logits).valuesSync();
-    });
     const vocab = this.network.spec.vocabSize;
     const width = Math.max(...seqs.map((s) => s.length));
-    return parts.map((p, b) => {
-      const tokens = p.target.map((id, j) => {
-        const row = (b * width + p.prompt.length - 1 + j) * vocab;
+    // only the rows that predict target tokens leave the backend: [targets, V], not [B, T, V]
+    const rows = parts.flatMap((p, b) => p.target.map((_, j) => b * width + p.prompt.length - 1 + j));
+    const values = this.inference(() => {
+      const { logits } = this.forwardPadded(seqs, 'right', hooks);
+      const picked = indexSelect(reshape(logits, [-1, vocab]), 0, this.engine.tensor(Int32Array.from(rows), [rows.length], 'i32'));
+      return logSoftmax(picked).valuesSync();
+    });
+    let next = 0;
+    return parts.map((p) => {
+      const tokens = p.target.map((id) => {
+        const row = next++ * vocab;
         const slice = values.subarray(row, row + vocab);
         return { id, text: this.tokenizer.decode([id]), logProb: slice[id]!, argmaxId: argmax(slice) };
       });
