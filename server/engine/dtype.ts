@@ -21,14 +21,47 @@ export function isFloat(dtype: DType): boolean {
 const f32Scratch = new Float32Array(1);
 const u32Scratch = new Uint32Array(f32Scratch.buffer);
 
-/** IEEE half -> single. Handles subnormals, infinities and NaN. */
+/** IEEE half bits -> the number they encode. Handles subnormals, infinities and NaN. */
 export function f16BitsToF32(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exponent = (h >> 10) & 0x1f;
   const mantissa = h & 0x3ff;
   if (exponent === 0) return sign * mantissa * 2 ** -24;
   if (exponent === 0x1f) return mantissa ? NaN : sign * Infinity;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  return sign * (1024 + mantissa) * 2 ** (exponent - 25);
+}
+
+/** Half bits -> single bits, for bulk conversion through a Uint32Array view. */
+function f16BitsToF32Bits(bits: number): number {
+  const sign = (bits & 0x8000) << 16;
+  const exponent = (bits >> 10) & 0x1f;
+  let mantissa = bits & 0x3ff;
+  if (exponent === 0x1f) return sign | 0x7f800000 | (mantissa << 13);
+  if (exponent !== 0) return sign | ((exponent + 112) << 23) | (mantissa << 13);
+  if (mantissa === 0) return sign;
+  // A subnormal half is a normal float: shift the leading 1 up to the implicit-bit position.
+  let floatExponent = 113;
+  while ((mantissa & 0x400) === 0) {
+    mantissa <<= 1;
+    floatExponent--;
+  }
+  return sign | (floatExponent << 23) | ((mantissa & 0x3ff) << 13);
+}
+
+/** f16 storage (raw bits) to float32 values. */
+export function f16ToF32(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  const outBits = new Uint32Array(out.buffer);
+  for (let i = 0; i < bits.length; i++) outBits[i] = f16BitsToF32Bits(bits[i]!);
+  return out;
+}
+
+/** bf16 storage (raw bits) to float32 values: bf16 is the top half of a float32. */
+export function bf16ToF32(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  const outBits = new Uint32Array(out.buffer);
+  for (let i = 0; i < bits.length; i++) outBits[i] = bits[i]! << 16;
+  return out;
 }
 
 /** Single -> IEEE half, round to nearest even; overflow goes to infinity. */
@@ -81,11 +114,8 @@ export function f32ToBf16Bits(value: number): number {
 
 export function toF32(data: AnyTypedArray, dtype: DType): Float32Array {
   if (dtype === 'f32') return data as Float32Array;
-  const out = new Float32Array(data.length);
-  if (dtype === 'i32') for (let i = 0; i < data.length; i++) out[i] = data[i]!;
-  else if (dtype === 'f16') for (let i = 0; i < data.length; i++) out[i] = f16BitsToF32(data[i]!);
-  else for (let i = 0; i < data.length; i++) out[i] = bf16BitsToF32(data[i]!);
-  return out;
+  if (dtype === 'i32') return Float32Array.from(data);
+  return dtype === 'f16' ? f16ToF32(data as Uint16Array) : bf16ToF32(data as Uint16Array);
 }
 
 export function fromF32(data: Float32Array, dtype: DType): AnyTypedArray {

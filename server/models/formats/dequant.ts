@@ -10,6 +10,7 @@
  *
  * Typed arrays here use the host byte order; the readers reject big-endian hosts.
  */
+import { bf16ToF32, f16BitsToF32, f16ToF32 } from '../../engine/dtype';
 
 /** Elements per block and bytes per block for every type ggml defines (gguf-py GGML_QUANT_SIZES). */
 export const GGML_TYPES = {
@@ -78,51 +79,11 @@ const fround = Math.fround;
 
 /** IEEE half bits (little-endian at src[offset]) to its value; exact in float32. */
 function readHalf(src: Uint8Array, offset: number): number {
-  return halfToFloat((src[offset] ?? 0) | ((src[offset + 1] ?? 0) << 8));
+  return f16BitsToF32((src[offset] ?? 0) | ((src[offset + 1] ?? 0) << 8));
 }
 
-/** IEEE binary16 bits to the number they encode. */
-export function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const mantissa = bits & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa === 0 ? sign * Infinity : NaN;
-  return sign * (1024 + mantissa) * 2 ** (exponent - 25);
-}
-
-/** binary16 bits to binary32 bits, for bulk conversion through a Uint32Array view. */
-function halfToFloatBits(bits: number): number {
-  const sign = (bits & 0x8000) << 16;
-  const exponent = (bits >> 10) & 0x1f;
-  let mantissa = bits & 0x3ff;
-  if (exponent === 0x1f) return sign | 0x7f800000 | (mantissa << 13);
-  if (exponent !== 0) return sign | ((exponent + 112) << 23) | (mantissa << 13);
-  if (mantissa === 0) return sign;
-  // A subnormal half is a normal float: shift the leading 1 up to the implicit-bit position.
-  let floatExponent = 113;
-  while ((mantissa & 0x400) === 0) {
-    mantissa <<= 1;
-    floatExponent--;
-  }
-  return sign | (floatExponent << 23) | ((mantissa & 0x3ff) << 13);
-}
-
-/** f16 storage (raw bits) to float32 values. */
-export function f16ToF32(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  const outBits = new Uint32Array(out.buffer);
-  for (let i = 0; i < bits.length; i++) outBits[i] = halfToFloatBits(bits[i] ?? 0);
-  return out;
-}
-
-/** bf16 storage (raw bits) to float32 values: bf16 is the top half of a float32. */
-export function bf16ToF32(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  const outBits = new Uint32Array(out.buffer);
-  for (let i = 0; i < bits.length; i++) outBits[i] = (bits[i] ?? 0) << 16;
-  return out;
-}
+/** The half/bf16 conversions are the engine's (server/engine/dtype.ts), re-exported for format code. */
+export { bf16ToF32, f16BitsToF32 as halfToFloat, f16ToF32 };
 
 function byte(src: Uint8Array, offset: number): number {
   return src[offset] ?? 0;

@@ -13,7 +13,7 @@
 import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { bf16ToF32, f16ToF32 } from './dequant';
+import { toF32 } from '../../engine/dtype';
 import { CheckpointError } from './errors';
 import { assertLittleEndianHost, describeFsError, readExactly, readRange, withFile } from './fileio';
 
@@ -272,16 +272,7 @@ function toTensorData(dtype: TensorDtype, shape: number[], buffer: ArrayBuffer):
 
 /** f32 values of any float tensor (f16/bf16 widened, f32 returned as is). */
 export function toFloat32(tensor: TensorData): Float32Array {
-  switch (tensor.dtype) {
-    case 'f32':
-      return tensor.data;
-    case 'f16':
-      return f16ToF32(tensor.data);
-    case 'bf16':
-      return bf16ToF32(tensor.data);
-    case 'i32':
-      return Float32Array.from(tensor.data);
-  }
+  return toF32(tensor.data, tensor.dtype);
 }
 
 async function readTensor(file: string, header: SafetensorsHeader, name: string): Promise<TensorData> {
