@@ -1,5 +1,5 @@
 import type { Engine, Tensor } from '../engine';
-import { add, addMask, causalMask, concat, matmul, mulScalar, permute, reshape, rope, ropeTables, softmax } from '../engine/ops';
+import { add, addMask, concat, matmul, mulScalar, permute, reshape, rope, ropeTables, softmax } from '../engine/ops';
 import type { Hooks } from './hooks';
 
 /**
@@ -108,12 +108,12 @@ export function positional(engine: Engine, batch: number, tokens: number, attent
     let seen = 0;
     return row.map((m) => Math.max(0, (seen += m ? 1 : 0) - 1)).slice(pastLength);
   });
-  const causal = causalMask(engine.scalar(0), tokens, keys, pastLength).valuesSync();
   const mask = new Float32Array(batch * tokens * keys);
   for (let b = 0; b < batch; b++) {
     for (let i = 0; i < tokens; i++) {
       for (let j = 0; j < keys; j++) {
-        mask[(b * tokens + i) * keys + j] = full[b]![j] ? causal[i * keys + j]! : -Infinity;
+        // causal (key j after query i's position) or a padded key: masked
+        mask[(b * tokens + i) * keys + j] = full[b]![j] && j <= i + pastLength ? 0 : -Infinity;
       }
     }
   }
