@@ -33,7 +33,8 @@ export const memit: Editor<typeof MemitHparams> = {
     const zLayer = hp.layers[hp.layers.length - 1]!;
     const templates = hp.useContextTemplates ? ctx.templates.get() : ['{}'];
     const prompts = requests.map((r) => templatedPrompts(lm, r, templates, hp.factToken));
-    const bare = requests.map((r) => templatedPrompts(lm, r, ['{}'], hp.factToken)[0]!);
+    // every template list starts with the bare prompt "{}" (ContextTemplates.get), so reuse it
+    const bare = prompts.map((p) => p[0]!);
     const stats: Record<string, number> = {};
 
     // Step 1: target residuals z_i = h_i^L + δ_i (h at the bare prompt's fact token, unedited model).
