@@ -6,9 +6,9 @@ import { z } from 'zod';
  * leading space (" Paris"), as they follow the prompt in running text.
  */
 export const EditRequest = z.object({
-  prompt: z.string().min(1).refine((p) => p.includes('{}'), { message: 'prompt must contain "{}" where the subject goes' }),
-  subject: z.string().min(1),
-  targetNew: z.string().min(1),
+  prompt: z.string().min(1, 'must not be empty').refine((p) => p.includes('{}'), { message: 'prompt must contain "{}" where the subject goes' }),
+  subject: z.string().min(1, 'must not be empty'),
+  targetNew: z.string().min(1, 'must not be empty'),
   targetTrue: z.string().optional(),
 });
 export type EditRequest = z.infer<typeof EditRequest>;
@@ -17,4 +17,11 @@ export type EditRequest = z.infer<typeof EditRequest>;
 export function fillPrompt(request: EditRequest): { text: string; subjectStart: number } {
   const subjectStart = request.prompt.indexOf('{}');
   return { text: request.prompt.replace('{}', request.subject), subjectStart };
+}
+
+/** The request's "{}" template from a filled prompt, by the subject's first occurrence (fillPrompt's inverse). */
+export function templateOf(prompt: string, subject: string): string {
+  const at = prompt.indexOf(subject);
+  if (at < 0) throw new Error(`subject "${subject}" is not in the prompt "${prompt}"`);
+  return `${prompt.slice(0, at)}{}${prompt.slice(at + subject.length)}`;
 }

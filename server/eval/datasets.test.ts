@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EditRequest } from '../../lib/editing/request';
-import { loadEvalCases, templateOf, toEvalCases } from './datasets';
+import { EditRequest, templateOf } from '../../lib/editing/request';
+import { loadEvalCases, toEvalCases } from './datasets';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SAMPLES = path.resolve(ROOT, '../shared/data/editing');

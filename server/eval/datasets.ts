@@ -15,7 +15,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { EditRequest } from '../../lib/editing/request';
+import { templateOf, type EditRequest } from '../../lib/editing/request';
 import type { EditingDataset, EditingFormat, KnowEditGroundTruth, KnowEditPrompt } from '../../lib/datasets';
 import { detectEditingFormat, knowEditAnswers, parseEditingDataset } from '../../lib/datasets';
 import type { EvalCase } from '../../lib/eval';
@@ -32,13 +32,6 @@ export interface LoadedCases {
 /** " Paris" from "Paris": targets follow the prompt in running text. */
 export function spaced(target: string): string {
   return target.startsWith(' ') ? target : ` ${target}`;
-}
-
-/** The request's "{}" template from a filled prompt, by the subject's first occurrence. */
-export function templateOf(prompt: string, subject: string): string {
-  const at = prompt.indexOf(subject);
-  if (at < 0) throw new Error(`subject "${subject}" is not in the prompt "${prompt}"`);
-  return `${prompt.slice(0, at)}{}${prompt.slice(at + subject.length)}`;
 }
 
 /** Reads a JSON file (an array of records) and converts it; the format is detected. */

@@ -1,0 +1,85 @@
+/** Checks of the command line's arguments: each failure is a UsageError, which exits with code 2. */
+import type { z } from 'zod';
+import { EditRequest, templateOf } from '../../lib/editing/request';
+import { EDITORS, type EditorId } from '../editing/index';
+import { hparamLayers } from '../eval/runner';
+import type { LanguageModel } from '../models/lm';
+
+/** A bad request (a missing or malformed option, a subject not in the prompt...): one line, exit 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Throws unless every named option was given. */
+export function required(values: Record<string, unknown>, names: readonly string[]): void {
+  const missing = names.filter((name) => values[name] === undefined);
+  if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')} (see --help)`);
+}
+
+/** An integer option, at least `min` (default 0); undefined when absent. */
+export function integer(name: string, value: string | undefined, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** A comma-separated list of integers ("1,10,100"). */
+export function integers(name: string, value: string): number[] {
+  return value.split(',').map((item) => integer(name, item)!);
+}
+
+export function editorId(value: string): EditorId {
+  if (!(value in EDITORS)) throw new UsageError(`unknown method ${JSON.stringify(value)} (known: ${Object.keys(EDITORS).join(', ')})`);
+  return value as EditorId;
+}
+
+/** The method's hyper-parameters for this model: its defaults, overridden by --hparams, checked
+ * against its schema (unknown keys included) and the model's layers. */
+export function methodHparams(method: EditorId, lm: LanguageModel, given: Record<string, unknown>): Record<string, unknown> {
+  const editor = EDITORS[method];
+  const parsed = editor.hparams.safeParse({ ...editor.defaults(lm), ...given });
+  if (!parsed.success) throw new UsageError(issueMessage(parsed.error, (path) => `--hparams ${path}`));
+  const hparams = parsed.data as Record<string, unknown>;
+  // the schemas drop keys they do not know: a typo would silently leave the default in place
+  const unknown = Object.keys(given).filter((key) => !(key in hparams));
+  if (unknown.length) throw new UsageError(`--hparams: ${editor.name} has no ${unknown.map((k) => JSON.stringify(k)).join(', ')} (it has ${Object.keys(hparams).join(', ')})`);
+  const { layers } = lm.network.spec;
+  for (const layer of hparamLayers(hparams)) {
+    if (layer >= layers) throw new UsageError(`--hparams: layer ${layer} is out of range: the model has ${layers} layers (0-${layers - 1})`);
+  }
+  return hparams;
+}
+
+/** --hparams: a JSON object of hyper-parameters, checked against the method's schema once the model is loaded. */
+export function hparamsJson(value: string | undefined): Record<string, unknown> {
+  if (value === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (err) {
+    throw new UsageError(`--hparams is not JSON: ${(err as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`--hparams must be a JSON object, got ${value}`);
+  return parsed as Record<string, unknown>;
+}
+
+/** The fact of --prompt (with the subject written in), --subject and --target, as an edit request. */
+export function factRequest(values: { prompt?: string; subject?: string; target?: string }): EditRequest {
+  const { prompt = '', subject = '', target = '' } = values;
+  const fields = EditRequest.pick({ subject: true, targetNew: true }).safeParse({ subject, targetNew: target });
+  if (!fields.success) throw new UsageError(issueMessage(fields.error, (path) => `--${path === 'targetNew' ? 'target' : path}`));
+  let template: string;
+  try {
+    template = templateOf(prompt, subject);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return EditRequest.parse({ prompt: template, ...fields.data });
+}
+
+/** The first issue of a zod error as one line: `where` names the option its path stands for. */
+export function issueMessage(error: z.ZodError, where: (path: string) => string): string {
+  const issue = error.issues[0]!;
+  return `${where(issue.path.join('.'))}: ${issue.message}`;
+}
