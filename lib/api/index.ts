@@ -4,3 +4,4 @@ export * from './facts';
 export * from './models';
 export * from './predict';
 export * from './score';
+export * from './jobs';

@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ModelInfo, ModelsResponse, PredictResponse, ScoreResponse } from '../../lib/api';
+import type { ModelInfo, ModelsResponse, PredictResponse, ScoreResponse, VersionsResponse } from '../../lib/api';
 import { CpuBackend, Engine } from '../engine';
 import { parseModelConfig } from '../models/families';
 import { openGguf } from '../models/formats/gguf';
@@ -16,6 +16,7 @@ import { ggufConfig } from '../models/gguf-checkpoint';
 import type { LanguageModel } from '../models/lm';
 import { loadLanguageModel } from '../models/load';
 import { SMOLLM2_ID, smollm2Path } from '../models/registry';
+import { EditWorkspace } from './workspace';
 
 export const WORLD_MODEL_ID = 'world-gpt2';
 /** The world model's folder, relative to the working directory the server starts in. */
@@ -30,10 +31,10 @@ export interface ModelEntry {
   location: string;
 }
 
-/** A failure with the HTTP status it maps to: 400 bad input, 404 unknown model, 500 load failure. */
+/** A failure with the HTTP status it maps to: 400 bad input, 404 unknown model or edit, 409 busy, 500 load failure. */
 export class HubError extends Error {
   constructor(
-    readonly status: 400 | 404 | 500,
+    readonly status: 400 | 404 | 409 | 500,
     message: string,
   ) {
     super(message);
@@ -55,6 +56,8 @@ interface Slot {
   preview?: Promise<Preview>;
   loading?: Promise<LanguageModel>;
   model?: LanguageModel;
+  /** Versions, statistics and templates of the loaded model, made on the first edit. */
+  workspace?: EditWorkspace;
   /** The last load failure, until a later load succeeds. */
   error?: string;
 }
@@ -136,6 +139,29 @@ export class ModelHub {
     if (slot.model) return slot.model;
     slot.loading ??= this.startLoad(slot);
     return slot.loading;
+  }
+
+  /** The loaded model `id` with what editing it needs (loading it first if needed). */
+  async workspace(id: string): Promise<EditWorkspace> {
+    const lm = await this.load(id);
+    const slot = this.slot(id);
+    slot.workspace ??= new EditWorkspace(lm, slot.entry.location);
+    return slot.workspace;
+  }
+
+  /** The edits applied to model `id`, oldest first (none: the base model, or a model not loaded). */
+  versions(id: string): VersionsResponse {
+    const history = this.slot(id).workspace?.versions.history() ?? [];
+    return { model: id, edits: history.map((e) => ({ id: e.id, method: e.method, requests: [...e.requests], createdAt: e.at })) };
+  }
+
+  /** Takes edit `editId` out of model `id` (the others stay applied). */
+  revert(id: string, editId: number): VersionsResponse {
+    const workspace = this.slot(id).workspace;
+    if (!workspace?.versions.history().some((e) => e.id === editId)) throw new HubError(404, `${id} has no edit ${editId}`);
+    if (workspace.editing) throw new HubError(409, `An edit is running on ${id}; wait for it to finish (or cancel it), then revert`);
+    workspace.versions.revert(editId);
+    return this.versions(id);
   }
 
   /** The k most likely next tokens after the prompt. */

@@ -1,8 +1,8 @@
 /** Checks of the command line's arguments: each failure is a UsageError, which exits with code 2. */
 import type { z } from 'zod';
 import { EditRequest, templateOf } from '../../lib/editing/request';
-import { EDITORS, type EditorId } from '../editing/index';
-import { hparamLayers } from '../eval/runner';
+import { editorIdOf, HparamsError, resolveHparams } from '../editing/hparams';
+import type { EditorId } from '../editing/index';
 import type { LanguageModel } from '../models/lm';
 
 /** A bad request (a missing or malformed option, a subject not in the prompt...): one line, exit 2. */
@@ -30,25 +30,21 @@ export function integers(name: string, value: string): number[] {
 }
 
 export function editorId(value: string): EditorId {
-  if (!(value in EDITORS)) throw new UsageError(`unknown method ${JSON.stringify(value)} (known: ${Object.keys(EDITORS).join(', ')})`);
-  return value as EditorId;
+  return usage(() => editorIdOf(value));
 }
 
-/** The method's hyper-parameters for this model: its defaults, overridden by --hparams, checked
- * against its schema (unknown keys included) and the model's layers. */
-export function methodHparams(method: EditorId, lm: LanguageModel, given: Record<string, unknown>): Record<string, unknown> {
-  const editor = EDITORS[method];
-  const parsed = editor.hparams.safeParse({ ...editor.defaults(lm), ...given });
-  if (!parsed.success) throw new UsageError(issueMessage(parsed.error, (path) => `--hparams ${path}`));
-  const hparams = parsed.data as Record<string, unknown>;
-  // the schemas drop keys they do not know: a typo would silently leave the default in place
-  const unknown = Object.keys(given).filter((key) => !(key in hparams));
-  if (unknown.length) throw new UsageError(`--hparams: ${editor.name} has no ${unknown.map((k) => JSON.stringify(k)).join(', ')} (it has ${Object.keys(hparams).join(', ')})`);
-  const { layers } = lm.network.spec;
-  for (const layer of hparamLayers(hparams)) {
-    if (layer >= layers) throw new UsageError(`--hparams: layer ${layer} is out of range: the model has ${layers} layers (0-${layers - 1})`);
+/** The method's hyper-parameters for this model (see server/editing/hparams.ts), a bad one as a usage error. */
+export function methodHparams(method: EditorId, lm: LanguageModel, given: Record<string, unknown>, location?: string): Record<string, unknown> {
+  return usage(() => resolveHparams(method, lm, given, location, '--hparams'));
+}
+
+function usage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (error) {
+    if (error instanceof HparamsError) throw new UsageError(error.message);
+    throw error;
   }
-  return hparams;
 }
 
 /** --hparams: a JSON object of hyper-parameters, checked against the method's schema once the model is loaded. */

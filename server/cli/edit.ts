@@ -7,7 +7,7 @@ import { EDITORS } from '../editing/index';
 import { ModelVersions } from '../editing/versions';
 import type { LanguageModel } from '../models/lm';
 import { editorId, factRequest, hparamsJson, integer, methodHparams, required } from './args';
-import { checkModelPath, loadModel, secondMoments, seconds, statsSource } from './model';
+import { checkModelPath, cliSecondMoments, cliStatsSource, loadModel, seconds } from './model';
 import { Progress } from './progress';
 
 export const usage = `locus edit --model <dir|.gguf> --method ${Object.keys(EDITORS).join('|')} --prompt "<text with the subject>"
@@ -37,12 +37,12 @@ export async function edit(argv: string[]): Promise<void> {
   const given = hparamsJson(values.hparams);
   const statsTokens = integer('stats-tokens', values['stats-tokens'], 1);
   checkModelPath(values.model!);
-  const source = statsSource(values.model!, values['stats-text']);
+  const source = cliStatsSource(values.model!, values['stats-text']);
 
   const progress = new Progress();
   const lm = await loadModel(values.model!, progress);
   const editor = EDITORS[method];
-  const hparams = methodHparams(method, lm, given);
+  const hparams = methodHparams(method, lm, given, values.model);
 
   const prompt = fillPrompt(request).text;
   const out = process.stdout;
@@ -51,7 +51,7 @@ export async function edit(argv: string[]): Promise<void> {
   out.write(`before: ${describe(lm, prompt, request.targetNew)}\n`);
 
   const started = performance.now();
-  const stats = secondMoments(lm, values.model!, source, statsTokens, progress);
+  const stats = cliSecondMoments(lm, values.model!, source, statsTokens, progress);
   const outcome = await editor.apply(
     {
       lm,

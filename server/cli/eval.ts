@@ -12,7 +12,7 @@ import { ContextTemplates } from '../editing/context-templates';
 import { loadEvalCases } from '../eval/datasets';
 import { evaluate, type EvalProgress } from '../eval/runner';
 import { editorId, hparamsJson, integer, integers, methodHparams, required, UsageError } from './args';
-import { checkModelPath, loadModel, secondMoments, seconds, statsSource } from './model';
+import { checkModelPath, cliSecondMoments, cliStatsSource, loadModel, seconds } from './model';
 import { Progress } from './progress';
 
 const MODES: EvalMode[] = ['single', 'batch', 'sequential'];
@@ -54,7 +54,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const statsTokens = integer('stats-tokens', values['stats-tokens'], 1);
   const offset = integer('offset', values.offset) ?? 0;
   checkModelPath(values.model!);
-  const source = statsSource(values.model!, values['stats-text']);
+  const source = cliStatsSource(values.model!, values['stats-text']);
 
   const progress = new Progress(process.stderr, { quiet: values.quiet });
   const loaded = await loadEvalCases(values.dataset!).catch((err: Error) => {
@@ -67,8 +67,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
   for (const s of loaded.skipped.slice(0, 3)) progress.log(`  skipped record ${s.index}: ${s.reason}`);
 
   const lm = await loadModel(values.model!, progress);
-  const hparams = methodHparams(method, lm, given);
-  const stats = secondMoments(lm, values.model!, source, statsTokens, progress);
+  const hparams = methodHparams(method, lm, given, values.model);
+  const stats = cliSecondMoments(lm, values.model!, source, statsTokens, progress);
   progress.log(`statistics text: ${stats.description}`);
 
   const started = performance.now();

@@ -6,7 +6,8 @@ import { linesSource } from '../editing/stats/texts';
 import { CpuBackend, Engine } from '../engine';
 import { loadLanguageModel } from '../models/load';
 import { loadEvalCases } from './datasets';
-import { evaluate, hparamLayers, type EvalProgress } from './runner';
+import { hparamLayers } from '../editing/hparams';
+import { evaluate, type EvalProgress } from './runner';
 
 const ROOT = path.resolve(__dirname, '../..');
 

@@ -8,6 +8,7 @@
  * Pre-edit scores (and the locality reference argmaxes) come from the unedited model, once.
  * Second moments and context templates are computed before the clock starts and reported apart.
  */
+import { hparamLayers } from '../editing/hparams';
 import type { EditRequest } from '../../lib/editing/request';
 import type { Averages, CaseMetrics, EvalCase, EvalMode, EvalReport } from '../../lib/eval';
 import { average } from '../../lib/eval';
@@ -40,11 +41,6 @@ export interface EvalOptions {
 }
 
 /** The layers a method's hparams name (`layer` or `layers`): the ones it reads statistics of. */
-export function hparamLayers(hparams: Record<string, unknown>): number[] {
-  const layers = hparams.layers ?? (hparams.layer === undefined ? [] : [hparams.layer]);
-  return Array.isArray(layers) ? layers.filter((l): l is number => Number.isInteger(l)) : [];
-}
-
 export async function evaluate(ctx: EditContext, editorId: EditorId, hparams: Record<string, unknown>, cases: readonly EvalCase[], opts: EvalOptions): Promise<EvalReport> {
   const editor = EDITORS[editorId];
   if (!editor) throw new Error(`evaluate: unknown method "${String(editorId)}" (known: ${Object.keys(EDITORS).join(', ')})`);

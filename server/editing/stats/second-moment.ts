@@ -39,7 +39,8 @@ export class SecondMoments {
     private readonly modelId: string,
     private readonly source: StatsSource,
     private readonly opts: SecondMomentOptions,
-    private readonly onProgress?: (e: EditProgress) => void,
+    /** Where 'stats' progress goes; a job system points it at the job running now. */
+    public onProgress?: (e: EditProgress) => void,
   ) {}
 
   get description(): string {

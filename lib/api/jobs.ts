@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { EditRequest } from '../editing/request';
+import { traceRequestSchema } from '../tracing/schema';
+import { ModelId } from './models';
+
+/**
+ * Jobs: long work (a causal trace, an edit) runs as a job with an id, a state, an ordered list of
+ * events and a result. The browser starts one with POST /api/jobs, follows its events over
+ * Server-Sent Events (GET /api/jobs/{id}/events, resumable with Last-Event-ID), and may cancel it
+ * (POST /api/jobs/{id}/cancel). Shared by the route handlers, the job system and the UI.
+ */
+export const JOB_STATES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;
+export const JobState = z.enum(JOB_STATES);
+export type JobState = z.infer<typeof JobState>;
+export const FINISHED_STATES: readonly JobState[] = ['done', 'failed', 'cancelled'];
+
+/** Prompts scored before and after an edit (all optional; the edit prompt itself is always scored). */
+export const EditProbes = z.object({
+  /** Rephrasings of the edit prompt, subject filled in (generality). */
+  paraphrases: z.array(z.string().min(1)).max(20).default([]),
+  /** Unrelated facts that must not change (locality): prompt and the answer the model should keep. */
+  neighborhood: z.array(z.object({ prompt: z.string().min(1), target: z.string().min(1) })).max(20).default([]),
+  /** Questions whose answer follows from the new fact (portability). */
+  portability: z.array(z.object({ prompt: z.string().min(1), target: z.string().min(1) })).max(20).default([]),
+});
+export type EditProbes = z.infer<typeof EditProbes>;
+
+export const TraceJobInput = z.object({
+  kind: z.literal('trace'),
+  model: ModelId,
+  request: traceRequestSchema,
+});
+export const EditJobInput = z.object({
+  kind: z.literal('edit'),
+  model: ModelId,
+  /** An editor name (server/editing EDITORS): rome, memit, ft-l, ft-m, kn... */
+  method: z.string().min(1, { error: 'Choose a method' }),
+  request: EditRequest,
+  /** Overrides of the method's defaults for this model; validated by the method's schema. */
+  hparams: z.record(z.string(), z.unknown()).default({}),
+  probes: EditProbes.default({ paraphrases: [], neighborhood: [], portability: [] }),
+});
+
+/** POST /api/jobs */
+export const JobInput = z.discriminatedUnion('kind', [TraceJobInput, EditJobInput]);
+export type JobInput = z.infer<typeof JobInput>;
+export type JobKind = JobInput['kind'];
+
+/**
+ * One event of a job, numbered from 1 in the order it happened. Types: 'state' ({state, error?}),
+ * 'progress' (a trace event of lib/tracing or an editor's EditProgress), 'result' (the result).
+ */
+export const JobEvent = z.object({
+  seq: z.number().int().positive(),
+  /** ISO time. */
+  at: z.string(),
+  type: z.enum(['state', 'progress', 'result']),
+  data: z.unknown(),
+});
+export type JobEvent = z.infer<typeof JobEvent>;
+
+/** GET /api/jobs/{id}, and each item of GET /api/jobs. */
+export const JobSummary = z.object({
+  id: z.string(),
+  kind: z.enum(['trace', 'edit']),
+  model: z.string(),
+  state: JobState,
+  input: z.unknown(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  /** Why it failed, in a sentence. */
+  error: z.string().nullable(),
+  result: z.unknown().nullable(),
+  /** Number of events so far. */
+  events: z.number().int().nonnegative(),
+});
+export type JobSummary = z.infer<typeof JobSummary>;
+
+/** p(target) of one prompt: the probability of the whole target (product over its tokens). */
+export const ProbeScore = z.object({ prompt: z.string(), target: z.string(), p: z.number(), argmaxMatches: z.boolean() });
+export type ProbeScore = z.infer<typeof ProbeScore>;
+
+/** The model's answers to the edit's probes at one moment (before or after the edit). */
+export const ProbeSnapshot = z.object({
+  /** The edit prompt with target_new, and with target_true when the request gives it. */
+  targetNew: ProbeScore,
+  targetTrue: ProbeScore.nullable(),
+  paraphrases: z.array(ProbeScore),
+  neighborhood: z.array(ProbeScore),
+  portability: z.array(ProbeScore),
+  /** Greedy continuation of the edit prompt. */
+  generation: z.string(),
+});
+export type ProbeSnapshot = z.infer<typeof ProbeSnapshot>;
+
+/** The result of an edit job. */
+export const EditJobResult = z.object({
+  /** The model version the edit created (see /api/models/{id}/versions). */
+  editId: z.number().int(),
+  method: z.string(),
+  hparams: z.record(z.string(), z.unknown()),
+  before: ProbeSnapshot,
+  after: ProbeSnapshot,
+  /** Wall time of the edit itself (statistics included), and of the whole job. */
+  editSeconds: z.number(),
+  seconds: z.number(),
+  stats: z.record(z.string(), z.union([z.number(), z.string()])),
+  deltas: z.array(z.object({ param: z.string(), kind: z.enum(['lowRank', 'dense']), rank: z.number().int().nullable() })),
+});
+export type EditJobResult = z.infer<typeof EditJobResult>;
+
+/** An edit applied to a loaded model (GET /api/models/{id}/versions). */
+export const VersionEntry = z.object({
+  id: z.number().int(),
+  method: z.string(),
+  requests: z.array(EditRequest),
+  createdAt: z.string(),
+});
+export const VersionsResponse = z.object({
+  model: z.string(),
+  /** Applied edits, oldest first; an empty list is the base model. */
+  edits: z.array(VersionEntry),
+});
+export type VersionsResponse = z.infer<typeof VersionsResponse>;
