@@ -16,6 +16,16 @@ if [ ! -x /usr/bin/chromium ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 fi
 
+# Native modules build from source when their prebuilt binaries cannot be downloaded (better-sqlite3,
+# the jobs database, fetches its binary from GitHub): node-gyp needs python3, make and a C++ compiler.
+if ! command -v make >/dev/null 2>&1 || ! command -v g++ >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
+  echo "setup: installing build tools for native modules (apt-get)"
+  $SUDO apt-get update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y build-essential python3
+fi
+# node-gyp would download Node's headers from nodejs.org; Debian's nodejs ships them under /usr.
+if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then export npm_config_nodedir=/usr; fi
+
 # Node dependencies. npm rewrites node_modules/.package-lock.json on every install, so it
 # is older than package-lock.json only when the lockfile changed since the last install.
 # ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's install script would download CUDA

@@ -86,6 +86,8 @@ const edit: RunnerSpec<'edit'> = {
       workspace.stats.onProgress = undefined;
     }
     const editSeconds = (performance.now() - editStarted) / 1000;
+    // past this point the edit is applied and the job finishes: a cancel must come before it
+    if (ctx.signal.aborted) throw new JobCancelled('edit cancelled');
     const applied = versions.apply(editor.name, [input.request], outcome.deltas);
     const after = lm.engine.noGrad(() => probeSnapshot(lm, input.request, input.probes));
     const result: EditJobResult = {

@@ -7,7 +7,8 @@ import type { EditProgress } from '../editor';
 import { SecondMoments, type StatsSource } from './second-moment';
 import { jsonSentencesSource, linesSource } from './texts';
 
-const ROOT = path.resolve(import.meta.dirname, '../../..');
+// Paths are relative to the working directory: the repository root, where the studio and the CLI start.
+const ROOT = path.resolve(/* turbopackIgnore: true */ process.cwd());
 export const DEFAULT_STATS_TOKENS = 50_000;
 
 /** Thrown when no statistics text can be found: callers show the message as it is. */

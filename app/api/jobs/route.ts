@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { describeIssues, issuesMessage } from '@/lib/api/errors';
+import { JobInput } from '@/lib/api/jobs';
+import { errorResponse } from '@/server/backend/http';
+import { jobFailure } from '@/server/jobs/http';
+import { getJobs } from '@/server/jobs/instance';
+
+export const runtime = 'nodejs';
+export const dynamic = 'force-dynamic';
+
+/** POST /api/jobs: JobInput -> 201 JobSummary (lib/api/jobs.ts); the job runs in the background. */
+export async function POST(request: Request): Promise<Response> {
+  let json: unknown;
+  try {
+    json = await request.json();
+  } catch {
+    return errorResponse(400, 'The request body is not valid JSON');
+  }
+  const parsed = JobInput.safeParse(json);
+  if (!parsed.success) return errorResponse(400, issuesMessage(parsed.error), describeIssues(parsed.error));
+  try {
+    const jobs = getJobs();
+    // The kind's own checks against the model (subject in the prompt, known method...): 400 now, not a failed job later.
+    await jobs.check(parsed.data);
+    return Response.json(jobs.submit(parsed.data), { status: 201 });
+  } catch (err) {
+    return jobFailure(err);
+  }
+}
+
+const ListQuery = z.object({
+  model: z.string().min(1).optional(),
+  kind: z.enum(['trace', 'edit']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+/** GET /api/jobs?model=&kind=&limit= -> { jobs: JobSummary[] }, newest first (limit 1..500, default 50). */
+export function GET(request: Request): Response {
+  const params = new URL(request.url).searchParams;
+  const query = ListQuery.safeParse({
+    model: params.get('model') || undefined,
+    kind: params.get('kind') || undefined,
+    limit: params.get('limit') || undefined,
+  });
+  if (!query.success) return errorResponse(400, issuesMessage(query.error), describeIssues(query.error));
+  try {
+    return Response.json({ jobs: getJobs().list(query.data) });
+  } catch (err) {
+    return jobFailure(err);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * What the /api/jobs route handlers share: turning failures into `{ error }` answers and streaming a
+ * job's events as Server-Sent Events.
+ */
+import type { JobEvent } from '../../lib/api/jobs';
+import { errorResponse, failure } from '../backend/http';
+import { isFinished, type JobQueue } from './queue';
+
+/** An error carrying an HTTP status (JobError, HubError) keeps it; anything else is a 500 with its message. */
+export function jobFailure(err: unknown): Response {
+  const status = (err as { status?: unknown } | null)?.status;
+  if (err instanceof Error && typeof status === 'number' && status >= 400 && status < 600) return errorResponse(status, err.message);
+  return failure(err);
+}
+
+/** Seconds between heartbeat comments, which keep proxies from closing an idle stream. */
+export const HEARTBEAT_MS = 15_000;
+/** How long a browser's EventSource waits before it reconnects after a dropped connection. */
+const RETRY_MS = 2_000;
+
+/** One SSE message: `id: <seq>`, `event: <type>`, `data: <the JobEvent as JSON>`. */
+export function formatEvent(event: JobEvent): string {
+  return `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+/**
+ * The seq to resume after: the Last-Event-ID header (what an EventSource sends when it
+ * reconnects) wins over `?after=`; 0 without either. Undefined when one is not a whole number >= 0.
+ */
+export function resumeAfter(request: Request): number | undefined {
+  const header = request.headers.get('last-event-id');
+  const query = new URL(request.url).searchParams.get('after');
+  const raw = header?.trim() || query?.trim() || '0';
+  if (!/^\d+$/.test(raw)) return undefined;
+  return Number(raw);
+}
+
+/**
+ * GET /api/jobs/{id}/events: the job's events after `after` as an SSE stream that replays what is
+ * persisted, follows the job live, and closes after its final state event. A job already finished
+ * with nothing after `after` answers 204, which tells an EventSource to stop reconnecting.
+ */
+export function eventStream(jobs: JobQueue, id: string, request: Request, heartbeatMs = HEARTBEAT_MS): Response {
+  const after = resumeAfter(request);
+  if (after === undefined) return errorResponse(400, 'Last-Event-ID and ?after= must be an event number (0 or more)');
+  const job = jobs.get(id);
+  if (!job) return errorResponse(404, `No job ${id}`);
+  if (job.events <= after && isFinished(job.state)) return new Response(null, { status: 204 });
+
+  const encoder = new TextEncoder();
+  let stop = () => {};
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      let closed = false;
+      const subscription: { unsubscribe?: () => void } = {};
+      const heartbeat = setInterval(() => send(': heartbeat\n\n'), heartbeatMs);
+      function send(text: string) {
+        if (!closed) controller.enqueue(encoder.encode(text));
+      }
+      // Lets go of the job: on its end, on the client's disconnect, on cancel().
+      stop = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(heartbeat);
+        subscription.unsubscribe?.();
+        request.signal.removeEventListener('abort', end);
+        try {
+          controller.close();
+        } catch {
+          // Already closed or cancelled by the reader.
+        }
+      };
+      function end() {
+        stop();
+      }
+      request.signal.addEventListener('abort', end);
+      send(`retry: ${RETRY_MS}\n\n`);
+      if (request.signal.aborted) return end();
+      // Replays synchronously, and may end (a finished job) before it returns. It cannot throw
+      // "no job": start() runs synchronously in the constructor, in the tick of get() above.
+      subscription.unsubscribe = jobs.subscribe(id, after, (event) => send(formatEvent(event)), end);
+      if (closed) subscription.unsubscribe();
+    },
+    cancel() {
+      stop();
+    },
+  });
+  return new Response(body, {
+    headers: {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    },
+  });
+}

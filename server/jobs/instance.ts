@@ -1,0 +1,30 @@
+import { RUNNERS } from '../backend/runners';
+import { JobQueue } from './queue';
+import { jobsDbPath } from './store';
+
+/**
+ * The server's one job queue, on globalThis under a registered Symbol (like the model hub in
+ * server/backend/instance.ts): `next dev` re-evaluates modules on every change and `next build`
+ * bundles route handlers into separate chunks, and all of them must share one queue, one set of
+ * locks and one database handle. The database is $LOCUS_DATA_DIR/jobs.sqlite (default
+ * `.locus/jobs.sqlite` in the working directory); LOCUS_JOB_CONCURRENCY sets how many jobs run at
+ * once (default 2).
+ */
+const JOBS_KEY = Symbol.for('locus.jobs');
+
+type WithJobs = typeof globalThis & { [JOBS_KEY]?: JobQueue };
+
+export function getJobs(): JobQueue {
+  const g = globalThis as WithJobs;
+  g[JOBS_KEY] ??= new JobQueue({
+    path: jobsDbPath(),
+    runners: RUNNERS,
+    concurrency: Number(process.env.LOCUS_JOB_CONCURRENCY) || 2,
+  });
+  return g[JOBS_KEY];
+}
+
+/** Tests only: makes `getJobs()` return `queue` (or build the real one again, for undefined). */
+export function setJobsForTesting(queue: JobQueue | undefined): void {
+  (globalThis as WithJobs)[JOBS_KEY] = queue;
+}
