@@ -7,7 +7,7 @@ export default defineConfig({
   },
   test: {
     environment: 'node',
-    include: ['server/**/*.test.ts', 'lib/**/*.test.ts', 'tests/**/*.test.ts'],
+    include: ['server/**/*.test.ts', 'lib/**/*.test.ts', 'tests/**/*.test.ts', 'components/**/*.test.ts'],
     // Engine tests run real numeric kernels on CPU; some take tens of seconds.
     testTimeout: 60_000,
     // Keeps `vitest run` green while a folder is still empty of tests.

@@ -1,12 +1,28 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { HealthStatus } from '@/components/HealthStatus';
+import { withProbeHints, type KnownFact, type StudioExample } from '@/components/studio/examples';
 import { Studio } from '@/components/studio/Studio';
-import { exampleFacts } from '@/server/backend/facts';
+import { exampleFacts, KNOWN_FACTS_FILE } from '@/server/backend/facts';
 
 // Per request: the examples come from the world's probe file, which `npm run world:generate` rewrites.
 export const dynamic = 'force-dynamic';
 
-export default async function Home() {
+/** The examples with their paraphrases, neighbours and alternative answers from the same file. */
+async function examplesWithProbes(): Promise<StudioExample[]> {
   const examples = await exampleFacts();
+  if (!examples.length) return examples;
+  try {
+    // One file under the working directory, like exampleFacts reads: nothing to trace for the bundle.
+    const known = JSON.parse(await readFile(path.join(/*turbopackIgnore: true*/ process.cwd(), KNOWN_FACTS_FILE), 'utf8')) as KnownFact[];
+    return withProbeHints(examples, Array.isArray(known) ? known : []);
+  } catch {
+    return examples;
+  }
+}
+
+export default async function Home() {
+  const examples = await examplesWithProbes();
   return (
     <div className="flex min-h-screen flex-col">
       <header className="border-b border-neutral-200">
@@ -18,8 +34,9 @@ export default async function Home() {
 
       <main className="mx-auto w-full max-w-4xl flex-1 px-6 py-8">
         <p className="mb-6 text-neutral-700">
-          Ask a model to complete a fact and see its next-token distribution and the probabilities of the answers you
-          compare, computed by a real forward pass on the server. Causal traces and edits come next.
+          Ask a model to complete a fact and see its next-token distribution and the probabilities of the answers you compare, computed by a real forward
+          pass on the server. Then trace where the model looks the fact up, rewrite it with an editing method, compare the model before and after, and
+          revert.
         </p>
         <Studio examples={examples} />
       </main>

@@ -12,15 +12,21 @@ import {
   TARGETS_MAX,
   TOP_K_DEFAULT,
   TOP_K_MAX,
-  type ExampleFact,
 } from '@/lib/api';
 import { callApi } from '@/lib/api/client';
+import { EditPanel } from './EditPanel';
+import { subjectProblem } from './edit-form';
+import type { StudioExample } from './examples';
 import { ModelPicker } from './ModelPicker';
 import { TargetScores } from './TargetScores';
 import { TopTokens } from './TopTokens';
+import { TracePanel } from './TracePanel';
+import { inputClass } from './ui';
+import { useVersions, VersionHistory } from './VersionHistory';
 
 /** Used only when the world's probe file is missing (world not generated). */
 const FALLBACK_PROMPT = 'The mother tongue of Danielle Darrieux is';
+const FALLBACK_SUBJECT = 'Danielle Darrieux';
 
 type Field = 'model' | 'prompt' | 'k' | 'targets';
 
@@ -44,15 +50,12 @@ function parseTargets(text: string): string[] {
     .map((t) => ` ${t}`);
 }
 
-const inputClass =
-  'w-full rounded border border-neutral-300 px-3 py-2 focus:border-sky-600 focus:outline-none focus:ring-2 focus:ring-sky-200 aria-[invalid=true]:border-red-600';
-
 /**
  * The fact box: pick a model and a prompt, see the model's next-token distribution and the
- * teacher-forced probabilities of chosen targets. Every number comes from /api/predict and
- * /api/score, run on the selected model.
+ * teacher-forced probabilities of chosen targets (/api/predict, /api/score). Below it, the fact's
+ * causal trace and its edit run as jobs (/api/jobs), and the model's versions list the edits applied.
  */
-export function Studio({ examples }: { examples: readonly ExampleFact[] }) {
+export function Studio({ examples }: { examples: readonly StudioExample[] }) {
   const queryClient = useQueryClient();
   const models = useQuery({ queryKey: ['models'], queryFn: () => callApi('/api/models', ModelsResponse) });
   const [chosenModel, setChosenModel] = useState<string>();
@@ -60,6 +63,7 @@ export function Studio({ examples }: { examples: readonly ExampleFact[] }) {
 
   const first = examples[0];
   const [prompt, setPrompt] = useState(first?.prompt ?? FALLBACK_PROMPT);
+  const [subject, setSubject] = useState(first?.subject ?? FALLBACK_SUBJECT);
   const [targets, setTargets] = useState(first?.answer ?? '');
   const [k, setK] = useState(String(TOP_K_DEFAULT));
   const [invalid, setInvalid] = useState<Invalid | null>(null);
@@ -74,7 +78,7 @@ export function Studio({ examples }: { examples: readonly ExampleFact[] }) {
   const score = useMutation({ mutationFn: (req: ScoreRequest) => callApi('/api/score', ScoreResponse, req) });
 
   // Fixed ids: the studio appears once per page.
-  const ids = { prompt: 'prompt', k: 'top-k', targets: 'targets', example: 'example' };
+  const ids = { prompt: 'prompt', subject: 'subject', k: 'top-k', targets: 'targets', example: 'example' };
   const errorId = (field: Field) => `${field}-error`;
   const fieldError = (field: Field) =>
     invalid?.field === field ? (
@@ -111,12 +115,22 @@ export function Studio({ examples }: { examples: readonly ExampleFact[] }) {
     const fact = examples[Number(value)];
     if (!fact) return;
     setPrompt(fact.prompt);
+    setSubject(fact.subject);
     setTargets(fact.answer);
     setInvalid(null);
   }
 
   const chosen = models.data?.models.find((m) => m.id === model);
   const busy = predict.isPending || score.isPending;
+
+  const versions = useVersions(model);
+  const subjectIssue = subject ? subjectProblem(prompt, subject) : null;
+  const firstTarget = targets.split(',')[0]?.trim() ?? '';
+  // A job loads the model (its status changes) and an edit or a revert changes its versions.
+  const onJobFinished = () => {
+    void refreshModels();
+    void versions.refresh();
+  };
 
   return (
     <div className="space-y-6">
@@ -184,6 +198,31 @@ export function Studio({ examples }: { examples: readonly ExampleFact[] }) {
           <p id="prompt-hint" className="mt-1 text-xs text-neutral-500">
             Press Enter to predict.{' '}
             {/\s$/.test(prompt) && 'The prompt ends with whitespace; GPT-2-style models expect the next word to bring its own leading space.'}
+          </p>
+        </div>
+
+        <div className="mt-3">
+          <label htmlFor={ids.subject} className="block text-sm font-medium text-neutral-800">
+            Subject
+          </label>
+          <input
+            id={ids.subject}
+            name="subject"
+            type="text"
+            className={`${inputClass} mt-1 font-mono`}
+            value={subject}
+            onChange={(e) => setSubject(e.target.value)}
+            autoComplete="off"
+            spellCheck={false}
+            aria-invalid={subjectIssue !== null}
+            aria-describedby="subject-hint subject-problem"
+          />
+          <p id="subject-problem" className="mt-1 text-sm text-red-700" aria-live="polite" data-testid="subject-problem">
+            {subjectIssue}
+          </p>
+          <p id="subject-hint" className="text-xs text-neutral-500">
+            The part of the prompt the fact is about: a causal trace corrupts it, an edit rewrites what the model recalls about it. It must occur in the
+            prompt.
           </p>
         </div>
 
@@ -257,6 +296,28 @@ export function Studio({ examples }: { examples: readonly ExampleFact[] }) {
         {predict.data && <TopTokens result={predict.data} />}
         {score.data && <TargetScores result={score.data} />}
       </div>
+
+      {/* A job and its result belong to one model: choosing another starts the panels afresh. */}
+      <TracePanel
+        key={`trace-${model ?? ''}`}
+        model={model}
+        modelInfo={chosen}
+        prompt={prompt}
+        subject={subject}
+        target={parseTargets(firstTarget)[0] ?? ''}
+        onFinished={onJobFinished}
+      />
+      <EditPanel
+        key={`edit-${model ?? ''}`}
+        model={model}
+        prompt={prompt}
+        subject={subject}
+        targetTrue={firstTarget}
+        example={example < 0 ? undefined : examples[example]}
+        versions={versions}
+        onFinished={onJobFinished}
+      />
+      <VersionHistory model={model} versions={versions} />
     </div>
   );
 }
