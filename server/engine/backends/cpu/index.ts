@@ -92,8 +92,10 @@ export class CpuBackend implements Backend {
   private readonly sizes = new WeakMap<object, number>();
   private readonly gemm: OrtGemm;
 
+  /** GEMM threads: `threads`, else LOCUS_CPU_THREADS (one per process when many run side by side), else every core. */
   constructor(opts: { threads?: number } = {}) {
-    this.gemm = new OrtGemm(opts.threads ?? Math.max(1, availableParallelism()));
+    const fromEnv = Number(process.env.LOCUS_CPU_THREADS);
+    this.gemm = new OrtGemm(opts.threads ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Math.max(1, availableParallelism())));
   }
 
   private own<T extends Buf>(buf: T): T {

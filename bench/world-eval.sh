@@ -1,0 +1,31 @@
+#!/bin/bash
+# Issue 6's world-model table: every method on the world's CounterFact-format test edits, on the CPU.
+# Each run writes bench/results/world/<name>.json (the report with per-case numbers and a Markdown
+# table); per-model defaults come from data/models/world-gpt2/editing.json. Runs marked -bare use the bare prompt instead of context templates
+# (ROME's templates make an edit ~20x slower on the CPU). ~2.5 h on 2 cores in all.
+#   bash bench/world-eval.sh [name ...]     (default: all, cheapest first)
+set -u
+cd "$(dirname "$0")/.."
+DATA=data/world/datasets/counterfact-test.json
+MODEL=data/models/world-gpt2
+run() { # name, then locus eval arguments
+  local name=$1; shift
+  echo "== $name: locus eval $*"
+  npx locus eval --model $MODEL --dataset $DATA --quiet --out bench/results/world/$name.json "$@" > bench/results/world/$name.log 2>&1
+  echo "   rc=$? $(tail -1 bench/results/world/$name.log)"
+}
+declare -A RUNS=(
+  [rome-single-200-bare]="--method rome --n 200 --mode single --hparams {\"useContextTemplates\":false}"
+  [ft-l-single-200]="--method ft-l --n 200 --mode single"
+  [ft-m-single-200]="--method ft-m --n 200 --mode single"
+  [kn-single-200]="--method kn --n 200 --mode single"
+  [memit-batch-100-bare]="--method memit --n 100 --mode batch --batch-size 100 --hparams {\"useContextTemplates\":false}"
+  [rome-sequential-100-bare]="--method rome --n 100 --mode sequential --checkpoints 1,10,25,50,100 --hparams {\"useContextTemplates\":false}"
+  [memit-sequential-100-bare]="--method memit --n 100 --mode sequential --checkpoints 1,10,25,50,100 --hparams {\"useContextTemplates\":false}"
+  [rome-single-200]="--method rome --n 200 --mode single"
+)
+ORDER=(rome-single-200-bare ft-l-single-200 ft-m-single-200 kn-single-200 memit-batch-100-bare rome-sequential-100-bare memit-sequential-100-bare rome-single-200)
+for name in "${@:-${ORDER[@]}}"; do
+  # shellcheck disable=SC2086
+  run "$name" ${RUNS[$name]}
+done
