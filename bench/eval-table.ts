@@ -15,7 +15,8 @@ if (!dir) {
 const reports = readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
   .sort()
-  .map((f) => ({ file: f, report: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as EvalReport }));
+  // the CLI adds the model and dataset it ran on to the runner's report
+  .map((f) => ({ file: f, report: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as EvalReport & { model?: string; dataset?: string } }));
 const hparams = (r: EvalReport) => JSON.stringify(r.hparams);
 const out: string[] = [`# Evaluation results in ${dir}`, '', `Model ${reports[0]?.report.model ?? '–'}, dataset ${reports[0]?.report.dataset ?? '–'}; percent, EasyEdit's metrics.`, ''];
 const once = reports.filter(({ report }) => report.mode !== 'sequential');

@@ -3,15 +3,8 @@
  * job's events as Server-Sent Events.
  */
 import type { JobEvent } from '../../lib/api/jobs';
-import { errorResponse, failure } from '../backend/http';
+import { errorResponse } from '../backend/http';
 import { isFinished, type JobQueue } from './queue';
-
-/** An error carrying an HTTP status (JobError, HubError) keeps it; anything else is a 500 with its message. */
-export function jobFailure(err: unknown): Response {
-  const status = (err as { status?: unknown } | null)?.status;
-  if (err instanceof Error && typeof status === 'number' && status >= 400 && status < 600) return errorResponse(status, err.message);
-  return failure(err);
-}
 
 /** Seconds between heartbeat comments, which keep proxies from closing an idle stream. */
 export const HEARTBEAT_MS = 15_000;

@@ -1,31 +1,25 @@
 import { z } from 'zod';
 import { describeIssues, issuesMessage } from '@/lib/api/errors';
 import { JobInput } from '@/lib/api/jobs';
-import { errorResponse } from '@/server/backend/http';
-import { jobFailure } from '@/server/jobs/http';
+import { errorResponse, failure, jsonPost } from '@/server/backend/http';
 import { getJobs } from '@/server/jobs/instance';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
 /** POST /api/jobs: JobInput -> 201 JobSummary (lib/api/jobs.ts); the job runs in the background. */
-export async function POST(request: Request): Promise<Response> {
-  let json: unknown;
-  try {
-    json = await request.json();
-  } catch {
-    return errorResponse(400, 'The request body is not valid JSON');
-  }
-  const parsed = JobInput.safeParse(json);
-  if (!parsed.success) return errorResponse(400, issuesMessage(parsed.error), describeIssues(parsed.error));
-  try {
-    const jobs = getJobs();
-    // The kind's own checks against the model (subject in the prompt, known method...): 400 now, not a failed job later.
-    await jobs.check(parsed.data);
-    return Response.json(jobs.submit(parsed.data), { status: 201 });
-  } catch (err) {
-    return jobFailure(err);
-  }
+export function POST(request: Request): Promise<Response> {
+  return jsonPost(
+    request,
+    JobInput,
+    async (input) => {
+      const jobs = getJobs();
+      // The kind's own checks against the model (subject in the prompt, known method...): 400 now, not a failed job later.
+      await jobs.check(input);
+      return jobs.submit(input);
+    },
+    201,
+  );
 }
 
 const ListQuery = z.object({
@@ -46,6 +40,6 @@ export function GET(request: Request): Response {
   try {
     return Response.json({ jobs: getJobs().list(query.data) });
   } catch (err) {
-    return jobFailure(err);
+    return failure(err);
   }
 }

@@ -1,5 +1,5 @@
 import { errorResponse } from '@/server/backend/http';
-import { jobFailure } from '@/server/jobs/http';
+import { failure } from '@/server/backend/http';
 import { getJobs } from '@/server/jobs/instance';
 
 export const runtime = 'nodejs';
@@ -12,6 +12,6 @@ export async function GET(_request: Request, { params }: { params: Promise<{ id:
     const job = getJobs().get(id);
     return job ? Response.json(job) : errorResponse(404, `No job ${id}`);
   } catch (err) {
-    return jobFailure(err);
+    return failure(err);
   }
 }

@@ -1,4 +1,4 @@
-import { jobFailure } from '@/server/jobs/http';
+import { failure } from '@/server/backend/http';
 import { getJobs } from '@/server/jobs/instance';
 
 export const runtime = 'nodejs';
@@ -13,6 +13,6 @@ export async function POST(_request: Request, { params }: { params: Promise<{ id
   try {
     return Response.json(getJobs().cancel((await params).id));
   } catch (err) {
-    return jobFailure(err);
+    return failure(err);
   }
 }

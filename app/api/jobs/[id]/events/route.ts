@@ -1,4 +1,5 @@
-import { eventStream, jobFailure } from '@/server/jobs/http';
+import { failure } from '@/server/backend/http';
+import { eventStream } from '@/server/jobs/http';
 import { getJobs } from '@/server/jobs/instance';
 
 export const runtime = 'nodejs';
@@ -14,6 +15,6 @@ export async function GET(request: Request, { params }: { params: Promise<{ id: 
   try {
     return eventStream(getJobs(), (await params).id, request);
   } catch (err) {
-    return jobFailure(err);
+    return failure(err);
   }
 }

@@ -1,4 +1,4 @@
-import { jobFailure } from '@/server/jobs/http';
+import { failure } from '@/server/backend/http';
 import { getJobs } from '@/server/jobs/instance';
 
 export const runtime = 'nodejs';
@@ -14,6 +14,6 @@ export async function POST(_request: Request, { params }: { params: Promise<{ id
     if (input) await jobs.check(input);
     return Response.json(jobs.rerun(id), { status: 201 });
   } catch (err) {
-    return jobFailure(err);
+    return failure(err);
   }
 }
