@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EditRequest } from '../../lib/editing/request';
 import { writeSafetensors } from '../models/formats/safetensors';
@@ -83,15 +83,20 @@ export class ModelVersions {
     await mkdir(outDir, { recursive: true });
     const tensors: Record<string, { dtype: 'f32'; shape: number[]; data: Float32Array }> = {};
     for (const [name, t] of this.network.params) tensors[name] = { dtype: 'f32', shape: [...t.shape], data: (await t.values()) as Float32Array };
-    await writeSafetensors(path.join(outDir, 'model.safetensors'), tensors, { format: 'pt', locus_edits: String(this.edits.length) });
+    await writeSafetensors(path.join(/* turbopackIgnore: true */ outDir, 'model.safetensors'), tensors, { format: 'pt', locus_edits: String(this.edits.length) });
     if (sourceDir) {
-      for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) {
-        await copyFile(path.join(sourceDir, file), path.join(outDir, file)).catch(() => undefined);
+      // read and written, not copied: a copy would keep a read-only source's permissions
+      for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
+        const text = await readFile(path.join(/* turbopackIgnore: true */ sourceDir, file), 'utf8').catch(() => null);
+        if (text !== null) await writeFile(path.join(/* turbopackIgnore: true */ outDir, file), text);
       }
-      const config = JSON.parse(await readFile(path.join(outDir, 'config.json'), 'utf8').catch(() => '{}')) as Record<string, unknown>;
-      if (Object.keys(config).length) await writeFile(path.join(outDir, 'config.json'), JSON.stringify({ ...config, dtype: 'float32', torch_dtype: 'float32' }, null, 2));
+      const config = await readFile(path.join(/* turbopackIgnore: true */ sourceDir, 'config.json'), 'utf8').catch(() => null);
+      if (config !== null) {
+        const edited = { ...(JSON.parse(config) as Record<string, unknown>), dtype: 'float32', torch_dtype: 'float32' };
+        await writeFile(path.join(/* turbopackIgnore: true */ outDir, 'config.json'), JSON.stringify(edited, null, 2));
+      }
     }
     const summary = this.edits.map(({ id, method, requests, at }) => ({ id, method, requests, at }));
-    await writeFile(path.join(outDir, 'locus-edits.json'), JSON.stringify(summary, null, 2));
+    await writeFile(path.join(/* turbopackIgnore: true */ outDir, 'locus-edits.json'), JSON.stringify(summary, null, 2));
   }
 }
