@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import Link from 'next/link';
 import { HealthStatus } from '@/components/HealthStatus';
 import { withProbeHints, type KnownFact, type StudioExample } from '@/components/studio/examples';
 import { Studio } from '@/components/studio/Studio';
@@ -29,6 +30,9 @@ export default async function Home() {
         <div className="mx-auto flex max-w-4xl flex-wrap items-baseline gap-x-4 gap-y-1 px-6 py-4">
           <h1 className="text-2xl font-semibold tracking-tight">Locus</h1>
           <p className="text-neutral-600">Locate and edit knowledge inside language models</p>
+          <Link href="/review" className="ml-auto text-sm font-medium text-sky-800 underline">
+            Portability review
+          </Link>
         </div>
       </header>
 
