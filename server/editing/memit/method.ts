@@ -38,7 +38,7 @@ export const memit: Editor<typeof MemitHparams> = {
     const stats: Record<string, number> = {};
 
     // Step 1: target residuals z_i = h_i^L + δ_i (h at the bare prompt's fact token, unedited model).
-    const romeLike: RomeHparams = { ...hp, layer: zLayer };
+    const romeLike: RomeHparams = { ...hp, layer: zLayer, keyContexts: 'templates' };
     const initial = residualAt(lm, bare, zLayer);
     const targets: Float64Array[] = [];
     for (const [i, request] of requests.entries()) {

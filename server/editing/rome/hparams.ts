@@ -24,6 +24,12 @@ export const RomeHparams = z.object({
   factToken: z.enum(['subject_last', 'last']).default('subject_last'),
   /** Average keys and values over model-sampled context templates (false: the bare prompt only). */
   useContextTemplates: z.boolean().default(true),
+  /**
+   * Which prompts k* is averaged over: the context templates (ROME), or the bare prompt alone while v*
+   * is still optimised over every template. With factToken 'last' the key depends on the context
+   * before the prompt, and the averaged key misses the bare prompt's (world model: see README).
+   */
+  keyContexts: z.enum(['templates', 'prompt']).default('templates'),
 });
 export type RomeHparams = z.output<typeof RomeHparams>;
 

@@ -44,7 +44,8 @@ async function editOne(ctx: EditContext, index: number, request: EditRequest, hp
   const templates = hp.useContextTemplates ? ctx.templates.get() : ['{}'];
   ctx.onProgress?.({ type: 'stage', stage: 'key', detail: `request ${index}: k* over ${templates.length} contexts` });
   const prompts = templatedPrompts(lm, request, templates, hp.factToken);
-  const key = computeKey(lm, prompts, hp.layer);
+  // templates[0] is "{}", the bare prompt
+  const key = computeKey(lm, hp.keyContexts === 'prompt' ? prompts.slice(0, 1) : prompts, hp.layer);
 
   ctx.onProgress?.({ type: 'stage', stage: 'value', detail: `request ${index}: optimising v*` });
   const value = await computeValue(ctx, index, request, prompts, hp);
