@@ -11,13 +11,14 @@ node --version
 xz -dkf .device/app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1.xz
 [ -f data/world/corpus.txt ] || touch data/world/corpus.txt  # the statistics come from the carried cache
 export LOCUS_CACHE=$PWD/.device/app/cache LOCUS_CPU_THREADS=1
+HP=${HP:-'{}'}
 L="node .device/app/locus.mjs eval --model data/models/world-gpt2 --dataset data/world/datasets/counterfact-test.json --method rome --quiet"
 nproc; lscpu | grep "Model name"
 t0=$(date +%s)
 $L --n 1 --offset 999 --out $OUT/warm.json > $OUT/warm.log 2>&1; echo "warm rc=$? $(( $(date +%s) - t0 )) s"; tail -3 $OUT/warm.log
 for i in $(seq 0 15); do
   off=$((i * 13)); n=13; [ $i -eq 15 ] && n=$((200 - off))
-  $L --offset $off --n $n --out $OUT/rome-single-200-shard$i.json > $OUT/shard$i.log 2>&1 &
+  $L --hparams "$HP" --offset $off --n $n --out $OUT/rome-single-200-shard$i.json > $OUT/shard$i.log 2>&1 &
 done
 wait
 echo "shards done $(( $(date +%s) - t0 )) s"
