@@ -4,7 +4,10 @@
  *   npx tsx bench/merge-reports.ts out.json shard0.json shard1.json ...
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { average, type EvalReport } from '../lib/eval';
+import { average, type EvalReport as RunnerReport } from '../lib/eval';
+
+/** The CLI adds the first case's offset (and the model and dataset) to the runner's report. */
+type EvalReport = RunnerReport & { offset: number };
 
 const [out, ...files] = process.argv.slice(2);
 if (!out || !files.length) {
@@ -20,7 +23,6 @@ const cases = shards.flatMap((s) => s.cases);
 const editSeconds = shards.reduce((t, s) => t + s.editSeconds, 0);
 const merged: EvalReport = {
   ...first,
-  offset: first.offset,
   editSeconds,
   secondsPerEdit: editSeconds / cases.length,
   peakBytes: Math.max(...shards.map((s) => s.peakBytes)),
