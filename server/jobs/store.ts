@@ -5,23 +5,13 @@
  *
  * The store knows nothing about running jobs; ./queue.ts decides what to write and when.
  */
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { JobEvent, JobInput, JobKind, JobState, JobSummary } from '../../lib/api/jobs';
-
-// turbopackIgnore: these are run-time locations, not files of the app; without it `next build`
-// traces the whole project into the server output ("Dynamic filesystem access").
-
-/** Where the studio keeps its data: $LOCUS_DATA_DIR, or `.locus/` in the working directory. */
-export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
-  const dir = env.LOCUS_DATA_DIR;
-  return dir ? path.resolve(/*turbopackIgnore: true*/ dir) : path.join(/*turbopackIgnore: true*/ process.cwd(), '.locus');
-}
+import { dbPath, openDatabase } from '../storage/sqlite';
 
 /** The jobs database inside a data directory. */
-export function jobsDbPath(dir: string = dataDir()): string {
-  return path.join(/*turbopackIgnore: true*/ dir, 'jobs.sqlite');
+export function jobsDbPath(dir?: string): string {
+  return dbPath('jobs.sqlite', dir);
 }
 
 const SCHEMA = `
@@ -108,14 +98,7 @@ export class JobStore {
 
   /** Opens (creating if needed) the database at `file`; ':memory:' for a throwaway one. */
   constructor(readonly file: string) {
-    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // With WAL, NORMAL loses at most the last transactions on power loss, never consistency.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    this.db = openDatabase(file, SCHEMA);
     this.stmts = {
       insertJob: this.db.prepare<[string, string, string, string, string, string]>(
         `INSERT INTO jobs (id, kind, model, input, state, created_at) VALUES (?, ?, ?, ?, ?, ?)`,

@@ -10,17 +10,15 @@
  * Synchronous (better-sqlite3), like the jobs store: a decision is on disk before the answer.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Agreement, Decision, ImportSummary, KnowledgeCheck, Progress, ReviewFormat, ReviewItem, ReviewRecord } from '../../lib/api/review';
-import { dataDir } from '../jobs/store';
+import { dbPath, openDatabase } from '../storage/sqlite';
 import { agreement } from './agreement';
 import { withPortability, type ParsedPortabilityFile } from './parse';
 
 /** The review database inside a data directory. */
-export function reviewDbPath(dir: string = dataDir()): string {
-  return path.join(/*turbopackIgnore: true*/ dir, 'review.sqlite');
+export function reviewDbPath(dir?: string): string {
+  return dbPath('review.sqlite', dir);
 }
 
 /** A failure with the HTTP status it maps to (404 unknown import or item). */
@@ -160,13 +158,7 @@ export class ReviewStore {
     readonly file: string,
     private readonly now: () => Date = () => new Date(),
   ) {
-    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    this.db = openDatabase(file, SCHEMA);
   }
 
   close(): void {
