@@ -41,10 +41,54 @@ export const EditJobInput = z.object({
   probes: EditProbes.default({ paraphrases: [], neighborhood: [], portability: [] }),
 });
 
+/** EasyEdit's three regimes (server/eval/runner.ts). */
+export const EVAL_MODES = ['single', 'batch', 'sequential'] as const;
+export const EvalMode = z.enum(EVAL_MODES);
+/** Most cases one evaluation job takes: a few hours of CPU for ROME with templates. */
+export const EVAL_CASES_MAX = 500;
+
+/** An evaluation: one method on `n` cases of a dataset of the catalog (GET /api/datasets). */
+export const EvalJobInput = z.object({
+  kind: z.literal('eval'),
+  model: ModelId,
+  method: z.string().min(1, { error: 'Choose a method' }),
+  /** A dataset id of the catalog (server/eval/catalog.ts), never a path. */
+  dataset: z.string().min(1, { error: 'Choose a dataset' }).max(200),
+  n: z.number().int().min(1).max(EVAL_CASES_MAX, { error: `At most ${EVAL_CASES_MAX} cases per evaluation` }),
+  offset: z.number().int().min(0).default(0),
+  mode: EvalMode.default('single'),
+  /** Requests per editor call (batch mode; sequential mode edits this many at a time). */
+  batchSize: z.number().int().min(1).max(EVAL_CASES_MAX).optional(),
+  /** Sequential mode: re-score all earlier edits after these many edits. */
+  checkpoints: z.array(z.number().int().positive()).max(20).optional(),
+  hparams: z.record(z.string(), z.unknown()).default({}),
+});
+export type EvalJobInput = z.infer<typeof EvalJobInput>;
+
+/** Most methods one comparison runs. */
+export const COMPARE_METHODS_MAX = 5;
+
+/** Several methods on the same fact, each from the same model version (restored between them). */
+export const CompareJobInput = z.object({
+  kind: z.literal('compare'),
+  model: ModelId,
+  methods: z
+    .array(z.string().min(1))
+    .min(1, { error: 'Choose at least one method' })
+    .max(COMPARE_METHODS_MAX, { error: `At most ${COMPARE_METHODS_MAX} methods at once` })
+    .refine((m) => new Set(m).size === m.length, { error: 'A method is listed twice' }),
+  request: EditRequest,
+  /** Per method id: overrides of its defaults for this model. */
+  hparams: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+  probes: EditProbes.default({ paraphrases: [], neighborhood: [], portability: [] }),
+});
+export type CompareJobInput = z.infer<typeof CompareJobInput>;
+
 /** POST /api/jobs */
-export const JobInput = z.discriminatedUnion('kind', [TraceJobInput, EditJobInput]);
+export const JobInput = z.discriminatedUnion('kind', [TraceJobInput, EditJobInput, EvalJobInput, CompareJobInput]);
 export type JobInput = z.infer<typeof JobInput>;
 export type JobKind = JobInput['kind'];
+export const JOB_KINDS = ['trace', 'edit', 'eval', 'compare'] as const satisfies readonly JobKind[];
 
 /**
  * One event of a job, numbered from 1 in the order it happened. Types: 'state' ({state, error?}),
@@ -62,7 +106,7 @@ export type JobEvent = z.infer<typeof JobEvent>;
 /** GET /api/jobs/{id}, and each item of GET /api/jobs. */
 export const JobSummary = z.object({
   id: z.string(),
-  kind: z.enum(['trace', 'edit']),
+  kind: z.enum(JOB_KINDS),
   model: z.string(),
   state: JobState,
   input: z.unknown(),
@@ -123,3 +167,27 @@ export const VersionsResponse = z.object({
   edits: z.array(VersionEntry),
 });
 export type VersionsResponse = z.infer<typeof VersionsResponse>;
+
+/** One method's run in a comparison: its probes after the edit, or why it failed. */
+export const CompareRun = z.object({
+  method: z.string(),
+  /** The method's display name (ROME, MEMIT...). */
+  name: z.string(),
+  hparams: z.record(z.string(), z.unknown()),
+  after: ProbeSnapshot.nullable(),
+  /** Wall time of the edit itself (statistics the method needed first included). */
+  editSeconds: z.number().nullable(),
+  /** Largest engine memory and process RSS seen while the method ran. */
+  peakBytes: z.number(),
+  peakRssBytes: z.number(),
+  error: z.string().nullable(),
+});
+export type CompareRun = z.infer<typeof CompareRun>;
+
+/** The result of a compare job: the model before, and after each method (each undone before the next). */
+export const CompareJobResult = z.object({
+  before: ProbeSnapshot,
+  runs: z.array(CompareRun),
+  seconds: z.number(),
+});
+export type CompareJobResult = z.infer<typeof CompareJobResult>;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { EditJobResult, JobInput } from '../../lib/api/jobs';
+import { CompareJobResult, type EditJobResult, type JobInput } from '../../lib/api/jobs';
+import type { EvalReport } from '../../lib/eval';
 import { traceEventSchema, traceResultSchema } from '../../lib/tracing';
 import { HubError, ModelHub, WORLD_MODEL_DIR, WORLD_MODEL_ID } from './hub';
 import { RUNNERS, type RunnerContext } from './runners';
@@ -78,4 +79,66 @@ describe('job runners on the world model', () => {
     const trace = { kind: 'trace', model: WORLD_MODEL_ID, request: { prompt: 'The birthplace of Gipinin Douvez is', subject: 'Nobody Here', target: ' Troubivik', kinds: ['mlp'], samples: 2, window: 1, seed: 1, noiseMultiplier: 3, positions: 'all' } } as const;
     await expect(RUNNERS.trace.check({ ...trace, request: { ...trace.request, kinds: ['mlp'] } }, hub)).rejects.toThrow(/"Nobody Here" is not in the prompt/);
   });
+
+  it('compares methods on one fact, each from the same weights, and leaves the model as it was', async () => {
+    const input = {
+      kind: 'compare',
+      model: WORLD_MODEL_ID,
+      methods: ['rome', 'memit', 'ft-m'],
+      request: edit.request,
+      hparams: { rome: { useContextTemplates: false }, memit: { useContextTemplates: false } },
+      probes: edit.probes,
+    } satisfies Extract<JobInput, { kind: 'compare' }>;
+    await RUNNERS.compare.check(input, hub);
+    const lm = await hub.load(WORLD_MODEL_ID);
+    const probe = [{ prompt: 'The birthplace of Gipinin Douvez is', target: ' Demaiholm' }];
+    const pBase = Math.exp(lm.score(probe)[0]!.logProb);
+    const ctx = context();
+    const result = CompareJobResult.parse(await RUNNERS.compare.run(input, ctx, hub));
+    expect(result.runs.map((r) => r.name)).toEqual(['ROME', 'MEMIT', 'FT-M']);
+    for (const run of result.runs) {
+      expect(run.error).toBeNull();
+      expect(run.editSeconds).toBeGreaterThan(0);
+      expect(run.peakBytes).toBeGreaterThan(0);
+    }
+    // ROME and MEMIT make the new target win from the same starting point
+    expect(result.runs[0]!.after!.targetNew.p).toBeGreaterThan(0.5);
+    expect(result.runs[1]!.after!.targetNew.p).toBeGreaterThan(0.5);
+    expect(result.before.targetNew.p).toBeCloseTo(pBase, 6);
+    expect(Math.exp(lm.score(probe)[0]!.logProb)).toBeCloseTo(pBase, 6);
+    expect(hub.versions(WORLD_MODEL_ID).edits).toEqual([]);
+    expect(ctx.events.filter((e) => (e as { type: string }).type === 'method')).toHaveLength(3);
+  }, 120_000);
+
+  it('evaluates a method on a catalog dataset and restores the weights; bad datasets are 4xx', async () => {
+    const input = {
+      kind: 'eval',
+      model: WORLD_MODEL_ID,
+      method: 'rome',
+      dataset: 'world:counterfact-test',
+      n: 3,
+      offset: 0,
+      mode: 'sequential',
+      checkpoints: [1, 2],
+      hparams: { useContextTemplates: false },
+    } satisfies Extract<JobInput, { kind: 'eval' }>;
+    await RUNNERS.eval.check(input, hub);
+    const lm = await hub.load(WORLD_MODEL_ID);
+    const probe = [{ prompt: 'The birthplace of Gipinin Douvez is', target: ' Demaiholm' }];
+    const pBase = Math.exp(lm.score(probe)[0]!.logProb);
+    const ctx = context();
+    const report = (await RUNNERS.eval.run(input, ctx, hub)) as EvalReport & { model: string; dataset: string };
+    expect(report).toMatchObject({ model: WORLD_MODEL_ID, dataset: 'world:counterfact-test', method: 'ROME', mode: 'sequential' });
+    expect(report.averages.post.cases).toBe(3);
+    expect(report.averages.post.reliability).toBeGreaterThan(report.averages.pre.reliability!);
+    expect(report.checkpoints!.map((c) => c.edits)).toEqual([1, 2, 3]);
+    expect(ctx.events.filter((e) => (e as { type: string }).type === 'edit')).toHaveLength(3);
+    expect(Math.exp(lm.score(probe)[0]!.logProb)).toBeCloseTo(pBase, 6);
+
+    const status = async (change: object) => ((await RUNNERS.eval.check({ ...input, ...change }, hub).catch((e: unknown) => e)) as HubError).status;
+    expect(await status({ dataset: 'world:nope' })).toBe(404);
+    expect(await status({ dataset: '../../etc/passwd' })).toBe(404);
+    expect(await status({ offset: 100_000 })).toBe(400);
+    expect(await status({ method: 'nope' })).toBe(400);
+  }, 120_000);
 });

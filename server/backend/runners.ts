@@ -3,11 +3,14 @@
  * new version of it. The job system (server/jobs) runs these with a progress sink and a cancellation
  * signal, and takes a lock per model from `access`: reads run alongside reads, a write runs alone.
  */
-import type { EditJobResult, JobInput } from '../../lib/api/jobs';
-import { fillPrompt } from '../../lib/editing/request';
+import type { CompareJobResult, CompareRun, EditJobResult, JobInput } from '../../lib/api/jobs';
+import { fillPrompt, type EditRequest } from '../../lib/editing/request';
+import { addDelta, snapshot } from '../editing/deltas';
 import { EditCancelled } from '../editing/editor';
 import { editorIdOf, HparamsError, resolveHparams } from '../editing/hparams';
-import { EDITORS } from '../editing/index';
+import { EDITORS, type EditorId } from '../editing/index';
+import { DatasetError, getCatalog } from '../eval/catalog';
+import { evaluate } from '../eval/runner';
 import { probeSnapshot } from '../eval/snapshot';
 import { traceStream, TraceRequestError } from '../tracing';
 import { getHub } from './instance';
@@ -105,10 +108,133 @@ const edit: RunnerSpec<'edit'> = {
   },
 };
 
-/** The method, its hyper-parameters for this model, and the model's workspace; bad input as HubError(400). */
-async function resolve(input: Input<'edit'>, hub: ModelHub) {
+/**
+ * An evaluation of one method on a dataset of the catalog, on the model's current version: every
+ * case is edited and scored, and the weights are restored when it ends (a write: nothing else runs).
+ */
+const evaluation: RunnerSpec<'eval'> = {
+  access: (input) => ({ key: `model:${input.model}`, mode: 'write' }),
+  async check(input, hub = getHub()) {
+    await resolveEval(input, hub);
+  },
+  async run(input, ctx, hub = getHub()) {
+    const { workspace, method, hparams, cases, format } = await resolveEval(input, hub);
+    workspace.editing = true;
+    workspace.stats.onProgress = (e) => ctx.emit('progress', { type: 'editor', caseIds: [], event: e });
+    try {
+      const report = await evaluate(
+        { lm: workspace.lm, stats: workspace.stats, templates: workspace.templates },
+        method,
+        hparams,
+        cases,
+        {
+          mode: input.mode,
+          batchSize: input.batchSize,
+          checkpoints: input.checkpoints ?? (input.mode === 'sequential' ? [1, 10, 100] : undefined),
+          signal: ctx.signal,
+          // Loss steps of every case would be thousands of stored events: progress is per edit.
+          onProgress: (e) => {
+            if (e.type !== 'editor' || e.event.type !== 'step') ctx.emit('progress', e);
+          },
+        },
+      );
+      return { model: input.model, dataset: input.dataset, format, offset: input.offset, version: workspace.versions.history().length, ...report };
+    } catch (error) {
+      if (error instanceof EditCancelled) throw new JobCancelled('evaluation cancelled');
+      throw error;
+    } finally {
+      workspace.editing = false;
+      workspace.stats.onProgress = undefined;
+    }
+  },
+};
+
+async function resolveEval(input: Input<'eval'>, hub: ModelHub) {
   try {
     const method = editorIdOf(input.method);
+    const workspace = await hub.workspace(input.model);
+    const loaded = await getCatalog().cases(input.dataset);
+    const cases = loaded.cases.slice(input.offset, input.offset + input.n);
+    if (!cases.length) throw new HubError(400, `Dataset ${input.dataset} has ${loaded.cases.length} cases: none from ${input.offset}`);
+    const hparams = resolveHparams(method, workspace.lm, input.hparams, workspace.location);
+    return { method, hparams, workspace, cases, format: loaded.format };
+  } catch (error) {
+    if (error instanceof HparamsError) throw new HubError(400, error.message);
+    if (error instanceof DatasetError) throw new HubError(error.status, error.message);
+    throw error;
+  }
+}
+
+/**
+ * Several methods on the same fact: each edits the current version, is scored, and is undone before
+ * the next, so every method starts from the same weights. A method that fails is reported as failed
+ * and the others still run; a cancel stops them all.
+ */
+const compare: RunnerSpec<'compare'> = {
+  access: (input) => ({ key: `model:${input.model}`, mode: 'write' }),
+  async check(input, hub = getHub()) {
+    for (const method of input.methods) await resolve({ ...input, method, hparams: input.hparams[method] ?? {} }, hub);
+  },
+  async run(input, ctx, hub = getHub()) {
+    const started = performance.now();
+    const workspace = await hub.workspace(input.model);
+    const { lm } = workspace;
+    const before = lm.engine.noGrad(() => probeSnapshot(lm, input.request, input.probes));
+    const runs: CompareRun[] = [];
+    workspace.editing = true;
+    try {
+      for (const [index, id] of input.methods.entries()) {
+        if (ctx.signal.aborted) throw new JobCancelled('comparison cancelled');
+        ctx.emit('progress', { type: 'method', method: id, index, total: input.methods.length });
+        runs.push(await compareOne(input, id, workspace, ctx, hub));
+      }
+    } finally {
+      workspace.editing = false;
+      workspace.stats.onProgress = undefined;
+    }
+    const result: CompareJobResult = { before, runs, seconds: (performance.now() - started) / 1000 };
+    return result;
+  },
+};
+
+async function compareOne(input: Input<'compare'>, id: string, workspace: Awaited<ReturnType<ModelHub['workspace']>>, ctx: RunnerContext, hub: ModelHub): Promise<CompareRun> {
+  const { lm } = workspace;
+  let peakBytes = 0;
+  let peakRssBytes = 0;
+  const sample = () => {
+    peakBytes = Math.max(peakBytes, lm.engine.memory().bytes);
+    peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
+  };
+  const progress = (event: unknown) => {
+    sample();
+    ctx.emit('progress', { type: 'editor', method: id, event });
+  };
+  sample();
+  const { method, hparams } = await resolve({ ...input, method: id, hparams: input.hparams[id] ?? {} }, hub);
+  const name = EDITORS[method].name;
+  workspace.stats.onProgress = progress;
+  const editStarted = performance.now();
+  let restore: { restore(): void } | undefined;
+  try {
+    const outcome = await EDITORS[method].apply({ lm, stats: workspace.stats, templates: workspace.templates, onProgress: progress, signal: ctx.signal }, [input.request], hparams as never);
+    const editSeconds = (performance.now() - editStarted) / 1000;
+    restore = snapshot(lm.network, [...new Set(outcome.deltas.map((d) => d.param))]);
+    for (const delta of outcome.deltas) addDelta(lm.network, delta);
+    sample();
+    const after = lm.engine.noGrad(() => probeSnapshot(lm, input.request, input.probes));
+    return { method: id, name, hparams, after, editSeconds, peakBytes, peakRssBytes, error: null };
+  } catch (error) {
+    if (error instanceof EditCancelled) throw new JobCancelled('comparison cancelled');
+    return { method: id, name, hparams, after: null, editSeconds: null, peakBytes, peakRssBytes, error: (error as Error).message };
+  } finally {
+    restore?.restore();
+  }
+}
+
+/** The method, its hyper-parameters for this model, and the model's workspace; bad input as HubError(400). */
+async function resolve(input: { model: string; method: string; request: EditRequest; hparams: Record<string, unknown> }, hub: ModelHub) {
+  try {
+    const method: EditorId = editorIdOf(input.method);
     const workspace = await hub.workspace(input.model);
     const { lm, location } = workspace;
     const { text, subjectStart } = fillPrompt(input.request);
@@ -126,4 +252,4 @@ async function resolve(input: Input<'edit'>, hub: ModelHub) {
   }
 }
 
-export const RUNNERS = { trace, edit } satisfies { [K in JobInput['kind']]: RunnerSpec<K> };
+export const RUNNERS = { trace, edit, eval: evaluation, compare } satisfies { [K in JobInput['kind']]: RunnerSpec<K> };

@@ -18,6 +18,7 @@ export function editInput(model: string, label: string): JobInput {
 
 /** The label a test input was made with. */
 export function labelOf(input: JobInput): string {
+  if (!('request' in input)) throw new Error(`labelOf: ${input.kind} inputs carry no label`);
   return input.request.prompt.split(' ')[0]!;
 }
 

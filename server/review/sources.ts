@@ -6,18 +6,15 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { editingDataDir } from '../eval/catalog';
 import { ReviewImportError } from './parse';
+
 
 /** The files whose records have `portability {Recalled Relation, New Question, New Answer}`. */
 export const PORTABILITY_SOURCES: Record<string, string> = {
   'counterfact-portability.sample.json': 'CounterFact + one-hop portability (Yao et al. 2023)',
   'zsre-portability.sample.json': 'zsRE + one-hop portability (Yao et al. 2023)',
 };
-
-export function editingDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  const dir = env.LOCUS_EDITING_DATA_DIR;
-  return dir ? path.resolve(/*turbopackIgnore: true*/ dir) : path.resolve(/*turbopackIgnore: true*/ process.cwd(), '..', 'shared', 'data', 'editing');
-}
 
 /** The portability sources present on this machine. */
 export function listSources(dir = editingDataDir()): { name: string; dataset: string }[] {

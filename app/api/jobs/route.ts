@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describeIssues, issuesMessage } from '@/lib/api/errors';
-import { JobInput } from '@/lib/api/jobs';
+import { JOB_KINDS, JobInput } from '@/lib/api/jobs';
 import { errorResponse, failure, jsonPost } from '@/server/backend/http';
 import { getJobs } from '@/server/jobs/instance';
 
@@ -24,7 +24,7 @@ export function POST(request: Request): Promise<Response> {
 
 const ListQuery = z.object({
   model: z.string().min(1).optional(),
-  kind: z.enum(['trace', 'edit']).optional(),
+  kind: z.enum(JOB_KINDS).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 

@@ -1,0 +1,76 @@
+/**
+ * The benchmarks page's data: the datasets an evaluation can run on (GET /api/datasets) and the
+ * evaluation results to browse (GET /api/benchmarks): finished evaluation jobs and the reports
+ * committed under bench/results by `locus eval --out`, summarised to one row each.
+ */
+import { z } from 'zod';
+import type { Averages, EvalReport } from '../eval';
+
+export const DatasetInfo = z.object({
+  /** world:<name> or shared:<name>. */
+  id: z.string(),
+  label: z.string(),
+  /** counterfact, counterfact-flat, zsre, knowedit; null when the file cannot be read as one. */
+  format: z.string().nullable(),
+  cases: z.number().int(),
+  skipped: z.number().int(),
+  error: z.string().nullable(),
+});
+export type DatasetInfo = z.infer<typeof DatasetInfo>;
+export const DatasetsResponse = z.object({ datasets: z.array(DatasetInfo) });
+
+/** The four metrics of the seed paper's tables, as fractions (null: no case had such probes). */
+export const MetricSet = z.object({
+  reliability: z.number().nullable(),
+  generality: z.number().nullable(),
+  locality: z.number().nullable(),
+  portability: z.number().nullable(),
+});
+export type MetricSet = z.infer<typeof MetricSet>;
+export const METRICS = ['reliability', 'generality', 'locality', 'portability'] as const;
+export type Metric = (typeof METRICS)[number];
+
+export const BenchmarkRow = z.object({
+  /** job:<id> or file:<path under bench/results>. */
+  id: z.string(),
+  source: z.enum(['job', 'committed']),
+  model: z.string(),
+  dataset: z.string(),
+  method: z.string(),
+  mode: z.enum(['single', 'batch', 'sequential']),
+  batchSize: z.number().int(),
+  cases: z.number().int(),
+  pre: MetricSet,
+  post: MetricSet,
+  secondsPerEdit: z.number(),
+  peakBytes: z.number(),
+  peakRssBytes: z.number(),
+  /** Sequential runs: the metrics of all earlier edits after k edits. */
+  checkpoints: z.array(MetricSet.extend({ edits: z.number().int() })),
+  /** When the job finished or the file was last written (ISO). */
+  at: z.string(),
+});
+export type BenchmarkRow = z.infer<typeof BenchmarkRow>;
+export const BenchmarksResponse = z.object({ results: z.array(BenchmarkRow) });
+
+function metrics(a: Averages): MetricSet {
+  return { reliability: a.reliability, generality: a.generality, locality: a.locality, portability: a.portability };
+}
+
+/** One row of the results from a report (the evaluation job's result, or a committed report file). */
+export function summarizeReport(report: EvalReport, meta: Pick<BenchmarkRow, 'id' | 'source' | 'model' | 'dataset' | 'at'>): BenchmarkRow {
+  return {
+    ...meta,
+    method: report.method,
+    mode: report.mode,
+    batchSize: report.batchSize,
+    cases: report.averages.post.cases,
+    pre: metrics(report.averages.pre),
+    post: metrics(report.averages.post),
+    secondsPerEdit: report.secondsPerEdit,
+    peakBytes: report.peakBytes,
+    peakRssBytes: report.peakRssBytes,
+    checkpoints: (report.checkpoints ?? []).map((c) => ({ edits: c.edits, ...metrics(c.averages) })),
+    at: meta.at,
+  };
+}

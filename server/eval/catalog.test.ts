@@ -1,0 +1,56 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DatasetCatalog, DatasetError, datasetIdOf, editingDataDir } from './catalog';
+import { committedResults, jobResults, modelIdOf } from './results';
+
+describe('the dataset catalog', () => {
+  const catalog = new DatasetCatalog();
+
+  it('lists the world sets and the shared samples by id, with their case counts', async () => {
+    const list = await catalog.list();
+    const world = list.find((d) => d.id === 'world:counterfact-test');
+    expect(world).toMatchObject({ format: 'counterfact', error: null });
+    expect(world!.cases).toBeGreaterThanOrEqual(200);
+    if (existsSync(editingDataDir())) {
+      expect(list.find((d) => d.id === 'shared:counterfact-portability.sample')).toMatchObject({ format: 'counterfact', error: null });
+    }
+  });
+
+  it('loads cases by id only: a path or an unknown id is a 404', async () => {
+    expect((await catalog.cases('world:zsre-test')).format).toBe('zsre');
+    for (const id of ['../../etc/passwd', 'world:../graph', 'data/world/datasets/zsre-test.json']) {
+      const error = await catalog.cases(id).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DatasetError);
+      expect((error as DatasetError).status).toBe(404);
+    }
+  });
+
+  it('names committed reports by the catalog id of the file they ran on', () => {
+    expect(datasetIdOf('data/world/datasets/counterfact-test.json')).toBe('world:counterfact-test');
+    expect(datasetIdOf('../shared/data/editing/counterfact-portability.sample.json')).toBe('shared:counterfact-portability.sample');
+    expect(modelIdOf('data/models/world-gpt2')).toBe('world-gpt2');
+    expect(modelIdOf('/root/.cache/locus/smollm2/x/SmolLM2-135M-Instruct.Q4_1.gguf')).toBe('smollm2-135m-instruct');
+  });
+});
+
+describe('benchmark results', () => {
+  it('summarises the committed reports under bench/results, sequential curves included', () => {
+    const rows = committedResults(path.resolve('.'));
+    const seq = rows.find((r) => r.id === 'file:world/rome-sequential-100-bare.json');
+    expect(seq).toMatchObject({ source: 'committed', model: 'world-gpt2', dataset: 'world:counterfact-test', method: 'ROME', mode: 'sequential', cases: 100 });
+    expect(seq!.checkpoints.map((c) => c.edits)).toEqual([1, 10, 25, 50, 100]);
+    expect(seq!.checkpoints.at(-1)!.reliability).toBeCloseTo(seq!.post.reliability!, 9);
+    const batch = rows.find((r) => r.id === 'file:world/memit-batch-100-bare.json');
+    expect(batch).toMatchObject({ mode: 'batch', batchSize: 100 });
+    expect(batch!.post.reliability).toBeGreaterThan(0.9);
+  });
+
+  it('takes finished evaluation jobs only', () => {
+    const report = { method: 'ROME', mode: 'single', batchSize: 1, model: 'world-gpt2', dataset: 'world:x', secondsPerEdit: 1, peakBytes: 1, peakRssBytes: 1, averages: { pre: { cases: 1 }, post: { cases: 1, reliability: 1 } } };
+    const job = { id: 'a', kind: 'eval', model: 'world-gpt2', state: 'done', input: {}, createdAt: 't0', startedAt: 't1', finishedAt: 't2', error: null, result: report, events: 3 } as const;
+    const rows = jobResults([job, { ...job, id: 'b', state: 'failed', result: null }, { ...job, id: 'c', kind: 'edit' }]);
+    expect(rows.map((r) => r.id)).toEqual(['job:a']);
+    expect(rows[0]).toMatchObject({ source: 'job', at: 't2', post: { reliability: 1 } });
+  });
+});

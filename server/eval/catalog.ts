@@ -1,0 +1,101 @@
+/**
+ * The datasets an evaluation can be launched on from the studio, by id (a request never names a
+ * path): the world's test and train sets (data/world/datasets) and the shared samples of the editing
+ * datasets ($LOCUS_EDITING_DATA_DIR or ../shared/data/editing beside the working directory).
+ * Files load once and stay cached; a file that is not an editing dataset is listed with its error.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { DatasetInfo } from '../../lib/api/benchmarks';
+import { loadEvalCases, type LoadedCases } from './datasets';
+
+export const WORLD_DATASETS_DIR = path.join('data', 'world', 'datasets');
+
+export function editingDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const dir = env.LOCUS_EDITING_DATA_DIR;
+  return dir ? path.resolve(/*turbopackIgnore: true*/ dir) : path.resolve(/*turbopackIgnore: true*/ process.cwd(), '..', 'shared', 'data', 'editing');
+}
+
+export class DatasetError extends Error {
+  override name = 'DatasetError';
+  constructor(
+    readonly status: 400 | 404,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Entry {
+  id: string;
+  label: string;
+  file: string;
+}
+
+/** world:<name> for data/world/datasets/<name>.json, shared:<name> for the shared samples. */
+function entries(cwd: string, sharedDir: string): Entry[] {
+  const list = (dir: string, prefix: string, label: string): Entry[] => {
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map((f) => ({ id: `${prefix}:${f.replace(/\.json$/, '')}`, label: `${label}: ${f.replace(/\.json$/, '')}`, file: path.join(dir, f) }));
+  };
+  return [...list(path.resolve(/*turbopackIgnore: true*/ cwd, WORLD_DATASETS_DIR), 'world', 'World'), ...list(sharedDir, 'shared', 'Shared sample')];
+}
+
+/** The catalog id of a dataset file named in a committed report (its path as the CLI was given it). */
+export function datasetIdOf(file: string): string {
+  const name = path.basename(file).replace(/\.json$/, '');
+  return file.includes(WORLD_DATASETS_DIR) ? `world:${name}` : `shared:${name}`;
+}
+
+export class DatasetCatalog {
+  private readonly loaded = new Map<string, Promise<LoadedCases>>();
+
+  constructor(
+    private readonly cwd = process.cwd(),
+    private readonly sharedDir = editingDataDir(),
+  ) {}
+
+  private entry(id: string): Entry {
+    const entry = entries(this.cwd, this.sharedDir).find((e) => e.id === id);
+    if (!entry) throw new DatasetError(404, `Unknown dataset ${JSON.stringify(id)}; GET /api/datasets lists them`);
+    return entry;
+  }
+
+  /** The cases of a dataset (loaded on first use); DatasetError(400) when it is not an editing dataset. */
+  async cases(id: string): Promise<LoadedCases> {
+    const entry = this.entry(id);
+    let loading = this.loaded.get(id);
+    if (!loading) {
+      loading = loadEvalCases(entry.file);
+      this.loaded.set(id, loading);
+    }
+    try {
+      return await loading;
+    } catch (err) {
+      throw new DatasetError(400, `Dataset ${id} cannot be evaluated: ${(err as Error).message.replace(entry.file, path.basename(entry.file))}`);
+    }
+  }
+
+  async list(): Promise<DatasetInfo[]> {
+    return Promise.all(
+      entries(this.cwd, this.sharedDir).map(async ({ id, label }): Promise<DatasetInfo> => {
+        try {
+          const { format, cases, skipped } = await this.cases(id);
+          return { id, label, format, cases: cases.length, skipped: skipped.length, error: null };
+        } catch (err) {
+          return { id, label, format: null, cases: 0, skipped: 0, error: (err as Error).message };
+        }
+      }),
+    );
+  }
+}
+
+let catalog: DatasetCatalog | undefined;
+
+/** The server's catalog (working directory and environment as the server started). */
+export function getCatalog(): DatasetCatalog {
+  return (catalog ??= new DatasetCatalog());
+}

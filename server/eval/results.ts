@@ -1,0 +1,81 @@
+/**
+ * Evaluation results to browse on the benchmarks page: the reports `locus eval --out` wrote under
+ * bench/results (committed, from real runs; see bench/BENCHMARKS.md) and the finished evaluation
+ * jobs of this studio. Each becomes one BenchmarkRow.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { summarizeReport, type BenchmarkRow } from '../../lib/api/benchmarks';
+import type { JobSummary } from '../../lib/api/jobs';
+import type { EvalReport } from '../../lib/eval';
+import { WORLD_MODEL_ID } from '../backend/hub';
+import { SMOLLM2_ID } from '../models/registry';
+import { datasetIdOf } from './catalog';
+
+export const RESULTS_DIR = path.join('bench', 'results');
+
+/** A report as `locus eval --out` writes it: where it ran, then the EvalReport. */
+type ReportFile = EvalReport & { model: string; dataset: string };
+
+function isReport(json: unknown): json is ReportFile {
+  const r = json as Partial<ReportFile> | null;
+  return Boolean(r && typeof r === 'object' && typeof r.method === 'string' && typeof r.mode === 'string' && typeof r.model === 'string' && typeof r.dataset === 'string' && r.averages?.post);
+}
+
+/** The hub's id for the model a report names by path (the CLI takes paths, the studio ids). */
+export function modelIdOf(location: string): string {
+  const base = path.basename(location);
+  if (base === WORLD_MODEL_ID) return WORLD_MODEL_ID;
+  if (/smollm2/i.test(location)) return SMOLLM2_ID;
+  return base;
+}
+
+const cache = new Map<string, { mtimeMs: number; row: BenchmarkRow | null }>();
+
+/** Every report file under `dir` (recursively), newest first; files that are not reports are skipped. */
+export function committedResults(cwd = process.cwd()): BenchmarkRow[] {
+  const root = path.resolve(/*turbopackIgnore: true*/ cwd, RESULTS_DIR);
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const file = path.join(dir, name);
+      if (statSync(file).isDirectory()) walk(file);
+      else if (name.endsWith('.json')) files.push(file);
+    }
+  };
+  walk(root);
+  const rows: BenchmarkRow[] = [];
+  for (const file of files) {
+    const { mtimeMs, mtime } = statSync(file);
+    let hit = cache.get(file);
+    if (!hit || hit.mtimeMs !== mtimeMs) {
+      let json: unknown = null;
+      try {
+        json = JSON.parse(readFileSync(file, 'utf8'));
+      } catch {
+        json = null;
+      }
+      const id = `file:${path.relative(root, file)}`;
+      hit = { mtimeMs, row: isReport(json) ? summarizeReport(json, { id, source: 'committed', model: modelIdOf(json.model), dataset: datasetIdOf(json.dataset), at: mtime.toISOString() }) : null };
+      cache.set(file, hit);
+    }
+    if (hit.row) rows.push(hit.row);
+  }
+  return rows.sort((a, b) => b.at.localeCompare(a.at));
+}
+
+/** Rows of finished evaluation jobs (their result is the report, with model and dataset ids). */
+export function jobResults(jobs: readonly JobSummary[]): BenchmarkRow[] {
+  return jobs
+    .filter((j) => j.kind === 'eval' && j.state === 'done' && isReport(j.result))
+    .map((j) => {
+      const report = j.result as ReportFile;
+      return summarizeReport(report, { id: `job:${j.id}`, source: 'job', model: report.model, dataset: report.dataset, at: j.finishedAt ?? j.createdAt });
+    });
+}
