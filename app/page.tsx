@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import Link from 'next/link';
 import { HealthStatus } from '@/components/HealthStatus';
+import { SiteHeader } from '@/components/SiteHeader';
 import { withProbeHints, type KnownFact, type StudioExample } from '@/components/studio/examples';
 import { Studio } from '@/components/studio/Studio';
 import { exampleFacts, KNOWN_FACTS_FILE } from '@/server/backend/facts';
@@ -26,15 +26,7 @@ export default async function Home() {
   const examples = await examplesWithProbes();
   return (
     <div className="flex min-h-screen flex-col">
-      <header className="border-b border-neutral-200">
-        <div className="mx-auto flex max-w-4xl flex-wrap items-baseline gap-x-4 gap-y-1 px-6 py-4">
-          <h1 className="text-2xl font-semibold tracking-tight">Locus</h1>
-          <p className="text-neutral-600">Locate and edit knowledge inside language models</p>
-          <Link href="/review" className="ml-auto text-sm font-medium text-sky-800 underline">
-            Portability review
-          </Link>
-        </div>
-      </header>
+      <SiteHeader page="/" tagline="Locate and edit knowledge inside language models" />
 
       <main className="mx-auto w-full max-w-4xl flex-1 px-6 py-8">
         <p className="mb-6 text-neutral-700">

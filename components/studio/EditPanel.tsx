@@ -3,6 +3,7 @@
 import { useState, type FormEvent } from 'react';
 import { EditJobResult } from '@/lib/api/jobs';
 import { EDIT_METHODS, EditProgressSchema, PROBES_MAX, TEMPLATED_METHODS, buildEditJob, type EditField, type EditForm, type EditProgress } from './edit-form';
+import { ComparePanel } from './ComparePanel';
 import { EditResult } from './EditResult';
 import type { StudioExample } from './examples';
 import { LossChart } from './LossChart';
@@ -314,6 +315,8 @@ export function EditPanel({ model, prompt, subject, targetTrue, example, version
           revertError={revertingThis && revert.error ? revert.error.message : null}
         />
       )}
+
+      <ComparePanel model={model} fact={{ prompt, subject, targetTrue }} form={form} />
     </section>
   );
 }

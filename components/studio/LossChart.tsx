@@ -1,12 +1,10 @@
 'use client';
 
 import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
+import { seriesColour } from '../charts/palette';
 import type { EditProgress } from './edit-form';
 
 type Step = Extract<EditProgress, { type: 'step' }>;
-
-/** Series colours from the Okabe-Ito palette (distinguishable with colour-vision deficiencies). */
-const COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9'];
 
 /** Loss per optimisation step, one line per edit request (ROME/MEMIT's v*, FT's Adam steps). */
 export function LossChart({ steps }: { steps: readonly Step[] }) {
@@ -31,7 +29,7 @@ export function LossChart({ steps }: { steps: readonly Step[] }) {
               type="linear"
               dataKey={`r${r}`}
               name={`request ${r}`}
-              stroke={COLOURS[i % COLOURS.length]}
+              stroke={seriesColour(i)}
               dot={false}
               strokeWidth={2}
               isAnimationActive={false}

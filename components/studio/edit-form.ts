@@ -1,7 +1,7 @@
 /** The edit panel's form as a job input: checks done in the browser, before anything is sent. */
 import { z } from 'zod';
 import type { JobStart } from '@/lib/api/job-client';
-import { EditProbes } from '@/lib/api/jobs';
+import { COMPARE_METHODS_MAX, EditProbes } from '@/lib/api/jobs';
 import { templateOf } from '@/lib/editing/request';
 
 export const EDIT_METHODS = [
@@ -122,6 +122,21 @@ export function buildEditJob(fact: EditFact, form: EditForm): Built {
       probes: probes.data,
     },
   };
+}
+
+/**
+ * A comparison of `methods` on the edit panel's fact, target and probes. Each method runs with its
+ * defaults for the model (the JSON box belongs to the single edit); the context-template checkbox
+ * applies to the methods that use templates.
+ */
+export function buildCompareJob(fact: EditFact, form: EditForm, methods: readonly string[]): Built | { ok: false; field: 'methods'; message: string } {
+  if (methods.length < 2) return { ok: false, field: 'methods', message: 'Choose at least two methods to compare.' };
+  if (methods.length > COMPARE_METHODS_MAX) return { ok: false, field: 'methods', message: `Compare at most ${COMPARE_METHODS_MAX} methods at once.` };
+  const built = buildEditJob(fact, { ...form, hparams: '' });
+  if (!built.ok || built.input.kind !== 'edit') return built;
+  const { model, request, probes } = built.input;
+  const hparams = form.useContextTemplates ? {} : Object.fromEntries(methods.filter((m) => TEMPLATED_METHODS.includes(m)).map((m) => [m, { useContextTemplates: false }]));
+  return { ok: true, input: { kind: 'compare', model, methods: [...methods], request, hparams, probes } };
 }
 
 /** An editor's progress event (server/editing/editor.ts EditProgress), as it arrives over SSE. */

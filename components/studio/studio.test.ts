@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TraceEvent, TraceResult, TraceSetup } from '@/lib/tracing/schema';
 import { normalise, VIRIDIS_STOPS, viridis } from './colors';
-import { buildEditJob, parseHparams, parsePairs, subjectProblem, type EditForm } from './edit-form';
+import { buildCompareJob, buildEditJob, parseHparams, parsePairs, subjectProblem, type EditForm } from './edit-form';
 import { probeRows } from './EditResult';
 import { withProbeHints, type KnownFact } from './examples';
 import { defaultWindow, strongestCell, traceView } from './trace-view';
@@ -131,6 +131,30 @@ describe('buildEditJob', () => {
     ]);
     const built = buildEditJob(fact, { ...form, paraphrases: 'Noumar can be found in\n\n' });
     expect(built.ok && built.input.kind === 'edit' && built.input.probes).toEqual({ paraphrases: ['Noumar can be found in'], neighborhood: [], portability: [] });
+  });
+});
+
+describe('buildCompareJob', () => {
+  it('sends the edit panel’s fact and probes, each method with its defaults; the JSON box is for single edits', () => {
+    const built = buildCompareJob(fact, { ...form, hparams: '{"layer": 3}', useContextTemplates: false, paraphrases: 'Noumar lies in' }, ['rome', 'memit', 'kn']);
+    expect(built).toEqual({
+      ok: true,
+      input: {
+        kind: 'compare',
+        model: 'world-gpt2',
+        methods: ['rome', 'memit', 'kn'],
+        request: { prompt: 'The country of {} is', subject: 'Noumar', targetNew: ' Moudia', targetTrue: ' Flodedia' },
+        hparams: { rome: { useContextTemplates: false }, memit: { useContextTemplates: false } },
+        probes: { paraphrases: ['Noumar lies in'], neighborhood: [], portability: [] },
+      },
+    });
+    expect(buildCompareJob(fact, form, ['rome', 'kn'])).toMatchObject({ ok: true, input: { hparams: {} } });
+  });
+
+  it('needs two to five methods and a valid fact', () => {
+    expect(buildCompareJob(fact, form, ['rome'])).toMatchObject({ ok: false, field: 'methods' });
+    expect(buildCompareJob(fact, form, ['a', 'b', 'c', 'd', 'e', 'f'])).toMatchObject({ ok: false, field: 'methods' });
+    expect(buildCompareJob(fact, { ...form, targetNew: '' }, ['rome', 'kn'])).toMatchObject({ ok: false, field: 'targetNew' });
   });
 });
 

@@ -9,7 +9,6 @@ import path from 'node:path';
 import { editingDataDir } from '../eval/catalog';
 import { ReviewImportError } from './parse';
 
-
 /** The files whose records have `portability {Recalled Relation, New Question, New Answer}`. */
 export const PORTABILITY_SOURCES: Record<string, string> = {
   'counterfact-portability.sample.json': 'CounterFact + one-hop portability (Yao et al. 2023)',
