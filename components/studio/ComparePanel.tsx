@@ -87,7 +87,7 @@ export function ComparePanel({ model, fact, form }: Props) {
                 checked={methods.includes(m.id)}
                 onChange={(e) => toggle(m.id, e.target.checked)}
               />
-              {m.label.split(':')[0]}
+              {m.name}
             </label>
           ))}
         </div>

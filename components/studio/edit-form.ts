@@ -4,12 +4,13 @@ import type { JobStart } from '@/lib/api/job-client';
 import { COMPARE_METHODS_MAX, EditProbes } from '@/lib/api/jobs';
 import { templateOf } from '@/lib/editing/request';
 
+/** The methods the studio offers; `batchable`: edits several facts in one call (server/editing Editor.batchable). */
 export const EDIT_METHODS = [
-  { id: 'rome', label: 'ROME: rank-one update of one MLP' },
-  { id: 'memit', label: 'MEMIT: updates spread over several MLPs' },
-  { id: 'ft-l', label: 'FT-L: constrained fine-tuning of one MLP' },
-  { id: 'ft-m', label: 'FT-M: fine-tuning on the target tokens only' },
-  { id: 'kn', label: 'KN: knowledge neurons' },
+  { id: 'rome', name: 'ROME', label: 'ROME: rank-one update of one MLP', batchable: false },
+  { id: 'memit', name: 'MEMIT', label: 'MEMIT: updates spread over several MLPs', batchable: true },
+  { id: 'ft-l', name: 'FT-L', label: 'FT-L: constrained fine-tuning of one MLP', batchable: true },
+  { id: 'ft-m', name: 'FT-M', label: 'FT-M: fine-tuning on the target tokens only', batchable: true },
+  { id: 'kn', name: 'KN', label: 'KN: knowledge neurons', batchable: false },
 ] as const;
 export type EditMethod = (typeof EDIT_METHODS)[number]['id'];
 

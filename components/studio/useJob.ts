@@ -81,19 +81,8 @@ export function useJob<P, R>(parsers: JobParsers<P, R>) {
   });
   useEffect(() => () => stopRef.current?.(), []);
 
-  const start = useCallback(async (input: JobStart) => {
-    stopRef.current?.();
-    stopRef.current = null;
-    const mine = ++generation.current;
-    dispatch({ type: 'starting' });
-    let summary: JobSummary;
-    try {
-      summary = await startJob(input);
-    } catch (error) {
-      if (mine === generation.current) dispatch({ type: 'error', error: message(error) });
-      return;
-    }
-    if (mine !== generation.current) return;
+  /** Follows a job's events from the first. */
+  const attach = useCallback((summary: JobSummary) => {
     dispatch({ type: 'started', summary });
     stopRef.current = followJob(summary.id, {
       onState: (state, error) => {
@@ -112,6 +101,35 @@ export function useJob<P, R>(parsers: JobParsers<P, R>) {
       onError: (error) => dispatch({ type: 'error', error: message(error) }),
     });
   }, []);
+
+  const start = useCallback(
+    async (input: JobStart) => {
+      stopRef.current?.();
+      stopRef.current = null;
+      const mine = ++generation.current;
+      dispatch({ type: 'starting' });
+      let summary: JobSummary;
+      try {
+        summary = await startJob(input);
+      } catch (error) {
+        if (mine === generation.current) dispatch({ type: 'error', error: message(error) });
+        return;
+      }
+      if (mine === generation.current) attach(summary);
+    },
+    [attach],
+  );
+
+  /** Follows a job started elsewhere (another tab, before a reload): its whole history replays. */
+  const follow = useCallback(
+    (summary: JobSummary) => {
+      stopRef.current?.();
+      dispatch({ type: 'reset' });
+      generation.current++;
+      attach(summary);
+    },
+    [attach],
+  );
 
   const id = view.summary?.id;
   const cancel = useCallback(async () => {
@@ -132,5 +150,5 @@ export function useJob<P, R>(parsers: JobParsers<P, R>) {
   }, []);
 
   const running = view.starting || view.state === 'queued' || view.state === 'running';
-  return { ...view, running, start, cancel, reset };
+  return { ...view, running, start, follow, cancel, reset };
 }

@@ -74,3 +74,32 @@ export function summarizeReport(report: EvalReport, meta: Pick<BenchmarkRow, 'id
     at: meta.at,
   };
 }
+
+const CSV_COLUMNS: [string, (r: BenchmarkRow) => string | number | null][] = [
+  ['model', (r) => r.model],
+  ['dataset', (r) => r.dataset],
+  ['method', (r) => r.method],
+  ['mode', (r) => r.mode],
+  ['batch_size', (r) => r.batchSize],
+  ['cases', (r) => r.cases],
+  ...METRICS.map((m): [string, (r: BenchmarkRow) => number | null] => [m, (r) => r.post[m]]),
+  ...METRICS.map((m): [string, (r: BenchmarkRow) => number | null] => [`pre_${m}`, (r) => r.pre[m]]),
+  ['seconds_per_edit', (r) => r.secondsPerEdit],
+  ['peak_engine_bytes', (r) => r.peakBytes],
+  ['peak_rss_bytes', (r) => r.peakRssBytes],
+  ['source', (r) => r.id],
+  ['at', (r) => r.at],
+];
+
+function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  const text = String(value);
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** The rows as CSV (RFC 4180 quoting; metrics as fractions, empty when absent). */
+export function benchmarksCsv(rows: readonly BenchmarkRow[]): string {
+  const lines = [CSV_COLUMNS.map(([name]) => name).join(',')];
+  for (const row of rows) lines.push(CSV_COLUMNS.map(([, get]) => csvField(get(row))).join(','));
+  return `${lines.join('\n')}\n`;
+}

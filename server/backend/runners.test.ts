@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { CompareJobResult, type EditJobResult, type JobInput } from '../../lib/api/jobs';
 import type { EvalReport } from '../../lib/eval';
 import { traceEventSchema, traceResultSchema } from '../../lib/tracing';
+import { EDIT_METHODS } from '../../components/studio/edit-form';
+import { EDITORS } from '../editing';
 import { HubError, ModelHub, WORLD_MODEL_DIR, WORLD_MODEL_ID } from './hub';
 import { RUNNERS, type RunnerContext } from './runners';
 
@@ -140,5 +142,10 @@ describe('job runners on the world model', () => {
     expect(await status({ dataset: '../../etc/passwd' })).toBe(404);
     expect(await status({ offset: 100_000 })).toBe(400);
     expect(await status({ method: 'nope' })).toBe(400);
+    expect(await status({ mode: 'batch', batchSize: 2 })).toBe(400); // ROME does not batch
   }, 120_000);
+
+  it('offers in the studio exactly the editors the server has, with their names and whether they batch', () => {
+    expect(EDIT_METHODS.map((m) => [m.id, m.name, m.batchable])).toEqual(Object.entries(EDITORS).map(([id, e]) => [id, e.name, e.batchable]));
+  });
 });
