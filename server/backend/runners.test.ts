@@ -146,6 +146,7 @@ describe('job runners on the world model', () => {
   }, 120_000);
 
   it('offers in the studio exactly the editors the server has, with their names and whether they batch', () => {
-    expect(EDIT_METHODS.map((m) => [m.id, m.name, m.batchable])).toEqual(Object.entries(EDITORS).map(([id, e]) => [id, e.name, e.batchable]));
+    const byId = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
+    expect(EDIT_METHODS.map((m) => [m.id, m.name, m.batchable]).sort(byId)).toEqual(Object.entries(EDITORS).map(([id, e]) => [id, e.name, e.batchable]).sort(byId));
   });
 });
