@@ -1,26 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { HealthStatus } from '@/components/HealthStatus';
 import { SiteHeader } from '@/components/SiteHeader';
-import { withProbeHints, type KnownFact, type StudioExample } from '@/components/studio/examples';
 import { Studio } from '@/components/studio/Studio';
-import { exampleFacts, KNOWN_FACTS_FILE } from '@/server/backend/facts';
+import { examplesWithProbes } from './studio-examples';
 
 // Per request: the examples come from the world's probe file, which `npm run world:generate` rewrites.
 export const dynamic = 'force-dynamic';
-
-/** The examples with their paraphrases, neighbours and alternative answers from the same file. */
-async function examplesWithProbes(): Promise<StudioExample[]> {
-  const examples = await exampleFacts();
-  if (!examples.length) return examples;
-  try {
-    // One file under the working directory, like exampleFacts reads: nothing to trace for the bundle.
-    const known = JSON.parse(await readFile(path.join(/*turbopackIgnore: true*/ process.cwd(), KNOWN_FACTS_FILE), 'utf8')) as KnownFact[];
-    return withProbeHints(examples, Array.isArray(known) ? known : []);
-  } catch {
-    return examples;
-  }
-}
 
 export default async function Home() {
   const examples = await examplesWithProbes();
