@@ -1,6 +1,6 @@
 import { defineConfig } from '@playwright/test';
 
-const port = 3100;
+const port = Number(process.env.E2E_PORT ?? 3100);
 
 export default defineConfig({
   testDir: 'e2e',
@@ -27,8 +27,10 @@ export default defineConfig({
     },
   },
   webServer: {
-    // The built app, as users run it; `npm run build` must come first.
-    command: `npx next start -p ${port}`,
+    // The built app, as users run it; `npm run build` must come first. Jobs and reviews go to a
+    // data directory of this run's own (wiped first), never the studio's .locus/.
+    command: `rm -rf test-results/e2e-data && npx next start -p ${port}`,
+    env: { LOCUS_DATA_DIR: 'test-results/e2e-data' },
     url: `http://127.0.0.1:${port}`,
     reuseExistingServer: false,
     timeout: 120_000,

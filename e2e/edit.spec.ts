@@ -1,37 +1,13 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { probability, screenshot, worldStatements } from './helpers';
 
-interface FactProbe {
-  prompt: string;
-  answer: string;
-  subject: string;
-  relation: string;
-  form: string;
-  phrasing: string;
-}
-
-const probes = JSON.parse(readFileSync(path.join(process.cwd(), 'data/world/probes/known-facts.json'), 'utf8')) as FactProbe[];
-const train = probes.filter((p) => p.phrasing === 'train' && p.form === 'statements');
+const train = worldStatements();
 // The page's first example: the first trained statement of the file (server/backend/facts.ts).
 const fact = train[0]!;
 // The new target: another subject's answer of the same relation (a real object of the world).
 const newTarget = train.find((p) => p.relation === fact.relation && p.answer !== fact.answer)!.answer;
 const WORLD_LAYERS = 6;
 const KINDS = ['hidden', 'mlp', 'attn'] as const;
-
-async function screenshot(page: Page, testInfo: TestInfo, name: string) {
-  const file = testInfo.outputPath(`${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  await testInfo.attach(name, { path: file, contentType: 'image/png' });
-}
-
-/** A percentage as the page prints it ("12.3%", "4.5e-3%") as a probability. */
-function probability(text: string | null): number {
-  const pct = Number.parseFloat((text ?? '').replace('%', ''));
-  expect(Number.isFinite(pct), `a percentage: ${JSON.stringify(text)}`).toBe(true);
-  return pct / 100;
-}
 
 test('traces a world fact, edits it with ROME, and reverts the edit', async ({ page }, testInfo) => {
   test.setTimeout(90_000);

@@ -19,36 +19,63 @@ export function downloadText(text: string, filename: string, type: string): void
   downloadBlob(new Blob([text], { type }), filename);
 }
 
-/** The chart's SVG as a standalone document: namespaces set, size fixed, the page's background behind it. */
-function standaloneSvg(svg: SVGSVGElement): { text: string; width: number; height: number } {
-  const { width, height } = svg.getBoundingClientRect();
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const LEGEND_ROW = 24;
+
+/** recharts draws its legend as HTML beside the chart: its entries (colour, name), to redraw in the file. */
+function legendEntries(container: HTMLElement): { colour: string; name: string }[] {
+  return [...container.querySelectorAll('.recharts-legend-item')].map((item) => {
+    const mark = item.querySelector('path, line, rect');
+    const fill = mark?.getAttribute('fill');
+    const colour = fill && fill !== 'none' ? fill : (mark?.getAttribute('stroke') ?? '#000');
+    return { colour, name: item.querySelector('.recharts-legend-item-text')?.textContent ?? item.textContent ?? '' };
+  });
+}
+
+/**
+ * The chart as a standalone SVG document: namespaces set, size fixed, the page's background and text
+ * colour, and the legend redrawn below the plot.
+ */
+function standaloneSvg(container: HTMLElement | null): { text: string; width: number; height: number } {
+  // The plot is the largest recharts surface; the small ones are legend icons.
+  const surfaces = [...(container?.querySelectorAll<SVGSVGElement>('svg.recharts-surface') ?? [])];
+  const area = (s: SVGSVGElement) => s.getBoundingClientRect().width * s.getBoundingClientRect().height;
+  const svg = surfaces.sort((a, b) => area(b) - area(a))[0];
+  if (!container || !svg) throw new Error('The chart has not been drawn yet.');
+  const { width } = svg.getBoundingClientRect();
+  const plotHeight = svg.getBoundingClientRect().height;
+  const legend = legendEntries(container);
+  const height = plotHeight + (legend.length ? LEGEND_ROW : 0);
+  const page = getComputedStyle(document.body);
   const copy = svg.cloneNode(true) as SVGSVGElement;
-  copy.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
+  copy.setAttribute('xmlns', SVG_NS);
   copy.setAttribute('width', String(Math.round(width)));
   copy.setAttribute('height', String(Math.round(height)));
-  const background = getComputedStyle(document.body).backgroundColor;
-  const rect = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
-  rect.setAttribute('width', '100%');
-  rect.setAttribute('height', '100%');
-  rect.setAttribute('fill', background);
-  copy.insertBefore(rect, copy.firstChild);
+  copy.setAttribute('viewBox', `0 0 ${Math.round(width)} ${Math.round(height)}`);
+  const el = (name: string, attrs: Record<string, string | number>) => {
+    const node = document.createElementNS(SVG_NS, name);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+    return node;
+  };
+  copy.insertBefore(el('rect', { width: '100%', height: '100%', fill: page.backgroundColor }), copy.firstChild);
+  let x = 16;
+  for (const { colour, name } of legend) {
+    copy.append(el('rect', { x, y: plotHeight + 6, width: 12, height: 12, fill: colour }));
+    const label = el('text', { x: x + 16, y: plotHeight + 16, 'font-size': 12, 'font-family': 'sans-serif', fill: page.color });
+    label.textContent = name;
+    copy.append(label);
+    x += 28 + 7 * name.length;
+  }
   return { text: new XMLSerializer().serializeToString(copy), width, height };
 }
 
-/** The first chart (recharts' <svg>) inside `container`, or an error sentence when there is none. */
-function chartSvg(container: HTMLElement | null): SVGSVGElement {
-  const svg = container?.querySelector<SVGSVGElement>('svg.recharts-surface');
-  if (!svg) throw new Error('The chart has not been drawn yet.');
-  return svg;
-}
-
 export function downloadChartSvg(container: HTMLElement | null, filename: string): void {
-  downloadText(standaloneSvg(chartSvg(container)).text, filename, 'image/svg+xml');
+  downloadText(standaloneSvg(container).text, filename, 'image/svg+xml');
 }
 
 /** Draws the SVG on a canvas at twice its size and saves it as PNG. */
 export async function downloadChartPng(container: HTMLElement | null, filename: string): Promise<void> {
-  const { text, width, height } = standaloneSvg(chartSvg(container));
+  const { text, width, height } = standaloneSvg(container);
   const image = new Image();
   const url = URL.createObjectURL(new Blob([text], { type: 'image/svg+xml' }));
   try {

@@ -64,7 +64,8 @@ export function Presentation({ facts }: { facts: readonly StudioExample[] }) {
 
   const predict = useMutation({ mutationFn: (prompt: string) => callApi('/api/predict', PredictResponse, { model, prompt, k: 3 }) });
   const trace = useJob({ progress: parseTraceEvent, result: parseTraceResult });
-  const edit = useJob(editParsers);
+  // After the edit, the top predictions are the edited model's.
+  const edit = useJob({ ...editParsers, onFinished: (state) => state === 'done' && fact && predict.mutate(fact.prompt) });
   const revert = useMutation({ mutationFn: ({ editId }: { editId: number }) => revertEdit(model!, editId) });
   const editApplied = edit.result !== null && !revert.isSuccess;
 
@@ -261,7 +262,7 @@ export function Presentation({ facts }: { facts: readonly StudioExample[] }) {
       </main>
 
       {notice && (
-        <p role="alert" className="mb-2 text-xl text-red-700">
+        <p role="alert" className="mb-2 text-xl text-red-700" data-testid="present-notice">
           {notice}
         </p>
       )}
