@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -7,6 +10,8 @@ export default defineConfig({
   },
   test: {
     environment: 'node',
+    // Jobs, reviews and saved edits of code that uses the server's instances go to a fresh folder, never .locus/.
+    env: { LOCUS_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'locus-vitest-')) },
     include: ['server/**/*.test.ts', 'lib/**/*.test.ts', 'tests/**/*.test.ts', 'components/**/*.test.ts'],
     // Engine tests run real numeric kernels on CPU; some take tens of seconds.
     testTimeout: 60_000,

@@ -26,7 +26,7 @@ function probeFields(example: StudioExample | undefined): Pick<EditForm, 'target
     targetNew: example?.alternatives?.[0] ?? '',
     paraphrases: (example?.paraphrases ?? []).join('\n'),
     neighbours: (example?.neighbours ?? []).map((n) => `${n.prompt} | ${n.answer}`).join('\n'),
-    portability: '',
+    portability: (example?.portability ?? []).map((n) => `${n.prompt} | ${n.answer}`).join('\n'),
   };
 }
 
@@ -194,7 +194,7 @@ export function EditPanel({ model, prompt, subject, targetTrue, example, version
           </p>
         </div>
 
-        <details className="rounded border border-neutral-200 p-2" open={Boolean(example?.paraphrases?.length || example?.neighbours?.length)}>
+        <details className="rounded border border-neutral-200 p-2" open={Boolean(example?.paraphrases?.length || example?.neighbours?.length || example?.portability?.length)}>
           <summary className="cursor-pointer rounded text-sm font-medium text-neutral-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-300">
             Probes scored before and after (optional, up to {PROBES_MAX} lines each)
           </summary>

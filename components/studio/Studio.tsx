@@ -14,6 +14,7 @@ import {
   TOP_K_MAX,
 } from '@/lib/api';
 import { callApi } from '@/lib/api/client';
+import { DatasetSearch } from './DatasetSearch';
 import { EditPanel } from './EditPanel';
 import { subjectProblem } from './edit-form';
 import type { StudioExample } from './examples';
@@ -110,14 +111,22 @@ export function Studio({ examples }: { examples: readonly StudioExample[] }) {
 
   // The example list follows the prompt: it names the example only while the prompt is one.
   const example = examples.findIndex((f) => f.prompt === prompt);
+  // A fact picked from a dataset search, with its probes, while the prompt is still its prompt.
+  const [picked, setPicked] = useState<StudioExample>();
+  const current = picked?.prompt === prompt ? picked : example < 0 ? undefined : examples[example];
 
-  function onExample(value: string) {
-    const fact = examples[Number(value)];
-    if (!fact) return;
+  function fillFact(fact: StudioExample) {
     setPrompt(fact.prompt);
     setSubject(fact.subject);
     setTargets(fact.answer);
     setInvalid(null);
+  }
+
+  function onExample(value: string) {
+    const fact = examples[Number(value)];
+    if (!fact) return;
+    setPicked(undefined);
+    fillFact(fact);
   }
 
   const chosen = models.data?.models.find((m) => m.id === model);
@@ -177,6 +186,13 @@ export function Studio({ examples }: { examples: readonly StudioExample[] }) {
             </select>
           </div>
         )}
+
+        <DatasetSearch
+          onPick={(fact) => {
+            setPicked(fact);
+            fillFact(fact);
+          }}
+        />
 
         <div className="mt-3">
           <label htmlFor={ids.prompt} className="block text-sm font-medium text-neutral-800">
@@ -313,7 +329,7 @@ export function Studio({ examples }: { examples: readonly StudioExample[] }) {
         prompt={prompt}
         subject={subject}
         targetTrue={firstTarget}
-        example={example < 0 ? undefined : examples[example]}
+        example={current}
         versions={versions}
         onFinished={onJobFinished}
       />

@@ -17,6 +17,8 @@ export interface StudioExample extends ExampleFact {
   neighbours?: NeighbourProbe[];
   /** Other answers of the relation: plausible new targets. */
   alternatives?: string[];
+  /** Questions whose answer follows from the edit (dataset records carry them). */
+  portability?: NeighbourProbe[];
 }
 
 /** One line of known-facts.json (fields the studio reads). */

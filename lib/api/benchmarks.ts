@@ -19,6 +19,25 @@ export const DatasetInfo = z.object({
 export type DatasetInfo = z.infer<typeof DatasetInfo>;
 export const DatasetsResponse = z.object({ datasets: z.array(DatasetInfo) });
 
+/** A dataset record as a fact to study (GET /api/datasets/{id}/cases?q=): the edit and its probes. */
+export const DatasetCase = z.object({
+  /** Position in the dataset's cases. */
+  index: z.number().int(),
+  id: z.string(),
+  /** The edit prompt with the subject filled in. */
+  prompt: z.string(),
+  subject: z.string(),
+  /** Without the leading space, as the studio's boxes take them. */
+  targetNew: z.string(),
+  targetTrue: z.string().nullable(),
+  paraphrases: z.array(z.string()),
+  neighbours: z.array(z.object({ prompt: z.string(), answer: z.string() })),
+  portability: z.array(z.object({ prompt: z.string(), answer: z.string() })),
+});
+export type DatasetCase = z.infer<typeof DatasetCase>;
+export const DatasetCasesResponse = z.object({ dataset: z.string(), total: z.number().int(), matches: z.number().int(), cases: z.array(DatasetCase) });
+export type DatasetCasesResponse = z.infer<typeof DatasetCasesResponse>;
+
 /** The four metrics of the seed paper's tables, as fractions (null: no case had such probes). */
 export const MetricSet = z.object({
   reliability: z.number().nullable(),

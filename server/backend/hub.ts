@@ -16,7 +16,9 @@ import { ggufConfig } from '../models/gguf-checkpoint';
 import type { LanguageModel } from '../models/lm';
 import { loadLanguageModel } from '../models/load';
 import { SMOLLM2_ID, smollm2Path } from '../models/registry';
+import { ModelPathError, modelRoots, PATH_PREFIX, resolveModelPath } from './model-roots';
 import { EditWorkspace } from './workspace';
+import { VersionStore } from '../editing/version-store';
 
 export const WORLD_MODEL_ID = 'world-gpt2';
 /** The world model's folder, relative to the working directory the server starts in. */
@@ -81,7 +83,7 @@ export class ModelHub {
 
   constructor(
     entries: readonly ModelEntry[],
-    private readonly opts: { defaultModel?: string; createEngine?: () => Engine } = {},
+    private readonly opts: { defaultModel?: string; createEngine?: () => Engine; modelRoots?: readonly string[]; versionStore?: VersionStore } = {},
   ) {
     if (!entries.length) throw new Error('ModelHub: no models');
     for (const entry of entries) {
@@ -120,7 +122,7 @@ export class ModelHub {
         location: smollm2,
       });
     }
-    return new ModelHub(entries, { defaultModel: WORLD_MODEL_ID });
+    return new ModelHub(entries, { defaultModel: WORLD_MODEL_ID, modelRoots: modelRoots(), versionStore: new VersionStore() });
   }
 
   has(id: string): boolean {
@@ -144,14 +146,19 @@ export class ModelHub {
   /** The loaded model `id` with what editing it needs (loading it first if needed). */
   async workspace(id: string): Promise<EditWorkspace> {
     const lm = await this.load(id);
-    const slot = this.slot(id);
-    slot.workspace ??= new EditWorkspace(lm, slot.entry.location);
+    return this.makeWorkspace(this.slot(id), lm);
+  }
+
+  private makeWorkspace(slot: Slot, lm: LanguageModel): EditWorkspace {
+    const store = this.opts.versionStore;
+    slot.workspace ??= new EditWorkspace(lm, slot.entry.location, store ? { store, model: slot.entry.id } : undefined);
     return slot.workspace;
   }
 
-  /** The edits applied to model `id`, oldest first (none: the base model, or a model not loaded). */
+  /** The edits applied to model `id`, oldest first (of a model not loaded: the saved ones, applied when it loads). */
   versions(id: string): VersionsResponse {
-    const history = this.slot(id).workspace?.versions.history() ?? [];
+    const slot = this.slot(id);
+    const history = slot.workspace?.versions.history() ?? this.opts.versionStore?.list(id) ?? [];
     return { model: id, edits: history.map((e) => ({ id: e.id, method: e.method, requests: [...e.requests], createdAt: e.at })) };
   }
 
@@ -160,7 +167,7 @@ export class ModelHub {
     const workspace = this.slot(id).workspace;
     if (!workspace?.versions.history().some((e) => e.id === editId)) throw new HubError(404, `${id} has no edit ${editId}`);
     if (workspace.editing) throw new HubError(409, `An edit is running on ${id}; wait for it to finish (or cancel it), then revert`);
-    workspace.versions.revert(editId);
+    workspace.revertEdit(editId);
     return this.versions(id);
   }
 
@@ -207,7 +214,19 @@ export class ModelHub {
   }
 
   private slot(id: string): Slot {
-    const slot = this.slots.get(id);
+    let slot = this.slots.get(id);
+    if (!slot && id.startsWith(PATH_PREFIX)) {
+      // A folder named by path, inside the configured roots only (./model-roots.ts).
+      let location: string;
+      try {
+        location = resolveModelPath(id, this.opts.modelRoots ?? []);
+      } catch (error) {
+        if (error instanceof ModelPathError) throw new HubError(error.status === 403 ? 400 : error.status, error.message);
+        throw error;
+      }
+      slot = { entry: { id, label: id.slice(PATH_PREFIX.length), description: `Loaded by path from ${location}`, location } };
+      this.slots.set(id, slot);
+    }
     if (!slot) throw new HubError(404, `Unknown model "${id}"; available: ${[...this.slots.keys()].join(', ')}`);
     return slot;
   }
@@ -226,6 +245,8 @@ export class ModelHub {
       const lm = await loadLanguageModel(this.engine, slot.entry.location);
       slot.model = lm;
       slot.error = undefined;
+      // Edits saved by an earlier process are applied before anyone reads the model.
+      if (this.opts.versionStore?.list(slot.entry.id).length) this.makeWorkspace(slot, lm);
       return lm;
     } catch (err) {
       slot.error = `Could not load ${slot.entry.id}: ${messageOf(err)}`;

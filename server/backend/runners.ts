@@ -68,7 +68,7 @@ const edit: RunnerSpec<'edit'> = {
   async run(input, ctx, hub = getHub()) {
     const started = performance.now();
     const { workspace, method, hparams } = await resolve(input, hub);
-    const { lm, versions } = workspace;
+    const { lm } = workspace;
     const editor = EDITORS[method];
     const before = lm.engine.noGrad(() => probeSnapshot(lm, input.request, input.probes));
     const editStarted = performance.now();
@@ -91,7 +91,7 @@ const edit: RunnerSpec<'edit'> = {
     const editSeconds = (performance.now() - editStarted) / 1000;
     // past this point the edit is applied and the job finishes: a cancel must come before it
     if (ctx.signal.aborted) throw new JobCancelled('edit cancelled');
-    const applied = versions.apply(editor.name, [input.request], outcome.deltas);
+    const applied = workspace.applyEdit(editor.name, [input.request], outcome.deltas);
     const after = lm.engine.noGrad(() => probeSnapshot(lm, input.request, input.probes));
     const result: EditJobResult = {
       editId: applied.id,

@@ -35,16 +35,23 @@ export class ModelVersions {
     return this.edits;
   }
 
-  apply(method: string, requests: readonly EditRequest[], deltas: readonly WeightDelta[]): AppliedEdit {
+  /** Applies an edit; `restored` gives back the id and time of an edit saved before (./version-store.ts). */
+  apply(method: string, requests: readonly EditRequest[], deltas: readonly WeightDelta[], restored?: { id: number; at: string }): AppliedEdit {
     const e = this.network.engine;
-    for (const { param } of deltas) {
+    for (const { param, rows, cols } of deltas) {
       const t = this.network.params.get(param);
       if (!t) throw new Error(`delta for unknown parameter ${param}`);
+      if (t.size !== rows * cols) throw new Error(`delta for ${param} is [${rows},${cols}], the parameter is [${t.shape}]`);
+    }
+    for (const { param } of deltas) {
+      const t = this.network.params.get(param)!;
       // untouched until now, so its current value is the base
       if (!this.base.has(param)) this.base.set(param, e.keep(e.view(t, t.shape)));
     }
     for (const d of deltas) addDelta(this.network, d);
-    const edit: AppliedEdit = { id: this.nextId++, method, requests: [...requests], deltas: [...deltas], at: new Date().toISOString() };
+    const id = restored?.id ?? this.nextId;
+    this.nextId = Math.max(this.nextId, id + 1);
+    const edit: AppliedEdit = { id, method, requests: [...requests], deltas: [...deltas], at: restored?.at ?? new Date().toISOString() };
     this.edits.push(edit);
     return edit;
   }

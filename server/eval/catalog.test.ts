@@ -26,6 +26,22 @@ describe('the dataset catalog', () => {
     }
   });
 
+  it('searches a dataset by words of its prompts and targets, as facts with their probes', async () => {
+    const all = await catalog.search('world:counterfact-test', '', 5);
+    expect(all.cases).toHaveLength(5);
+    expect(all.matches).toBe(all.total);
+    const first = all.cases[0]!;
+    expect(first.prompt).toContain(first.subject);
+    expect(first.targetNew).not.toMatch(/^ /);
+    expect(first.paraphrases.length).toBeGreaterThan(0);
+    expect(first.neighbours.length).toBeGreaterThan(0);
+    const words = `${first.subject.toUpperCase()} ${first.targetNew}`;
+    const found = await catalog.search('world:counterfact-test', words, 50);
+    expect(found.cases.map((c) => c.index)).toContain(0);
+    expect(found.cases.every((c) => `${c.prompt} ${c.targetNew}`.includes(first.targetNew))).toBe(true);
+    expect((await catalog.search('world:counterfact-test', 'no such words anywhere', 5)).matches).toBe(0);
+  });
+
   it('names committed reports by the catalog id of the file they ran on', () => {
     expect(datasetIdOf('data/world/datasets/counterfact-test.json')).toBe('world:counterfact-test');
     expect(datasetIdOf('../shared/data/editing/counterfact-portability.sample.json')).toBe('shared:counterfact-portability.sample');

@@ -6,7 +6,9 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { DatasetInfo } from '../../lib/api/benchmarks';
+import type { DatasetCase, DatasetCasesResponse, DatasetInfo } from '../../lib/api/benchmarks';
+import { fillPrompt } from '../../lib/editing/request';
+import type { EvalCase } from '../../lib/eval';
 import { loadEvalCases, type LoadedCases } from './datasets';
 
 export const WORLD_DATASETS_DIR = path.join('data', 'world', 'datasets');
@@ -91,6 +93,38 @@ export class DatasetCatalog {
       }),
     );
   }
+
+  /** Cases whose prompt, subject or targets contain every word of `query` (case-insensitive), in file order. */
+  async search(id: string, query: string, limit: number): Promise<DatasetCasesResponse> {
+    const { cases } = await this.cases(id);
+    const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+    const found: DatasetCase[] = [];
+    let matches = 0;
+    cases.forEach((c, index) => {
+      const fact = asFact(c, index);
+      const text = `${fact.prompt} ${fact.targetNew} ${fact.targetTrue ?? ''}`.toLowerCase();
+      if (!words.every((w) => text.includes(w))) return;
+      matches++;
+      if (found.length < limit) found.push(fact);
+    });
+    return { dataset: id, total: cases.length, matches, cases: found };
+  }
+}
+
+const bare = (target: string) => target.trim();
+
+function asFact(c: EvalCase, index: number): DatasetCase {
+  return {
+    index,
+    id: c.id,
+    prompt: fillPrompt(c.request).text,
+    subject: c.request.subject,
+    targetNew: bare(c.request.targetNew),
+    targetTrue: c.request.targetTrue ? bare(c.request.targetTrue) : null,
+    paraphrases: c.generality.map((g) => g.prompt),
+    neighbours: c.locality.map((l) => ({ prompt: l.prompt, answer: bare(l.groundTruth) })),
+    portability: c.portability.map((p) => ({ prompt: p.prompt, answer: bare(p.target) })),
+  };
 }
 
 let catalog: DatasetCatalog | undefined;

@@ -8,7 +8,7 @@ import { jobsDbPath } from './store';
  * bundles route handlers into separate chunks, and all of them must share one queue, one set of
  * locks and one database handle. The database is $LOCUS_DATA_DIR/jobs.sqlite (default
  * `.locus/jobs.sqlite` in the working directory); LOCUS_JOB_CONCURRENCY sets how many jobs run at
- * once (default 2).
+ * once (default 2), LOCUS_MAX_PENDING_JOBS how many may be queued or running (default 64; more: 429).
  */
 const JOBS_KEY = Symbol.for('locus.jobs');
 
@@ -20,6 +20,7 @@ export function getJobs(): JobQueue {
     path: jobsDbPath(),
     runners: RUNNERS,
     concurrency: Number(process.env.LOCUS_JOB_CONCURRENCY) || 2,
+    maxPending: Number(process.env.LOCUS_MAX_PENDING_JOBS) || 64,
   });
   return g[JOBS_KEY];
 }

@@ -11,8 +11,8 @@ let tmp: ReturnType<typeof tempDir>;
 let queues: JobQueue[];
 let runners: ControlledRunners;
 
-function open(concurrency = 2): JobQueue {
-  const queue = new JobQueue({ path: path.join(tmp.dir, 'jobs.sqlite'), runners: runners.runners, concurrency });
+function open(concurrency = 2, maxPending?: number): JobQueue {
+  const queue = new JobQueue({ path: path.join(tmp.dir, 'jobs.sqlite'), runners: runners.runners, concurrency, maxPending });
   queues.push(queue);
   return queue;
 }
@@ -238,6 +238,28 @@ describe('JobQueue', () => {
     runners.finish('x1');
     runners.finish('x3');
     expect(states(await finished(queue, third.id)).at(-1)).toBe('done');
+  });
+
+  it('refuses a job beyond `maxPending` queued or running ones with 429, and takes one again when a job ends', async () => {
+    const queue = open(1, 2);
+    queue.submit(traceInput('a', 'y1'));
+    queue.submit(traceInput('a', 'y2'));
+    const refused = (() => {
+      try {
+        queue.submit(traceInput('a', 'y3'));
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(refused).toBeInstanceOf(JobError);
+    expect((refused as JobError).status).toBe(429);
+    expect((refused as JobError).message).toMatch(/^2 jobs are queued or running/);
+    await settle();
+    runners.finish('y1');
+    await settle();
+    expect(queue.submit(traceInput('a', 'y4')).state).toBe('queued');
+    runners.finish('y2');
+    runners.finish('y4');
   });
 
   it('lists jobs newest first, filtered by model and kind', async () => {

@@ -55,6 +55,8 @@ export interface JobQueueOptions {
   runners: Partial<JobRunners>;
   /** Jobs running at once (default 2). */
   concurrency?: number;
+  /** Jobs queued or running at most; a submit beyond it is refused with 429 (default: no limit). */
+  maxPending?: number;
 }
 
 export type JobListener = (event: JobEvent) => void;
@@ -62,7 +64,7 @@ export type JobListener = (event: JobEvent) => void;
 /** A request about a job that cannot be served; `status` is the HTTP status it maps to. */
 export class JobError extends Error {
   constructor(
-    readonly status: 404 | 409,
+    readonly status: 404 | 409 | 429,
     message: string,
   ) {
     super(message);
@@ -123,10 +125,13 @@ export class JobQueue {
   /** Settles when every running runner has returned (for close()). */
   private readonly runs = new Set<Promise<void>>();
 
+  private readonly maxPending: number;
+
   constructor(options: JobQueueOptions) {
     this.store = new JobStore(options.path);
     this.runners = options.runners;
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 2));
+    this.maxPending = options.maxPending ?? Number.POSITIVE_INFINITY;
     this.recover();
   }
 
@@ -153,6 +158,7 @@ export class JobQueue {
   /** Queues a job; the input must already be valid (routes parse it with the JobInput schema). */
   submit(input: JobInput): JobSummary {
     if (this.closed) throw new Error('The job queue is closed');
+    if (this.active.size >= this.maxPending) throw new JobError(429, `${this.active.size} jobs are queued or running, the most this server takes; try again when one has finished`);
     const spec = this.spec(input.kind);
     const id = randomUUID();
     const at = now();
