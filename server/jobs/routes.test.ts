@@ -68,7 +68,7 @@ describe('/api/jobs routes', () => {
     expect(JobSummary.parse(await found.json()).id).toBe(job.id);
     const list = await listJobs(new Request(`${BASE}?model=m&kind=trace&limit=5`));
     expect(((await list.json()) as { jobs: JobSummary[] }).jobs.map((j) => j.id)).toEqual([job.id]);
-    expect((await listJobs(new Request(`${BASE}?kind=eval`))).status).toBe(400);
+    expect((await listJobs(new Request(`${BASE}?kind=nope`))).status).toBe(400);
     expect(await listJobs(new Request(`${BASE}?model=other`)).json()).toEqual({ jobs: [] });
 
     const missing = await getJob(new Request(`${BASE}/nope`), params('nope'));
