@@ -1,6 +1,6 @@
 'use client';
 
-import { useSyncExternalStore } from 'react';
+import { useLayoutEffect, useSyncExternalStore } from 'react';
 
 export type Theme = 'light' | 'dark';
 export const THEME_KEY = 'locus-theme';
@@ -10,6 +10,28 @@ export const THEME_KEY = 'locus-theme';
  * class on <html>, so a dark page never flashes white.
  */
 export const THEME_SCRIPT = `try{var t=localStorage.getItem('${THEME_KEY}');if(t!=='light'&&t!=='dark')t=matchMedia('(prefers-color-scheme: dark)').matches?'dark':'light';document.documentElement.classList.toggle('dark',t==='dark')}catch(e){}`;
+
+/** The stored choice, else the system's (what THEME_SCRIPT applies before paint). */
+function preferred(): Theme {
+  try {
+    const stored = localStorage.getItem(THEME_KEY);
+    if (stored === 'light' || stored === 'dark') return stored;
+  } catch {
+    // storage refused: the system decides
+  }
+  return matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
+}
+
+/**
+ * Applies the preferred theme again once React has the page: React 19 may reset <html>'s attributes
+ * when it renders the document itself (after a hydration mismatch), taking THEME_SCRIPT's class away.
+ */
+export function useThemeClass(): void {
+  useLayoutEffect(() => {
+    document.documentElement.classList.toggle('dark', preferred() === 'dark');
+    listeners.forEach((l) => l());
+  }, []);
+}
 
 const listeners = new Set<() => void>();
 const current = (): Theme => (document.documentElement.classList.contains('dark') ? 'dark' : 'light');

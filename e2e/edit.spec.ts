@@ -34,7 +34,7 @@ test('traces a world fact, edits it with ROME, and reverts the edit', async ({ p
   await screenshot(page, testInfo, 'trace');
 
   // ROME without context templates (about 2 s on the world model).
-  await page.getByLabel('Method').selectOption('rome');
+  await page.getByLabel('Method', { exact: true }).selectOption('rome');
   await page.getByLabel('New target').fill(newTarget);
   await page.getByLabel('Use context templates').uncheck();
   await page.getByRole('button', { name: 'Run edit' }).click();
