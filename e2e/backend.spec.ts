@@ -13,7 +13,7 @@ const BACKEND_PORT = 3191;
 const APP_PORT = 3192;
 
 function startProcess(command: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
-  const proc = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (chunk: Buffer) => {
@@ -47,9 +47,18 @@ test.beforeAll(async () => {
   );
 });
 
+/** Both servers run in process groups of their own (tsx starts the script in a child). */
+const stop = (proc: ChildProcess | undefined) => {
+  try {
+    if (proc?.pid) process.kill(-proc.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+};
+
 test.afterAll(() => {
-  app?.kill();
-  backend?.kill();
+  stop(app);
+  stop(backend);
   rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -23,6 +23,13 @@ if ! command -v make >/dev/null 2>&1 || ! command -v g++ >/dev/null 2>&1 || ! co
   $SUDO apt-get update
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y build-essential python3
 fi
+# Redis for the scale-out test (jobs through BullMQ to several backends): Debian's redis-server,
+# started by the test itself on a port of its own.
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "setup: installing redis-server (apt-get)"
+  $SUDO apt-get update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server
+fi
 # node-gyp would download Node's headers from nodejs.org; Debian's nodejs ships them under /usr.
 if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then export npm_config_nodedir=/usr; fi
 

@@ -1,4 +1,5 @@
 import { RUNNERS } from '../backend/runners';
+import { DistributedJobs, type DistributedOptions } from './distributed';
 import { JobQueue } from './queue';
 import { jobsDbPath } from './store';
 
@@ -28,4 +29,22 @@ export function getJobs(): JobQueue {
 /** Tests only: makes `getJobs()` return `queue` (or build the real one again, for undefined). */
 export function setJobsForTesting(queue: JobQueue | undefined): void {
   (globalThis as WithJobs)[JOBS_KEY] = queue;
+}
+
+const DISTRIBUTED_KEY = Symbol.for('locus.distributedJobs');
+type WithDistributed = typeof globalThis & { [DISTRIBUTED_KEY]?: DistributedJobs | null };
+
+/** With REDIS_URL set, the queue evaluations go through to reach every backend (./distributed.ts); else null. */
+export function getDistributed(): DistributedJobs | null {
+  const g = globalThis as WithDistributed;
+  if (g[DISTRIBUTED_KEY] === undefined) {
+    const url = process.env.REDIS_URL;
+    g[DISTRIBUTED_KEY] = url ? new DistributedJobs(redisOptions(url)) : null;
+  }
+  return g[DISTRIBUTED_KEY];
+}
+
+/** REDIS_URL, with LOCUS_REDIS_LOCK_MS for how long a dead backend holds a job (default 30 s). */
+export function redisOptions(url: string): DistributedOptions {
+  return { url, lockMs: Number(process.env.LOCUS_REDIS_LOCK_MS) || undefined };
 }

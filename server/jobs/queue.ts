@@ -156,11 +156,11 @@ export class JobQueue {
   }
 
   /** Queues a job; the input must already be valid (routes parse it with the JobInput schema). */
-  submit(input: JobInput): JobSummary {
+  /** Queues a job; `id` is given by a distributed queue (./distributed.ts) whose job this runs. */
+  submit(input: JobInput, id: string = randomUUID()): JobSummary {
     if (this.closed) throw new Error('The job queue is closed');
     if (this.active.size >= this.maxPending) throw new JobError(429, `${this.active.size} jobs are queued or running, the most this server takes; try again when one has finished`);
     const spec = this.spec(input.kind);
-    const id = randomUUID();
     const at = now();
     const job: Active = { id, input, access: spec.access(input), seq: 0, controller: new AbortController(), running: false, subscribers: new Set() };
     this.store.insertJob(id, input, at);

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { describeIssues, issuesMessage } from '@/lib/api/errors';
 import { JOB_KINDS, JobInput } from '@/lib/api/jobs';
 import { errorResponse, failure, jsonPost } from '@/server/backend/http';
-import { getJobs } from '@/server/jobs/instance';
+import { randomUUID } from 'node:crypto';
+import { getDistributed, getJobs } from '@/server/jobs/instance';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
@@ -16,6 +17,13 @@ export function POST(request: Request): Promise<Response> {
       const jobs = getJobs();
       // The kind's own checks against the model (subject in the prompt, known method...): 400 now, not a failed job later.
       await jobs.check(input);
+      // With REDIS_URL, evaluations go to whichever backend takes them first.
+      const distributed = getDistributed();
+      if (distributed && input.kind === 'eval') {
+        const id = randomUUID();
+        await distributed.submit(input, id);
+        return (await distributed.get(id))!;
+      }
       return jobs.submit(input);
     },
     201,

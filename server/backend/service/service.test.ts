@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROMPT_MAX_CHARS } from '../../../lib/api/predict';
-import { tempDir } from '../../jobs/testing';
+import { killGroup, tempDir } from '../../jobs/testing';
 import { WORLD_MODEL_DIR } from '../hub';
 
 const TOKEN = 'test-token-7d1e';
@@ -34,6 +34,8 @@ async function start(): Promise<Backend> {
   const proc = spawn(path.resolve('node_modules/.bin/tsx'), ['server/backend/service/main.ts'], {
     env: { ...process.env, LOCUS_BACKEND_TOKEN: TOKEN, LOCUS_BACKEND_PORT: String(port), LOCUS_DATA_DIR: path.join(tmp.dir, 'data'), LOCUS_MODEL_ROOTS: roots, LOCUS_MAX_BODY_BYTES: String(64 * 1024) },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: tsx runs the script in a child process, and a kill must reach both.
+    detached: true,
   });
   await new Promise<void>((resolve, reject) => {
     let out = '';
@@ -50,7 +52,7 @@ function stop(backend: Backend, signal: NodeJS.Signals = 'SIGTERM'): Promise<voi
   return new Promise((resolve) => {
     if (backend.proc.exitCode !== null || backend.proc.signalCode !== null) return resolve();
     backend.proc.on('exit', () => resolve());
-    backend.proc.kill(signal);
+    killGroup(backend.proc, signal);
   });
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { matmul, mul, reshape } from '../../engine/ops';
 import { openSafetensors, writeSafetensors } from '../../models/formats/safetensors';
@@ -84,12 +84,16 @@ export class SecondMoments {
       if (file) {
         await mkdir(path.dirname(file), { recursive: true });
         const n = this.lm.network.spec.mlpHidden;
-        await writeSafetensors(file, { moment: { dtype: 'f32', shape: [n, n], data: Float32Array.from(entry.moment) } }, {
+        // Written aside, then renamed: several processes (backends) may compute the same layer, and
+        // none may read a half-written file.
+        const partial = `${file}.${process.pid}.partial`;
+        await writeSafetensors(partial, { moment: { dtype: 'f32', shape: [n, n], data: Float32Array.from(entry.moment) } }, {
           model: this.modelId,
           text: this.source.name,
           tokens: String(entry.tokens),
           layer: String(layer),
         });
+        await rename(partial, file);
       }
     }
     this.memory.set(layer, entry);
