@@ -5,3 +5,4 @@ export * from './models';
 export * from './predict';
 export * from './score';
 export * from './jobs';
+export * from './onnx';

@@ -68,13 +68,18 @@ export function exportOnnx(network: CausalLM, config: unknown, opts: OnnxExportO
   if (!exporter) throw new OnnxExportError(400, `ONNX export supports the gpt2 family; this model is ${spec.family}`);
   const weightBytes = onnxWeightBytes(network);
   if (opts.maxBytes !== undefined && weightBytes > opts.maxBytes) {
-    throw new OnnxExportError(413, `The model's ONNX export would be ${mib(weightBytes)} MiB of weights, over the ${mib(opts.maxBytes)} MiB limit for tracing in the browser (LOCUS_ONNX_MAX_MB)`);
+    throw new OnnxExportError(413, tooLargeMessage(weightBytes, opts.maxBytes));
   }
   const { graph, inputs, outputs } = exporter(network, config, opts);
   const meta: OnnxModelMeta = { family: spec.family, layers: spec.layers, hidden: spec.hidden, vocabSize: spec.vocabSize, maxPositions: spec.maxPositions };
   const metadata = { ...Object.fromEntries(Object.entries(meta).map(([k, v]) => [`locus.${k}`, String(v)])), ...opts.metadata };
   const bytes = graph.encode({ name: `locus-${spec.family}`, inputs, outputs, metadata, docString: 'Exported by Locus with causal-trace interventions (lib/onnx/interface.ts).' });
   return { bytes, meta };
+}
+
+/** Why a model is refused: both sizes, the limit's setting, and what to do instead. */
+export function tooLargeMessage(bytes: number, limit: number): string {
+  return `The model's ONNX export would be ${mib(bytes)} MiB of weights, over the ${mib(limit)} MiB limit for tracing in the browser (LOCUS_ONNX_MAX_MB); trace it on the server`;
 }
 
 function mib(bytes: number): string {

@@ -1,2 +1,3 @@
 /** ONNX export of loaded models, with causal-trace interventions (see README.md). */
-export { DEFAULT_ONNX_MAX_BYTES, exportOnnx, onnxMaxBytes, onnxWeightBytes, OnnxExportError, type OnnxExport, type OnnxExportOptions } from './export';
+export { DEFAULT_ONNX_MAX_BYTES, exportOnnx, onnxMaxBytes, onnxWeightBytes, OnnxExportError, tooLargeMessage, type OnnxExport, type OnnxExportOptions } from './export';
+export { browserTraceInput, modelOnnx, versionOf } from './studio';
