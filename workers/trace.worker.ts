@@ -16,8 +16,10 @@ import type { BrowserBackend, TraceWorkerMessage, TraceWorkerPhase, TraceWorkerR
 
 declare const self: DedicatedWorkerGlobalScope;
 
-// The .wasm binaries are served from node_modules/onnxruntime-web/dist by app/ort/[file]/route.ts.
-ort.env.wasm.wasmPaths = '/ort/';
+// The .wasm binary is served from node_modules/onnxruntime-web/dist by app/ort/[file]/route.ts.
+// Only the .wasm: with a prefix, onnxruntime-web would also import its .mjs glue from there instead
+// of the copy bundled into this worker. The default build runs both WebGPU (JSEP) and the CPU.
+ort.env.wasm.wasmPaths = { wasm: new URL('/ort/ort-wasm-simd-threaded.jsep.wasm', self.location.origin).href };
 // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page (COOP/COEP headers), which the
 // studio does not set; onnxruntime-web would fall back to one thread anyway. We are already off
 // the main thread, so no proxy worker either.

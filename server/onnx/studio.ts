@@ -41,7 +41,6 @@ export async function browserTraceInput(hub: ModelHub, id: string, request: Trac
   const maxOnnxBytes = onnxMaxBytes();
   if (onnxBytes > maxOnnxBytes) throw new OnnxExportError(413, tooLargeMessage(onnxBytes, maxOnnxBytes));
   const parsed = traceRequestSchema.parse(request);
-  if (parsed.window > spec.layers) throw new HubError(400, `window ${parsed.window} is larger than the model's ${spec.layers} layers`);
   let input;
   try {
     input = traceInput(lm, parsed);
@@ -49,6 +48,7 @@ export async function browserTraceInput(hub: ModelHub, id: string, request: Trac
     if (error instanceof TraceRequestError) throw new HubError(400, error.message);
     throw error;
   }
+  if (parsed.window > spec.layers) throw new HubError(400, `window ${parsed.window} is larger than the model's ${spec.layers} layers`);
   if (input.tokenIds.length > spec.maxPositions) throw new HubError(400, `The prompt is ${input.tokenIds.length} tokens long; ${id} reads at most ${spec.maxPositions}`);
   const noiseLevel = parsed.noiseLevel ?? embeddingNoiseLevel(lm, [parsed.subject], { multiplier: parsed.noiseMultiplier });
   const { kinds, samples, window, seed, positions } = parsed;

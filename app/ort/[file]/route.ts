@@ -11,7 +11,7 @@ export const runtime = 'nodejs';
  * trace.worker.ts sets ort.env.wasm.wasmPaths to /ort/). Served with application/wasm, which
  * WebAssembly.instantiateStreaming requires; only the files the worker's build can ask for.
  */
-const FILES = new Set(['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.wasm']);
+const FILES = new Set(['ort-wasm-simd-threaded.jsep.wasm']);
 const DIST = path.join(process.cwd(), 'node_modules', 'onnxruntime-web', 'dist');
 
 export async function GET(_request: Request, { params }: { params: Promise<{ file: string }> }): Promise<Response> {
