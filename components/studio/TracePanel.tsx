@@ -187,7 +187,7 @@ export function TracePanel({ model, modelInfo, prompt, subject, target, onFinish
       )}
 
       {setup && (
-        <div className="mt-4" data-testid="trace-view" data-done={view.done} data-total={view.total} data-source={source}>
+        <div className="mt-4" data-testid="trace-view" data-done={view.done} data-total={view.total} data-source={source} data-seconds={result?.seconds}>
           <p className="text-sm text-neutral-700">
             p({targetText}) is <span className="font-medium tabular-nums">{percent(setup.pClean)}</span> on the clean prompt and{' '}
             <span className="font-medium tabular-nums">{percent(setup.pCorrupted)}</span> with the subject corrupted (noise σ {effectText(setup.noiseLevel)},{' '}
