@@ -97,3 +97,29 @@ test('the ONNX route and the wasm files answer as the worker expects; an unknown
   expect(bad.status()).toBe(400);
   expect((await bad.json()).error).toMatch(/Atlantis/);
 });
+
+test('a browser trace can be cancelled, and the next one starts afresh', async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.goto('/');
+  await expect(page.getByTestId('model-details')).toContainText('family gpt2', { timeout: 60_000 });
+  await page.getByLabel(/Example from the world/).selectOption({ label: `${fact.relation}: ${fact.prompt} … ${fact.answer}` });
+  // 1000 samples per cell: minutes of work, so the cancel lands mid-trace
+  await page.getByLabel('Noise samples per cell').fill('1000');
+  await page.getByRole('button', { name: 'Trace in my browser' }).click();
+  const status = page.getByTestId('trace-status');
+  // past the clean run: rows are being computed
+  await expect(status).toHaveText(new RegExp(`^Row \\d+ of ${ROWS} \\(in this browser, WebAssembly`), { timeout: 60_000 });
+  await expect(page.getByLabel('Noise samples per cell')).toBeDisabled();
+  await page.getByRole('button', { name: 'Cancel browser trace' }).click();
+  await expect(status).toHaveText(new RegExp(`^Cancelled after \\d+ of ${ROWS} rows`));
+  await expect(page.getByRole('button', { name: 'Trace in my browser' })).toBeEnabled();
+  await expect(page.getByTestId('trace-error')).toHaveCount(0);
+
+  // the worker was terminated: the next trace loads the model again and runs to the end
+  await page.getByLabel('Noise samples per cell').fill('2');
+  const onnx = page.waitForResponse((res) => res.url().endsWith('/api/models/world-gpt2/onnx'));
+  await page.getByRole('button', { name: 'Trace in my browser' }).click();
+  expect((await onnx).status()).toBe(200);
+  await expect(status).toHaveText(new RegExp(`^Done in this browser: ${ROWS} rows`), { timeout: 60_000 });
+  await expect(page.getByTestId('trace-view')).toContainText('2 samples');
+});
