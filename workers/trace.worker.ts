@@ -46,18 +46,39 @@ async function trace({ model, request }: TraceWorkerRequest): Promise<void> {
   const prepared = BrowserTraceInput.parse(await res.json());
   const key = `${model}@${prepared.version}`;
   const cached = loaded?.key === key;
+  let bytes: Uint8Array | null = null;
   if (!cached) {
     await loaded?.session.release();
     loaded = null;
-    const bytes = await download(`${base}/onnx`, prepared.version);
+    bytes = await download(`${base}/onnx`, prepared.version);
     phase({ phase: 'loading' });
     loaded = { key, ...(await createSession(bytes)) };
   }
-  const { session, backend } = loaded!;
-  phase({ phase: 'tracing', backend, threads: backend === 'wasm' ? ort.env.wasm.numThreads ?? 1 : 0, cached });
+  const progress = { posted: 0 };
+  try {
+    await run(loaded!, prepared, cached, progress);
+  } catch (error) {
+    // WebGPU is untested here (no machine with a WebGPU browser): if it fails before the first
+    // event, trace on the CPU rather than fail.
+    if (loaded?.backend !== 'webgpu' || progress.posted > 0) throw error;
+    await loaded.session.release();
+    loaded = null;
+    bytes ??= await download(`${base}/onnx`, prepared.version);
+    phase({ phase: 'loading' });
+    loaded = { key, ...(await createSession(bytes, { gpu: false })) };
+    await run(loaded, prepared, false, progress);
+  }
+}
+
+/** Runs the trace on a session, posting each event; counts them in `progress`. */
+async function run({ session, backend }: { session: ort.InferenceSession; backend: BrowserBackend }, prepared: BrowserTraceInput, cached: boolean, progress: { posted: number }): Promise<void> {
+  phase({ phase: 'tracing', backend, threads: backend === 'wasm' ? (ort.env.wasm.numThreads ?? 1) : 0, cached });
   const runner = new OnnxTraceRunner(session as unknown as OrtSessionLike, makeTensor, { layers: prepared.layers, hidden: prepared.hidden });
   try {
-    for await (const event of traceTokens(runner, prepared.input, prepared.settings)) post({ type: 'event', event });
+    for await (const event of traceTokens(runner, prepared.input, prepared.settings)) {
+      post({ type: 'event', event });
+      progress.posted++;
+    }
   } finally {
     runner.dispose();
   }
@@ -91,9 +112,9 @@ async function download(url: string, version: string): Promise<Uint8Array> {
 }
 
 /** WebGPU when an adapter exists and the session builds there, else WASM (the CPU). */
-async function createSession(bytes: Uint8Array): Promise<{ session: ort.InferenceSession; backend: BrowserBackend }> {
+async function createSession(bytes: Uint8Array, opts: { gpu: boolean } = { gpu: true }): Promise<{ session: ort.InferenceSession; backend: BrowserBackend }> {
   const gpu = (self.navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (gpu && (await gpu.requestAdapter().catch(() => null))) {
+  if (opts.gpu && gpu && (await gpu.requestAdapter().catch(() => null))) {
     try {
       return { session: await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'] }), backend: 'webgpu' };
     } catch {
