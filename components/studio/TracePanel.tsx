@@ -173,7 +173,13 @@ export function TracePanel({ model, modelInfo, prompt, subject, target, onFinish
           </p>
         )}
         {inBrowser && browser.running && browser.phase?.phase === 'downloading' && (
-          <progress className="mt-2 h-2 w-full" value={browser.phase.loaded} max={browser.phase.total ?? undefined} aria-label="Model download" data-testid="trace-download" />
+          <progress
+            className="mt-2 h-2 w-full"
+            value={browser.phase.total ? browser.phase.loaded : undefined}
+            max={browser.phase.total ?? undefined}
+            aria-label="Model download"
+            data-testid="trace-download"
+          />
         )}
         {running && view.total > 0 && (
           <progress className="mt-2 h-2 w-full" value={view.done} max={view.total} aria-label="Trace progress" data-testid="trace-progress" />
