@@ -2,12 +2,13 @@
 
 import { useState, type FormEvent } from 'react';
 import type { ModelInfo } from '@/lib/api';
-import { TRACE_KINDS } from '@/lib/tracing/schema';
+import { TRACE_KINDS, type TraceRequestInput } from '@/lib/tracing/schema';
 import { subjectProblem } from './edit-form';
 import { percent, visibleToken } from './format';
 import { Heatmap, HeatmapLegend, effectText } from './Heatmap';
 import { KIND_PHRASE, defaultWindow, parseTraceEvent, parseTraceResult, strongestCell, traceView } from './trace-view';
 import { errorBox, hintClass, inputClass, labelClass, panelClass, primaryButton, secondaryButton } from './ui';
+import { browserTraceStatus, useBrowserTrace } from './useBrowserTrace';
 import { useJob } from './useJob';
 
 const SAMPLES_DEFAULT = 10;
@@ -35,30 +36,55 @@ export function TracePanel({ model, modelInfo, prompt, subject, target, onFinish
   const [windowText, setWindowText] = useState<string | null>(null);
   const [samplesText, setSamplesText] = useState(String(SAMPLES_DEFAULT));
   const [problem, setProblem] = useState<string | null>(null);
+  // "Trace in my browser" runs the same trace in a web worker (workers/trace.worker.ts); the view
+  // shows whichever of the two ran last.
+  const browser = useBrowserTrace();
+  const [source, setSource] = useState<'server' | 'browser'>('server');
+  const inBrowser = source === 'browser';
+  const running = job.running || browser.running;
+  const browserOffered = modelInfo?.family === 'gpt2';
 
   function onSubmit(e: FormEvent) {
     e.preventDefault();
-    if (!model) return setProblem('Choose a model first.');
-    const bad = subjectProblem(prompt, subject);
-    if (bad) return setProblem(bad);
-    if (!target.trim()) return setProblem('Enter the answer to trace as the first of “Compare targets” in the fact box.');
-    const window = Number(windowText ?? suggestedWindow);
-    if (!Number.isInteger(window) || window < 1 || (layers !== null && window > layers))
-      return setProblem(`The window must be a whole number from 1 to ${layers ?? 'the number of layers'}.`);
-    const samples = Number(samplesText);
-    if (!Number.isInteger(samples) || samples < 1 || samples > SAMPLES_MAX) return setProblem(`Noise samples must be a whole number from 1 to ${SAMPLES_MAX}.`);
-    setProblem(null);
-    void job.start({ kind: 'trace', model, request: { prompt, subject, target, window, samples, kinds: [...TRACE_KINDS], positions: 'all' } });
+    const request = traceRequest();
+    if (!model || !request) return;
+    setSource('server');
+    void job.start({ kind: 'trace', model, request });
   }
 
-  const view = traceView(job.events, job.result);
+  function onBrowserTrace() {
+    const request = traceRequest();
+    if (!model || !request) return;
+    setSource('browser');
+    browser.start(model, request);
+  }
+
+  /** The request from the fact box and the settings, or null with the problem shown. */
+  function traceRequest(): (TraceRequestInput & { window: number; samples: number }) | null {
+    const fail = (message: string) => (setProblem(message), null);
+    if (!model) return fail('Choose a model first.');
+    const bad = subjectProblem(prompt, subject);
+    if (bad) return fail(bad);
+    if (!target.trim()) return fail('Enter the answer to trace as the first of “Compare targets” in the fact box.');
+    const window = Number(windowText ?? suggestedWindow);
+    if (!Number.isInteger(window) || window < 1 || (layers !== null && window > layers))
+      return fail(`The window must be a whole number from 1 to ${layers ?? 'the number of layers'}.`);
+    const samples = Number(samplesText);
+    if (!Number.isInteger(samples) || samples < 1 || samples > SAMPLES_MAX) return fail(`Noise samples must be a whole number from 1 to ${SAMPLES_MAX}.`);
+    setProblem(null);
+    return { prompt, subject, target, window, samples, kinds: [...TRACE_KINDS], positions: 'all' };
+  }
+
+  const result = inBrowser ? browser.result : job.result;
+  const view = inBrowser ? traceView(browser.events, browser.result) : traceView(job.events, job.result);
   const { setup } = view;
-  const suggestion = job.result?.suggestion ?? null;
+  const suggestion = result?.suggestion ?? null;
   const strongest = suggestion ? strongestCell(view.cells[suggestion.kind]) : null;
   const targetText = setup ? visibleToken(setup.targetToken.text) : visibleToken(target);
 
   let status = '';
-  if (job.starting) status = 'Starting the trace…';
+  if (inBrowser) status = browserTraceStatus(browser, view);
+  else if (job.starting) status = 'Starting the trace…';
   else if (job.state === 'queued') status = 'Queued: waiting for the model (an edit may be running).';
   else if (job.state === 'running') status = setup ? `Row ${view.done} of ${view.total}` : 'Loading the model and running the clean and corrupted passes…';
   else if (job.state === 'done' && job.result) status = `Done: ${view.total} rows in ${job.result.seconds.toFixed(1)} s.`;
@@ -90,7 +116,7 @@ export function TracePanel({ model, modelInfo, prompt, subject, target, onFinish
               value={windowText ?? String(suggestedWindow)}
               onChange={(e) => setWindowText(e.target.value)}
               aria-describedby="trace-window-hint"
-              disabled={job.running}
+              disabled={running}
             />
             <p id="trace-window-hint" className={hintClass}>
               MLP and attention restore this many consecutive layers around each layer. ROME used 10 of GPT-2 XL’s 48 layers; the default here is about a
@@ -110,7 +136,7 @@ export function TracePanel({ model, modelInfo, prompt, subject, target, onFinish
               value={samplesText}
               onChange={(e) => setSamplesText(e.target.value)}
               aria-describedby="trace-samples-hint"
-              disabled={job.running}
+              disabled={running}
             />
             <p id="trace-samples-hint" className={hintClass}>
               Each cell averages this many corrupted runs (ROME: 10).
@@ -118,9 +144,19 @@ export function TracePanel({ model, modelInfo, prompt, subject, target, onFinish
           </div>
         </div>
         <div className="mt-3 flex flex-wrap items-center gap-3">
-          <button type="submit" className={primaryButton} disabled={job.running || !model}>
+          <button type="submit" className={primaryButton} disabled={running || !model}>
             {job.running ? 'Tracing…' : 'Trace'}
           </button>
+          {browserOffered && (
+            <button type="button" className={secondaryButton} onClick={onBrowserTrace} disabled={running || !model} aria-describedby="trace-browser-hint">
+              {browser.running ? 'Tracing in this browser…' : 'Trace in my browser'}
+            </button>
+          )}
+          {browser.running && (
+            <button type="button" className={secondaryButton} onClick={browser.cancel}>
+              Cancel browser trace
+            </button>
+          )}
           {job.running && job.summary && (
             <button type="button" className={secondaryButton} onClick={() => void job.cancel()} disabled={job.cancelling}>
               {job.cancelling ? 'Cancelling…' : 'Cancel trace'}
@@ -130,19 +166,34 @@ export function TracePanel({ model, modelInfo, prompt, subject, target, onFinish
             {status}
           </p>
         </div>
-        {job.running && view.total > 0 && (
+        {browserOffered && (
+          <p id="trace-browser-hint" className={hintClass}>
+            Trace in my browser downloads this model version as ONNX
+            {modelInfo?.params ? ` (${((modelInfo.params * 4) / 1e6).toFixed(0)} MB)` : ''} and runs the same trace here, on WebGPU or the CPU (WebAssembly).
+          </p>
+        )}
+        {inBrowser && browser.running && browser.phase?.phase === 'downloading' && (
+          <progress
+            className="mt-2 h-2 w-full"
+            value={browser.phase.total ? browser.phase.loaded : undefined}
+            max={browser.phase.total ?? undefined}
+            aria-label="Model download"
+            data-testid="trace-download"
+          />
+        )}
+        {running && view.total > 0 && (
           <progress className="mt-2 h-2 w-full" value={view.done} max={view.total} aria-label="Trace progress" data-testid="trace-progress" />
         )}
       </form>
 
-      {(problem || job.error) && (
+      {(problem || (inBrowser ? browser.error : job.error)) && (
         <p role="alert" className={`${errorBox} mt-3`} data-testid="trace-error">
-          {problem ?? `Trace failed: ${job.error}`}
+          {problem ?? `Trace failed: ${inBrowser ? browser.error : job.error}`}
         </p>
       )}
 
       {setup && (
-        <div className="mt-4" data-testid="trace-view" data-done={view.done} data-total={view.total}>
+        <div className="mt-4" data-testid="trace-view" data-done={view.done} data-total={view.total} data-source={source} data-seconds={result?.seconds}>
           <p className="text-sm text-neutral-700">
             p({targetText}) is <span className="font-medium tabular-nums">{percent(setup.pClean)}</span> on the clean prompt and{' '}
             <span className="font-medium tabular-nums">{percent(setup.pCorrupted)}</span> with the subject corrupted (noise σ {effectText(setup.noiseLevel)},{' '}

@@ -6,3 +6,4 @@ export * from './predict';
 export * from './score';
 export * from './jobs';
 export * from './benchmarks';
+export * from './onnx';

@@ -129,6 +129,11 @@ export class ModelHub {
     return this.slots.has(id);
   }
 
+  /** Where model `id`'s checkpoint lives (a folder with config.json, or a .gguf file). */
+  location(id: string): string {
+    return this.slot(id).entry.location;
+  }
+
   /** Every model with what is known about it now; loads nothing. */
   async list(): Promise<ModelsResponse> {
     const models = await Promise.all([...this.slots.values()].map((slot) => this.describe(slot)));

@@ -12,6 +12,8 @@ import * as jobEvents from '../../../app/api/jobs/[id]/events/route';
 import * as jobRerun from '../../../app/api/jobs/[id]/rerun/route';
 import * as job from '../../../app/api/jobs/[id]/route';
 import * as jobs from '../../../app/api/jobs/route';
+import * as onnx from '../../../app/api/models/[id]/onnx/route';
+import * as traceInput from '../../../app/api/models/[id]/trace-input/route';
 import * as revert from '../../../app/api/models/[id]/versions/[editId]/revert/route';
 import * as versions from '../../../app/api/models/[id]/versions/route';
 import * as models from '../../../app/api/models/route';
@@ -34,6 +36,8 @@ const TABLE: [string, RouteModule][] = [
   ['/api/models', models],
   ['/api/models/[id]/versions', versions],
   ['/api/models/[id]/versions/[editId]/revert', revert],
+  ['/api/models/[id]/onnx', onnx],
+  ['/api/models/[id]/trace-input', traceInput],
   ['/api/predict', predict],
   ['/api/score', score],
   ['/api/jobs', jobs],
