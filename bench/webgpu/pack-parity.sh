@@ -1,0 +1,36 @@
+#!/bin/bash
+# Packs bench/webgpu/parity.ts for the GPU machine into .device/wgpu: one esbuild bundle and
+# onnxruntime-node (the CPU backend's GEMM; the library xz-compressed, as bench/device/pack-cli.sh
+# packs it). Dawn (.device/dawn.node.xz), the glvnd packages (.device/gl) and Node
+# (.device/node.tar.xz, .device/enter.sh) come from ../shared/tools/device-kit.sh, see README.md.
+#   bash bench/webgpu/pack-parity.sh
+#   device: run `bash .device/wgpu/run.sh`, carry .device/wgpu .device/node.tar.xz .device/enter.sh
+#   .device/dawn.node.xz .device/gl, with data/world left out of the call (the 64 MiB limit).
+set -euo pipefail
+cd "$(git rev-parse --show-toplevel)"
+out=.device/wgpu
+rm -rf $out && mkdir -p $out/node_modules/onnxruntime-node/bin/napi-v6/linux
+npx esbuild bench/webgpu/parity.ts --bundle --platform=node --format=esm --target=node20 \
+  --external:onnxruntime-node --outfile=$out/parity.mjs --log-level=warning \
+  --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
+cp -r node_modules/onnxruntime-common $out/node_modules/
+cp -r node_modules/onnxruntime-node/{package.json,dist,lib} $out/node_modules/onnxruntime-node/
+cp -r node_modules/onnxruntime-node/bin/napi-v6/linux/x64 $out/node_modules/onnxruntime-node/bin/napi-v6/linux/
+strip --strip-unneeded $out/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
+xz -T2 -9e -f $out/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
+cat > $out/run.sh <<'RUN'
+#!/bin/bash
+# On the GPU machine, from the repository root.
+set -u
+source .device/enter.sh > /dev/null 2>&1
+node --version
+xz -dkf .device/wgpu/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1.xz
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+export LOCUS_DAWN_NODE=$PWD/.device/dawn.node
+# Variants (env) each in its own process: a Dawn abort ends only that one.
+for v in "${VARIANTS:-LOCUS_WGPU_WARM=1}"; do
+  echo "=== $v"
+  env $v timeout ${LIMIT:-120} node .device/wgpu/parity.mjs; echo "rc=$?"
+done
+RUN
+du -sh $out

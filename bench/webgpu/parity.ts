@@ -1,0 +1,209 @@
+/**
+ * The WebGPU backend against the CPU backend, on the GPU machine (issue 5): every kernel on random
+ * inputs (relative error = max |gpu - cpu| / max |cpu|, limit 1e-4 in f32), then the world model
+ * (GPT-2, 6 layers) forward and a gradient through the engine on both backends, then the f32 matmul
+ * speed. Prints one JSON line per check and a table last. Packed by bench/webgpu/pack-parity.sh.
+ * LOCUS_PARITY_ONLY=<text> runs the kernel checks whose name contains it (and skips the model and
+ * speed parts); LOCUS_WGPU_WARM=1 compiles every kernel first (WebGpuBackend.warm).
+ */
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { CpuBackend, Engine } from '../../server/engine';
+import type { Backend } from '../../server/engine/backend';
+import { createWebGpuBackend } from '../../server/engine/backends/webgpu/dawn';
+import type { WebGpuBackend } from '../../server/engine/backends/webgpu/index';
+import { logSoftmax, reshape, sum, takeAlongLast } from '../../server/engine/ops';
+import { loadCheckpointDir } from '../../server/models/load';
+
+const LIMIT = 1e-4;
+let seed = 12345;
+const rand = () => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed / 0x7fffffff;
+};
+const randn = (n: number, scale = 1, shift = 0) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale + shift);
+const ints = (n: number, hi: number) => Int32Array.from({ length: n }, () => Math.floor(rand() * hi));
+
+interface Row {
+  check: string;
+  relError: number | null;
+  ok: boolean;
+  note?: string;
+}
+const rows: Row[] = [];
+
+function relError(gpu: ArrayLike<number>, cpu: ArrayLike<number>): number {
+  if (gpu.length !== cpu.length) return Infinity;
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < cpu.length; i++) {
+    const c = cpu[i]!;
+    const g = gpu[i]!;
+    if (Number.isNaN(c) && Number.isNaN(g)) continue;
+    if (c === g) continue; // same infinities
+    diff = Math.max(diff, Math.abs(g - c));
+    scale = Math.max(scale, Math.abs(c));
+  }
+  return diff / Math.max(scale, 1e-6);
+}
+
+function record(check: string, err: number, note?: string) {
+  const row = { check, relError: err, ok: err < LIMIT, note };
+  rows.push(row);
+  console.log(JSON.stringify(row));
+}
+
+async function main() {
+  const cpu = new CpuBackend();
+  const { backend: gpu, info } = await createWebGpuBackend();
+  console.log(JSON.stringify({ adapter: info }));
+  if (process.env.LOCUS_WGPU_WARM === '1') {
+    const t = performance.now();
+    await gpu.warm();
+    console.log(JSON.stringify({ warm: `${((performance.now() - t) / 1000).toFixed(2)} s` }));
+  }
+
+  /** Runs `op` on both backends with the same inputs; compares the named outputs. */
+  const only = process.env.LOCUS_PARITY_ONLY;
+  const both = async (name: string, inputs: { values: Float32Array | Int32Array; dtype?: 'f32' | 'i32' }[], op: (b: Backend, data: unknown[]) => unknown, outDtype: 'f32' | 'i32' = 'f32') => {
+    if (only && !name.includes(only)) return;
+    try {
+      const run = async (b: Backend) => {
+        const data = inputs.map((x) => b.upload(x.values, x.dtype ?? 'f32'));
+        const out = op(b, data);
+        const outs = (typeof out === 'object' && out !== null && !('buffer' in out) && !ArrayBuffer.isView(out) ? Object.values(out) : [out]) as unknown[];
+        const sizes = outs.map((o) => (ArrayBuffer.isView(o) ? (o as Float32Array).length : (o as { bytes: number }).bytes / 4));
+        // the CPU backend's buffers are typed arrays: their length is the size
+        return Promise.all(outs.map((o, i) => b.read(o, outDtype, ArrayBuffer.isView(o) ? (o as Float32Array).length : sizes[i]!)));
+      };
+      const [c, g] = [await run(cpu), await run(gpu)];
+      record(name, Math.max(...c.map((x, i) => relError(g[i]!, x))));
+    } catch (error) {
+      rows.push({ check: name, relError: null, ok: false, note: (error as Error).message.split('\n')[0] });
+      console.log(JSON.stringify(rows.at(-1)));
+    }
+  };
+
+  const n = 1000;
+  for (const op of ['neg', 'exp', 'abs', 'sign', 'square', 'tanh', 'erf', 'sigmoid', 'relu', 'step', 'geluTanh', 'geluErf', 'silu', 'geluTanhGrad', 'geluErfGrad', 'siluGrad'] as const)
+    await both(`unary ${op}`, [{ values: randn(n, 4) }], (b, [x]) => b.unary(op, x, n));
+  for (const op of ['log', 'sqrt', 'rsqrt', 'reciprocal'] as const) await both(`unary ${op}`, [{ values: randn(n, 1, 2) }], (b, [x]) => b.unary(op, x, n));
+  await both('affine', [{ values: randn(n) }], (b, [x]) => b.affine(x, n, 0.5, -2));
+  await both('clamp', [{ values: randn(n, 3) }], (b, [x]) => b.clamp(x, n, -1, 1.5));
+  await both('fill f32', [], (b) => b.fill(n, 3.25, 'f32'));
+  await both('fill i32', [], (b) => b.fill(n, 7, 'i32'), 'i32');
+  for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'greater', 'equal'] as const) {
+    await both(`binary ${op} broadcast`, [{ values: randn(4 * 3 * 5) }, { values: randn(3 * 1, 1, 2) }], (b, [x, y]) => b.binary(op, x, [4, 3, 5], y, [3, 1], [4, 3, 5]));
+  }
+  await both('binary pow', [{ values: randn(60, 1, 2) }, { values: randn(60, 2) }], (b, [x, y]) => b.binary('pow', x, [60], y, [60], [60]));
+  await both('where', [{ values: Float32Array.from(randn(n), (v) => (v > 0 ? 1 : 0)) }, { values: randn(n) }, { values: randn(n) }], (b, [c, x, y]) => b.where(c, x, y, n));
+  for (const op of ['sum', 'max', 'min'] as const) {
+    await both(`reduce ${op} last`, [{ values: randn(6 * 7 * 50) }], (b, [x]) => b.reduce(op, x, [6, 7, 50], [2]));
+    await both(`reduce ${op} axes 0,2`, [{ values: randn(6 * 7 * 50) }], (b, [x]) => b.reduce(op, x, [6, 7, 50], [0, 2]));
+  }
+  await both('argmax', [{ values: randn(20 * 300) }], (b, [x]) => b.argmax(x, 20, 300), 'i32');
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
+    const [m, k, nn] = [37, 53, 29];
+    await both(`matmul transA=${ta} transB=${tb} batch [2,3] x [3]`, [{ values: randn(2 * 3 * m * k) }, { values: randn(3 * k * nn) }], (b, [x, y]) =>
+      b.matmul(x, y, { aShape: ta ? [2, 3, k, m] : [2, 3, m, k], bShape: tb ? [3, nn, k] : [3, k, nn], transA: ta, transB: tb, outShape: [2, 3, m, nn] }),
+    );
+  }
+  await both('permute', [{ values: randn(2 * 3 * 4 * 5) }], (b, [x]) => b.permute(x, [2, 3, 4, 5], [0, 2, 1, 3]));
+  await both('slice', [{ values: randn(4 * 6 * 8) }], (b, [x]) => b.slice(x, [4, 6, 8], [1, 2, 3], [2, 3, 4]));
+  await both('pad', [{ values: randn(2 * 3 * 4) }], (b, [x]) => b.pad(x, [2, 3, 4], [4, 6, 8], [1, 2, 3]));
+  await both('concat axis 1', [{ values: randn(2 * 3 * 4) }, { values: randn(2 * 5 * 4) }], (b, [x, y]) => b.concat([x, y], [[2, 3, 4], [2, 5, 4]], 1));
+  await both('gather axis 0', [{ values: randn(50 * 16) }, { values: ints(30, 50), dtype: 'i32' }], (b, [x, i]) => b.gather(x, [50, 16], 'f32', i, 30, 0));
+  await both('gather axis 1', [{ values: randn(3 * 50 * 4) }, { values: ints(7, 50), dtype: 'i32' }], (b, [x, i]) => b.gather(x, [3, 50, 4], 'f32', i, 7, 1));
+  await both('scatterAdd axis 0', [{ values: randn(30 * 16) }, { values: ints(30, 50), dtype: 'i32' }], (b, [g, i]) => b.scatterAdd(g, i, 30, [50, 16], 0));
+  await both('takeAlongLast', [{ values: randn(20 * 300) }, { values: ints(20, 300), dtype: 'i32' }], (b, [x, i]) => b.takeAlongLast(x, i, 20, 300));
+  await both('putAlongLast', [{ values: randn(20) }, { values: ints(20, 300), dtype: 'i32' }], (b, [g, i]) => b.putAlongLast(g, i, 20, 300));
+  await both('softmax', [{ values: randn(20 * 300, 5) }], (b, [x]) => b.softmax(x, 20, 300));
+  await both('logSoftmax', [{ values: randn(20 * 300, 5) }], (b, [x]) => b.logSoftmax(x, 20, 300));
+  const norm = { rows: 12, dim: 64, eps: 1e-5 };
+  await both('layerNorm', [{ values: randn(12 * 64, 2, 0.5) }, { values: randn(64, 1, 1) }, { values: randn(64) }], (b, [x, w, bb]) => b.layerNorm(x, w, bb, norm));
+  await both('layerNorm no beta', [{ values: randn(12 * 64, 2, 0.5) }, { values: randn(64, 1, 1) }], (b, [x, w]) => b.layerNorm(x, w, null, norm));
+  await both('layerNormBackward', [{ values: randn(12 * 64) }, { values: randn(12 * 64, 2, 0.5) }, { values: randn(64, 1, 1) }], (b, [g, x, w]) => {
+    const f = b.layerNorm(x, w, null, norm);
+    return b.layerNormBackward(g, x, w, f.mean, f.rstd, norm);
+  });
+  await both('rmsNorm', [{ values: randn(12 * 64, 2, 0.5) }, { values: randn(64, 1, 1) }], (b, [x, w]) => b.rmsNorm(x, w, norm));
+  await both('rmsNormBackward', [{ values: randn(12 * 64) }, { values: randn(12 * 64, 2, 0.5) }, { values: randn(64, 1, 1) }], (b, [g, x, w]) => {
+    const f = b.rmsNorm(x, w, norm);
+    return b.rmsNormBackward(g, x, w, f.rstd, norm);
+  });
+  for (const interleaved of [false, true]) {
+    await both(`rope interleaved=${interleaved}`, [{ values: randn(2 * 3 * 5 * 16) }, { values: randn(2 * 5 * 4) }, { values: randn(2 * 5 * 4) }], (b, [x, c, s]) =>
+      b.rope(x, c, s, { shape: [2, 3, 5, 16], rotaryDim: 8, interleaved, inverse: false, tableBatch: 2 }),
+    );
+  }
+  await both('cast f32->f16->f32', [{ values: randn(n, 100) }], (b, [x]) => b.cast(b.cast(x, n, 'f32', 'f16'), n, 'f16', 'f32'));
+  await both('cast f32->bf16->f32', [{ values: randn(n, 100) }], (b, [x]) => b.cast(b.cast(x, n, 'f32', 'bf16'), n, 'bf16', 'f32'));
+  await both('cast f32->i32', [{ values: randn(n, 100) }], (b, [x]) => b.cast(x, n, 'f32', 'i32'), 'i32');
+
+  // The world model through the engine: logits of a batch, and the gradient of the targets' log-likelihood w.r.t. one MLP weight.
+  const dir = path.resolve(process.env.LOCUS_WORLD_DIR ?? 'data/models/world-gpt2');
+  const ids = [
+    [12, 845, 77, 301, 9, 3110, 56, 7],
+    [400, 23, 23, 1500, 88, 2, 999, 41],
+  ];
+  const modelRun = async (b: Backend) => {
+    const engine = new Engine(b);
+    const net = await loadCheckpointDir(engine, dir);
+    const started = performance.now();
+    const idsT = engine.tensor(Int32Array.from(ids.flat()), [2, 8], 'i32');
+    const weight = net.params.get('transformer.h.1.mlp.c_proj.weight')!;
+    engine.watch(weight);
+    const { logits } = net.forward({ ids: idsT });
+    const flat = reshape(logits, [16, net.spec.vocabSize]);
+    const targets = engine.tensor(Int32Array.from([...ids.flat().slice(1), 0]), [16], 'i32');
+    const loss = sum(takeAlongLast(logSoftmax(flat), targets));
+    const [grad] = engine.grad(loss, [weight]);
+    const out = { logits: (await logits.values()) as Float32Array, grad: (await grad!.values()) as Float32Array, seconds: (performance.now() - started) / 1000 };
+    return out;
+  };
+  if (!only) try {
+    const c = await modelRun(cpu);
+    const g = await modelRun(gpu);
+    record('world model logits (2x8 tokens)', relError(g.logits, c.logits), `cpu ${c.seconds.toFixed(3)} s, webgpu ${g.seconds.toFixed(3)} s (first run: compiles pipelines)`);
+    record('world model d(log-likelihood)/d(h.1.mlp.c_proj.weight)', relError(g.grad, c.grad));
+  } catch (error) {
+    rows.push({ check: 'world model', relError: null, ok: false, note: (error as Error).message.split('\n')[0] });
+    console.log(JSON.stringify(rows.at(-1)));
+  }
+
+  // f32 matmul speed (this first kernel: 16x16 tiles).
+  for (const size of only ? [] : [1024, 2048, 4096]) {
+    try {
+      const a = gpu.upload(randn(size * size), 'f32');
+      const bb = gpu.upload(randn(size * size), 'f32');
+      const args = { aShape: [size, size], bShape: [size, size], transA: false, transB: false, outShape: [size, size] };
+      let best = Infinity;
+      for (let r = 0; r < 4; r++) {
+        const t = performance.now();
+        const out = gpu.matmul(a, bb, args);
+        await gpu.read(out, 'f32', 1);
+        best = Math.min(best, (performance.now() - t) / 1000);
+        gpu.free(out);
+      }
+      console.log(JSON.stringify({ bench: `matmul f32 ${size}^3`, seconds: best, tflops: (2 * size ** 3) / best / 1e12 }));
+    } catch (error) {
+      console.log(JSON.stringify({ bench: `matmul f32 ${size}^3`, error: (error as Error).message }));
+    }
+  }
+  (gpu as WebGpuBackend).dispose();
+
+  console.log('\n| check | relative error | ok |\n|---|---|---|');
+  for (const r of rows) console.log(`| ${r.check} | ${r.relError === null ? r.note : r.relError.toExponential(2)} | ${r.ok ? 'yes' : 'NO'} |`);
+  console.log(`\n${rows.filter((r) => r.ok).length} of ${rows.length} checks within ${LIMIT}`);
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,576 @@
+/**
+ * WGSL sources of the WebGPU backend's kernels, one per Backend method (server/engine/backend.ts),
+ * each mirroring the CPU backend's loop (backends/cpu/index.ts), which is what they are tested
+ * against. Every buffer holds 32-bit words: f32, i32, or f16/bf16 values widened to f32 (rounded to
+ * their precision by `cast`). Integer parameters (sizes, shapes, strides) and float scalars (as
+ * bits) come in one `prm: array<u32>` per dispatch (`meta` is a reserved word in WGSL).
+ *
+ * First version: one invocation per output element or row, a 16x16-tiled matmul. Correct first;
+ * the fast kernels (larger tiles, subgroup matrices, f16) replace these one by one, measured.
+ */
+import type { BinaryOp, ReduceOp, UnaryOp } from '../../backend';
+
+export const WG = 256;
+
+/** Header of the element-wise kernels: `prm`, and `i`, this invocation's element (2-D dispatch). */
+const ELEMENTWISE = (bindings: string, body: string) => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<u32>;
+${bindings}
+// Runtime values: a constant infinity is a shader-creation error.
+fn neg_inf() -> f32 { var b = 0xff800000u; return bitcast<f32>(b); }
+fn pos_inf() -> f32 { var b = 0x7f800000u; return bitcast<f32>(b); }
+fn tanh_(x: f32) -> f32 { let e = exp(-2.0 * abs(x)); let t = (1.0 - e) / (1.0 + e); return select(-t, t, x >= 0.0); }
+fn erf_(x: f32) -> f32 {
+  let z = abs(x);
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let r = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return select(r - 1.0, 1.0 - r, x >= 0.0);
+}
+fn sigmoid_(x: f32) -> f32 { if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); } let e = exp(x); return e / (1.0 + e); }
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * ${WG}u;
+${body}
+}`;
+
+const UNARY_EXPR: Record<UnaryOp, string> = {
+  neg: '-v',
+  exp: 'exp(v)',
+  log: 'log(v)',
+  sqrt: 'sqrt(v)',
+  rsqrt: '1.0 / sqrt(v)',
+  abs: 'abs(v)',
+  sign: 'sign(v)',
+  square: 'v * v',
+  reciprocal: '1.0 / v',
+  tanh: 'tanh_(v)',
+  erf: 'erf_(v)',
+  sigmoid: 'sigmoid_(v)',
+  relu: 'select(0.0, v, v > 0.0)',
+  step: 'select(0.0, 1.0, v > 0.0)',
+  geluTanh: '0.5 * v * (1.0 + tanh_(0.7978845608028654 * (v + 0.044715 * v * v * v)))',
+  geluErf: '0.5 * v * (1.0 + erf_(v * 0.7071067811865476))',
+  silu: 'v * sigmoid_(v)',
+  geluTanhGrad:
+    '0.5 * (1.0 + tanh_(0.7978845608028654 * (v + 0.044715 * v * v * v))) + 0.5 * v * (1.0 - tanh_(0.7978845608028654 * (v + 0.044715 * v * v * v)) * tanh_(0.7978845608028654 * (v + 0.044715 * v * v * v))) * 0.7978845608028654 * (1.0 + 3.0 * 0.044715 * v * v)',
+  geluErfGrad: '0.5 * (1.0 + erf_(v * 0.7071067811865476)) + v * exp(-0.5 * v * v) * 0.3989422804014327',
+  siluGrad: 'sigmoid_(v) * (1.0 + v * (1.0 - sigmoid_(v)))',
+};
+
+export function unaryKernel(op: UnaryOp): string {
+  return ELEMENTWISE(
+    `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;`,
+    `  if (i >= prm[0]) { return; }
+  let v = x[i];
+  y[i] = ${UNARY_EXPR[op]};`,
+  );
+}
+
+/** prm: [n, scaleBits, shiftBits] */
+export const AFFINE = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;`,
+  `  if (i >= prm[0]) { return; }
+  y[i] = x[i] * bitcast<f32>(prm[1]) + bitcast<f32>(prm[2]);`,
+);
+
+/** prm: [n, loBits, hiBits] */
+export const CLAMP = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;`,
+  `  if (i >= prm[0]) { return; }
+  y[i] = min(bitcast<f32>(prm[2]), max(bitcast<f32>(prm[1]), x[i]));`,
+);
+
+/** prm: [n, bits] */
+export const FILL = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read_write> y: array<u32>;`,
+  `  if (i >= prm[0]) { return; }
+  y[i] = prm[1];`,
+);
+
+const BINARY_EXPR: Record<BinaryOp, string> = {
+  add: 'a + b',
+  sub: 'a - b',
+  mul: 'a * b',
+  div: 'a / b',
+  pow: 'pow_(a, b)',
+  maximum: 'max(a, b)',
+  minimum: 'min(a, b)',
+  greater: 'select(0.0, 1.0, a > b)',
+  equal: 'select(0.0, 1.0, a == b)',
+};
+
+/** prm: [n, rank, outShape[rank], aStrides[rank], bStrides[rank]] (0 on broadcast dims) */
+export function binaryKernel(op: BinaryOp): string {
+  return ELEMENTWISE(
+    `@group(0) @binding(1) var<storage, read> xa: array<f32>;
+@group(0) @binding(2) var<storage, read> xb: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+fn pow_(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (a < 0.0 && fract(b) == 0.0) { let r = pow(-a, b); return select(r, -r, (i32(b) & 1) == 1); }
+  return pow(a, b);
+}`,
+    `  if (i >= prm[0]) { return; }
+  let rank = prm[1];
+  var rem = i;
+  var oa = 0u;
+  var ob = 0u;
+  for (var d = i32(rank) - 1; d >= 0; d--) {
+    let size = prm[2u + u32(d)];
+    let idx = rem % size;
+    rem = rem / size;
+    oa += idx * prm[2u + rank + u32(d)];
+    ob += idx * prm[2u + 2u * rank + u32(d)];
+  }
+  let a = xa[oa];
+  let b = xb[ob];
+  y[i] = ${BINARY_EXPR[op]};`,
+  );
+}
+
+/** prm: [n] */
+export const WHERE = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> c: array<f32>;
+@group(0) @binding(2) var<storage, read> xa: array<f32>;
+@group(0) @binding(3) var<storage, read> xb: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;`,
+  `  if (i >= prm[0]) { return; }
+  y[i] = select(xb[i], xa[i], c[i] != 0.0);`,
+);
+
+/**
+ * One invocation per output element, looping over the reduced elements.
+ * prm: [outSize, rank, shape[rank], strides[rank], reduced[rank] (0/1), reducedCount]
+ */
+export function reduceKernel(op: ReduceOp): string {
+  const init = op === 'sum' ? '0.0' : op === 'max' ? 'neg_inf()' : 'pos_inf()';
+  const combine = op === 'sum' ? 'acc + v' : op === 'max' ? 'max(acc, v)' : 'min(acc, v)';
+  return ELEMENTWISE(
+    `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;`,
+    `  if (i >= prm[0]) { return; }
+  let rank = prm[1];
+  // the output index over the kept dims (reduced dims have size 1 there)
+  var rem = i;
+  var base = 0u;
+  for (var d = i32(rank) - 1; d >= 0; d--) {
+    let ud = u32(d);
+    if (prm[2u + 2u * rank + ud] == 0u) {
+      let size = prm[2u + ud];
+      base += (rem % size) * prm[2u + rank + ud];
+      rem = rem / size;
+    }
+  }
+  var acc: f32 = ${init};
+  let count = prm[2u + 3u * rank];
+  for (var r = 0u; r < count; r++) {
+    var rr = r;
+    var off = base;
+    for (var d = i32(rank) - 1; d >= 0; d--) {
+      let ud = u32(d);
+      if (prm[2u + 2u * rank + ud] == 1u) {
+        let size = prm[2u + ud];
+        off += (rr % size) * prm[2u + rank + ud];
+        rr = rr / size;
+      }
+    }
+    let v = x[off];
+    acc = ${combine};
+  }
+  y[i] = acc;`,
+  );
+}
+
+/** prm: [rows, dim]; output i32 */
+export const ARGMAX = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<i32>;`,
+  `  if (i >= prm[0]) { return; }
+  let dim = prm[1];
+  var best = 0u;
+  var bestValue = neg_inf();
+  for (var j = 0u; j < dim; j++) {
+    let v = x[i * dim + j];
+    if (v > bestValue) { bestValue = v; best = j; }
+  }
+  y[i] = i32(best);`,
+);
+
+/**
+ * Batched matmul with broadcast batch dims and transposes, 16x16 tiles in workgroup memory.
+ * prm: [M, N, K, transA, transB, batchRank, batchShape[br], aBatchStrides[br], bBatchStrides[br]]
+ */
+export const MATMUL = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<u32>;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+var<workgroup> As: array<array<f32, 16>, 16>;
+var<workgroup> Bs: array<array<f32, 16>, 16>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let M = prm[0]; let N = prm[1]; let K = prm[2];
+  let transA = prm[3] == 1u; let transB = prm[4] == 1u;
+  let br = prm[5];
+  let row = wg.y * 16u + lid.y;
+  let col = wg.x * 16u + lid.x;
+  var rem = wg.z;
+  var oa = 0u;
+  var ob = 0u;
+  for (var d = i32(br) - 1; d >= 0; d--) {
+    let ud = u32(d);
+    let size = prm[6u + ud];
+    let idx = rem % size;
+    rem = rem / size;
+    oa += idx * prm[6u + br + ud];
+    ob += idx * prm[6u + 2u * br + ud];
+  }
+  var acc = 0.0;
+  for (var t = 0u; t < K; t += 16u) {
+    let ka = t + lid.x;
+    var av = 0.0;
+    if (row < M && ka < K) { av = select(a[oa + row * K + ka], a[oa + ka * M + row], transA); }
+    As[lid.y][lid.x] = av;
+    let kb = t + lid.y;
+    var bv = 0.0;
+    if (kb < K && col < N) { bv = select(b[ob + kb * N + col], b[ob + col * K + kb], transB); }
+    Bs[lid.y][lid.x] = bv;
+    workgroupBarrier();
+    for (var p = 0u; p < 16u; p++) { acc += As[lid.y][p] * Bs[p][lid.x]; }
+    workgroupBarrier();
+  }
+  if (row < M && col < N) { y[wg.z * M * N + row * N + col] = acc; }
+}`;
+
+/** out[i] = x[base + sum(idx_d * strides_d)], idx over `shape`. prm: [n, base, rank, shape[rank], strides[rank]] (permute, slice) */
+export const GATHER_STRIDED = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> y: array<u32>;`,
+  `  if (i >= prm[0]) { return; }
+  let rank = prm[2];
+  var rem = i;
+  var off = prm[1];
+  for (var d = i32(rank) - 1; d >= 0; d--) {
+    let ud = u32(d);
+    let size = prm[3u + ud];
+    off += (rem % size) * prm[3u + rank + ud];
+    rem = rem / size;
+  }
+  y[i] = x[off];`,
+);
+
+/** Zeros of `shape` with the box `sizes` at `starts` from g. prm: [n, rank, shape[rank], starts[rank], sizes[rank]] */
+export const PAD = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;`,
+  `  if (i >= prm[0]) { return; }
+  let rank = prm[1];
+  var rem = i;
+  var off = 0u;
+  var boxStride = 1u;
+  var inside = true;
+  for (var d = i32(rank) - 1; d >= 0; d--) {
+    let ud = u32(d);
+    let size = prm[2u + ud];
+    let idx = rem % size;
+    rem = rem / size;
+    let start = prm[2u + rank + ud];
+    let extent = prm[2u + 2u * rank + ud];
+    if (idx < start || idx >= start + extent) { inside = false; }
+    off += (idx - start) * boxStride;
+    boxStride *= extent;
+  }
+  y[i] = select(0.0, g[off], inside);`,
+);
+
+/** One input of a concat into its place in the output. prm: [n (input size), chunk, outRow, offset] */
+export const CONCAT_PART = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> y: array<u32>;`,
+  `  if (i >= prm[0]) { return; }
+  let chunk = prm[1];
+  y[(i / chunk) * prm[2] + prm[3] + i % chunk] = x[i];`,
+);
+
+/** prm: [n (output size), count, dim, inner]; out[(o*count+j)*inner+e] = x[(o*dim+idx[j])*inner+e] */
+export const GATHER = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read> idx: array<i32>;
+@group(0) @binding(3) var<storage, read_write> y: array<u32>;`,
+  `  if (i >= prm[0]) { return; }
+  let count = prm[1]; let dim = prm[2]; let inner = prm[3];
+  let e = i % inner;
+  let j = (i / inner) % count;
+  let o = i / (inner * count);
+  let row = u32(clamp(idx[j], 0, i32(dim) - 1));
+  y[i] = x[(o * dim + row) * inner + e];`,
+);
+
+/** prm: [n (output size), count, dim, inner]; each output sums the g rows whose index points at it */
+export const SCATTER_ADD = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> idx: array<i32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;`,
+  `  if (i >= prm[0]) { return; }
+  let count = prm[1]; let dim = prm[2]; let inner = prm[3];
+  let e = i % inner;
+  let r = (i / inner) % dim;
+  let o = i / (inner * dim);
+  var acc = 0.0;
+  for (var j = 0u; j < count; j++) {
+    if (u32(idx[j]) == r) { acc += g[(o * count + j) * inner + e]; }
+  }
+  y[i] = acc;`,
+);
+
+/** prm: [rows, dim] */
+export const TAKE_ALONG_LAST = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> idx: array<i32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;`,
+  `  if (i >= prm[0]) { return; }
+  let dim = prm[1];
+  y[i] = x[i * dim + u32(clamp(idx[i], 0, i32(dim) - 1))];`,
+);
+
+/** prm: [rows * dim, dim] */
+export const PUT_ALONG_LAST = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> idx: array<i32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;`,
+  `  if (i >= prm[0]) { return; }
+  let dim = prm[1];
+  let r = i / dim;
+  y[i] = select(0.0, g[r], u32(idx[r]) == i % dim);`,
+);
+
+/** One invocation per row. prm: [rows, dim] */
+export function softmaxKernel(log: boolean): string {
+  return ELEMENTWISE(
+    `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;`,
+    `  if (i >= prm[0]) { return; }
+  let dim = prm[1];
+  let base = i * dim;
+  var mx = neg_inf();
+  for (var j = 0u; j < dim; j++) { mx = max(mx, x[base + j]); }
+  ${
+    log
+      ? `var sum = 0.0;
+  for (var j = 0u; j < dim; j++) { sum += exp(x[base + j] - mx); }
+  let shift = mx + log(sum);
+  for (var j = 0u; j < dim; j++) { y[base + j] = x[base + j] - shift; }`
+      : `if (mx == neg_inf()) { for (var j = 0u; j < dim; j++) { y[base + j] = 0.0; } return; }
+  var sum = 0.0;
+  for (var j = 0u; j < dim; j++) { let e = exp(x[base + j] - mx); y[base + j] = e; sum += e; }
+  let inv = 1.0 / sum;
+  for (var j = 0u; j < dim; j++) { y[base + j] = y[base + j] * inv; }`
+  }`,
+  );
+}
+
+/** prm: [rows, dim, epsBits, hasBeta]; out, mean, rstd */
+export const LAYER_NORM = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> gamma: array<f32>;
+@group(0) @binding(3) var<storage, read> beta: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(6) var<storage, read_write> rstd: array<f32>;`,
+  `  if (i >= prm[0]) { return; }
+  let dim = prm[1];
+  let base = i * dim;
+  var mu = 0.0;
+  for (var j = 0u; j < dim; j++) { mu += x[base + j]; }
+  mu = mu / f32(dim);
+  var variance = 0.0;
+  for (var j = 0u; j < dim; j++) { let c = x[base + j] - mu; variance += c * c; }
+  let rs = 1.0 / sqrt(variance / f32(dim) + bitcast<f32>(prm[2]));
+  mean[i] = mu;
+  rstd[i] = rs;
+  let hasBeta = prm[3] == 1u;
+  for (var j = 0u; j < dim; j++) {
+    var v = (x[base + j] - mu) * rs * gamma[j];
+    if (hasBeta) { v += beta[j]; }
+    y[base + j] = v;
+  }`,
+);
+
+/** Per row: dx. prm: [rows, dim] */
+export const LAYER_NORM_DX = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> mean: array<f32>;
+@group(0) @binding(5) var<storage, read> rstd: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;`,
+  `  if (i >= prm[0]) { return; }
+  let dim = prm[1];
+  let base = i * dim;
+  let mu = mean[i];
+  let rs = rstd[i];
+  var sumD = 0.0;
+  var sumDX = 0.0;
+  for (var j = 0u; j < dim; j++) {
+    let xhat = (x[base + j] - mu) * rs;
+    let d = g[base + j] * gamma[j];
+    sumD += d;
+    sumDX += d * xhat;
+  }
+  sumD = sumD / f32(dim);
+  sumDX = sumDX / f32(dim);
+  for (var j = 0u; j < dim; j++) {
+    let xhat = (x[base + j] - mu) * rs;
+    dx[base + j] = rs * (g[base + j] * gamma[j] - sumD - xhat * sumDX);
+  }`,
+);
+
+/** Per column: dgamma, dbeta. prm: [dim, rows] */
+export const LAYER_NORM_DPARAMS = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> mean: array<f32>;
+@group(0) @binding(4) var<storage, read> rstd: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dgamma: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dbeta: array<f32>;`,
+  `  if (i >= prm[0]) { return; }
+  let dim = prm[0];
+  let rows = prm[1];
+  var dg = 0.0;
+  var db = 0.0;
+  for (var r = 0u; r < rows; r++) {
+    let gv = g[r * dim + i];
+    dg += gv * (x[r * dim + i] - mean[r]) * rstd[r];
+    db += gv;
+  }
+  dgamma[i] = dg;
+  dbeta[i] = db;`,
+);
+
+/** prm: [rows, dim, epsBits]; out, rstd */
+export const RMS_NORM = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> gamma: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> rstd: array<f32>;`,
+  `  if (i >= prm[0]) { return; }
+  let dim = prm[1];
+  let base = i * dim;
+  var ms = 0.0;
+  for (var j = 0u; j < dim; j++) { ms += x[base + j] * x[base + j]; }
+  let rs = 1.0 / sqrt(ms / f32(dim) + bitcast<f32>(prm[2]));
+  rstd[i] = rs;
+  for (var j = 0u; j < dim; j++) { y[base + j] = x[base + j] * rs * gamma[j]; }`,
+);
+
+/** Per row: dx. prm: [rows, dim] */
+export const RMS_NORM_DX = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> rstd: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;`,
+  `  if (i >= prm[0]) { return; }
+  let dim = prm[1];
+  let base = i * dim;
+  let rs = rstd[i];
+  var dotv = 0.0;
+  for (var j = 0u; j < dim; j++) { dotv += g[base + j] * gamma[j] * x[base + j]; }
+  let c = (dotv / f32(dim)) * rs * rs * rs;
+  for (var j = 0u; j < dim; j++) { dx[base + j] = rs * g[base + j] * gamma[j] - x[base + j] * c; }`,
+);
+
+/** Per column: dgamma. prm: [dim, rows] */
+export const RMS_NORM_DGAMMA = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> rstd: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dgamma: array<f32>;`,
+  `  if (i >= prm[0]) { return; }
+  let dim = prm[0];
+  let rows = prm[1];
+  var dg = 0.0;
+  for (var r = 0u; r < rows; r++) { dg += g[r * dim + i] * x[r * dim + i] * rstd[r]; }
+  dgamma[i] = dg;`,
+);
+
+/** One invocation per element. prm: [n, d, t, rotaryDim, interleaved, signBits, rowsPerTable] */
+export const ROPE = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> cosT: array<f32>;
+@group(0) @binding(3) var<storage, read> sinT: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;`,
+  `  if (i >= prm[0]) { return; }
+  let d = prm[1]; let t = prm[2]; let rot = prm[3]; let interleaved = prm[4] == 1u;
+  let sgn = bitcast<f32>(prm[5]);
+  let hf = rot / 2u;
+  let r = i / d;
+  let c = i % d;
+  if (c >= rot) { y[i] = x[i]; return; }
+  let pos = (r / prm[6]) * t + r % t;
+  let base = r * d;
+  var k = 0u; var isFirst = true; var i1 = 0u; var i2 = 0u;
+  if (interleaved) { k = c / 2u; isFirst = c % 2u == 0u; i1 = base + 2u * k; i2 = i1 + 1u; }
+  else { k = c % hf; isFirst = c < hf; i1 = base + k; i2 = i1 + hf; }
+  let cs = cosT[pos * hf + k];
+  let sn = sgn * sinT[pos * hf + k];
+  let x1 = x[i1];
+  let x2 = x[i2];
+  y[i] = select(x2 * cs + x1 * sn, x1 * cs - x2 * sn, isFirst);`,
+);
+
+/** prm: [n, from (0 f32, 1 i32, 2 f16, 3 bf16), to (same codes)] */
+export const CAST = ELEMENTWISE(
+  `@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> y: array<u32>;`,
+  `  if (i >= prm[0]) { return; }
+  let bits = x[i];
+  var v = bitcast<f32>(bits);
+  if (prm[1] == 1u) { v = f32(bitcast<i32>(bits)); }
+  let to = prm[2];
+  if (to == 0u) { y[i] = bitcast<u32>(v); }
+  else if (to == 1u) { y[i] = bitcast<u32>(i32(trunc(v))); }
+  else if (to == 2u) { y[i] = bitcast<u32>(unpack2x16float(pack2x16float(vec2<f32>(v, 0.0))).x); }
+  else {
+    let b = bitcast<u32>(v);
+    y[i] = (b + 0x7fffu + ((b >> 16u) & 1u)) & 0xffff0000u;
+  }`,
+);
+
+/** Every kernel by the key the backend caches its pipeline under: compiled ahead by `warm()`. */
+export function allKernels(): [string, string][] {
+  const unary = (Object.keys(UNARY_EXPR) as UnaryOp[]).map((op): [string, string] => [`unary:${op}`, unaryKernel(op)]);
+  const binary = (Object.keys(BINARY_EXPR) as BinaryOp[]).map((op): [string, string] => [`binary:${op}`, binaryKernel(op)]);
+  const reduce = (['sum', 'max', 'min'] as ReduceOp[]).map((op): [string, string] => [`reduce:${op}`, reduceKernel(op)]);
+  return [
+    ...unary,
+    ...binary,
+    ...reduce,
+    ['fill', FILL],
+    ['cast', CAST],
+    ['affine', AFFINE],
+    ['clamp', CLAMP],
+    ['where', WHERE],
+    ['argmax', ARGMAX],
+    ['matmul', MATMUL],
+    ['strided', GATHER_STRIDED],
+    ['pad', PAD],
+    ['concat', CONCAT_PART],
+    ['gather', GATHER],
+    ['scatterAdd', SCATTER_ADD],
+    ['takeAlongLast', TAKE_ALONG_LAST],
+    ['putAlongLast', PUT_ALONG_LAST],
+    ['softmax', softmaxKernel(false)],
+    ['logSoftmax', softmaxKernel(true)],
+    ['layerNorm', LAYER_NORM],
+    ['layerNormDx', LAYER_NORM_DX],
+    ['layerNormDparams', LAYER_NORM_DPARAMS],
+    ['rmsNorm', RMS_NORM],
+    ['rmsNormDx', RMS_NORM_DX],
+    ['rmsNormDgamma', RMS_NORM_DGAMMA],
+    ['rope', ROPE],
+  ];
+}
