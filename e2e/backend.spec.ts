@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
+import { killGroup, startProcess } from '../server/testing/processes';
 
 /**
  * The app as a front end of a standalone backend (LOCUS_BACKEND_URL): this test starts its own
@@ -11,20 +12,6 @@ import { expect, test } from '@playwright/test';
 const TOKEN = 'e2e-backend-token';
 const BACKEND_PORT = 3191;
 const APP_PORT = 3192;
-
-function startProcess(command: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
-  const proc = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      if (ready.test(out)) resolve(proc);
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
-    proc.on('exit', (code) => reject(new Error(`${command} exited with ${code}: ${out}`)));
-  });
-}
 
 let backend: ChildProcess;
 let app: ChildProcess;
@@ -47,18 +34,9 @@ test.beforeAll(async () => {
   );
 });
 
-/** Both servers run in process groups of their own (tsx starts the script in a child). */
-const stop = (proc: ChildProcess | undefined) => {
-  try {
-    if (proc?.pid) process.kill(-proc.pid, 'SIGTERM');
-  } catch {
-    // already gone
-  }
-};
-
 test.afterAll(() => {
-  stop(app);
-  stop(backend);
+  killGroup(app);
+  killGroup(backend);
   rmSync(dataDir, { recursive: true, force: true });
 });
 

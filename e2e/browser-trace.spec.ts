@@ -1,18 +1,7 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { worldStatements } from './helpers';
 
-interface FactProbe {
-  prompt: string;
-  answer: string;
-  subject: string;
-  relation: string;
-  form: string;
-  phrasing: string;
-}
-
-const probes = JSON.parse(readFileSync(path.join(process.cwd(), 'data/world/probes/known-facts.json'), 'utf8')) as FactProbe[];
-const fact = probes.find((p) => p.phrasing === 'train' && p.form === 'statements')!;
+const fact = worldStatements()[0]!;
 const WORLD_LAYERS = 6;
 const KINDS = ['hidden', 'mlp', 'attn'] as const;
 const ROWS = KINDS.length * WORLD_LAYERS;

@@ -2,19 +2,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, type Download, type Page, type TestInfo } from '@playwright/test';
-
-export interface FactProbe {
-  prompt: string;
-  answer: string;
-  subject: string;
-  relation: string;
-  form: string;
-  phrasing: string;
-}
+import type { KnownFact } from '../components/studio/examples';
 
 /** The world's trained statements (data/world/probes/known-facts.json), in file order. */
-export function worldStatements(): FactProbe[] {
-  const probes = JSON.parse(readFileSync(path.join(process.cwd(), 'data/world/probes/known-facts.json'), 'utf8')) as FactProbe[];
+export function worldStatements(): KnownFact[] {
+  const probes = JSON.parse(readFileSync(path.join(process.cwd(), 'data/world/probes/known-facts.json'), 'utf8')) as KnownFact[];
   return probes.filter((p) => p.phrasing === 'train' && p.form === 'statements');
 }
 

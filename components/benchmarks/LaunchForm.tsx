@@ -6,7 +6,7 @@ import { DatasetsResponse, ModelsResponse } from '@/lib/api';
 import { callApi } from '@/lib/api/client';
 import { startJob } from '@/lib/api/job-client';
 import { EVAL_MODES } from '@/lib/api/jobs';
-import { EDIT_METHODS } from '../studio/edit-form';
+import { MethodChecks } from '../studio/MethodChecks';
 import { ModelPicker } from '../studio/ModelPicker';
 import { errorBox, hintClass, inputClass, labelClass, panelClass, primaryButton } from '../studio/ui';
 import { buildEvalJobs, type EvalField, type EvalForm } from './eval-form';
@@ -90,21 +90,7 @@ export function LaunchForm({ onLaunched }: { onLaunched: () => void }) {
         />
         <fieldset>
           <legend className={labelClass}>Methods</legend>
-          <div className="mt-1 flex flex-wrap gap-x-4 gap-y-1">
-            {EDIT_METHODS.map((m) => (
-              <label key={m.id} className="flex items-center gap-1.5 text-sm text-neutral-800">
-                <input
-                  type="checkbox"
-                  name="method"
-                  value={m.id}
-                  className="h-4 w-4 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-300"
-                  checked={form.methods.includes(m.id)}
-                  onChange={(e) => set('methods', e.target.checked ? [...form.methods, m.id] : form.methods.filter((x) => x !== m.id))}
-                />
-                {m.name}
-              </label>
-            ))}
-          </div>
+          <MethodChecks chosen={form.methods} onChange={(next) => set('methods', next)} />
           {fieldError('methods')}
         </fieldset>
         <div className="grid gap-3 sm:grid-cols-[1fr_8rem]">

@@ -8,6 +8,7 @@ import { ChartFigure } from '../charts/ChartFigure';
 import { seriesColour } from '../charts/palette';
 import { EDIT_METHODS, buildCompareJob, type EditFact, type EditForm } from './edit-form';
 import { percent } from './format';
+import { MethodChecks } from './MethodChecks';
 import { errorBox, labelClass, primaryButton, secondaryButton } from './ui';
 import { useJob } from './useJob';
 
@@ -58,7 +59,6 @@ export function ComparePanel({ model, fact, form }: Props) {
     void job.start(built.input);
   }
 
-  const toggle = (id: string, on: boolean) => setMethods((m) => (on ? [...m, id] : m.filter((x) => x !== id)));
   const current = job.events.at(-1);
   let status = '';
   if (job.starting) status = 'Starting the comparison…';
@@ -78,19 +78,7 @@ export function ComparePanel({ model, fact, form }: Props) {
       </p>
       <fieldset className="mt-2">
         <legend className={labelClass}>Methods</legend>
-        <div className="mt-1 flex flex-wrap gap-x-4 gap-y-1">
-          {EDIT_METHODS.map((m) => (
-            <label key={m.id} className="flex items-center gap-1.5 text-sm text-neutral-800">
-              <input
-                type="checkbox"
-                className="h-4 w-4 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-300"
-                checked={methods.includes(m.id)}
-                onChange={(e) => toggle(m.id, e.target.checked)}
-              />
-              {m.name}
-            </label>
-          ))}
-        </div>
+        <MethodChecks chosen={methods} onChange={setMethods} />
       </fieldset>
       <div className="mt-3 flex flex-wrap items-center gap-3">
         <button type="button" className={primaryButton} onClick={onCompare} disabled={job.running || !model}>

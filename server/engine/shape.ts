@@ -60,3 +60,15 @@ export function resolveReshape(op: string, from: Shape, to: Shape): number[] {
   if (sizeOf(out) !== total) throw new EngineError(op, `cannot reshape ${fmtShape(from)} (${total} elements) to ${fmtShape(to)}`);
   return out;
 }
+
+/** Strides of `shape` seen from an output of shape `outShape` under broadcasting (0 on broadcast dims). */
+export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
+  const rank = outShape.length;
+  const own = stridesOf(shape);
+  const out = new Array<number>(rank).fill(0);
+  for (let i = 0; i < shape.length; i++) {
+    const o = rank - shape.length + i;
+    out[o] = shape[i] === 1 && outShape[o] !== 1 ? 0 : own[i]!;
+  }
+  return out;
+}

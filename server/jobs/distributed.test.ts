@@ -3,13 +3,13 @@
  * REDIS_URL); 20 evaluation jobs must each be done exactly once, also when one backend is killed
  * in the middle of a job.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EVAL_QUEUE } from './distributed';
-import { killGroup, tempDir } from './testing';
+import { freePort, killGroup, startProcess } from '../testing/processes';
+import { tempDir } from './testing';
 
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 const TOKEN = 'scale-out-token';
@@ -17,28 +17,8 @@ const JOBS = 20;
 const tmp = tempDir();
 const children: ChildProcess[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function start(command: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
-  const proc = spawn(command, args, { cwd: process.cwd(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  children.push(proc);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      if (ready.test(out)) resolve(proc);
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
-    proc.on('exit', (code) => reject(new Error(`${command} exited with ${code}: ${out.slice(-2000)}`)));
-  });
+  return startProcess(command, args, env, ready).then((proc) => (children.push(proc), proc));
 }
 
 afterAll(() => {

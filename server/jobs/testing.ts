@@ -113,12 +113,3 @@ export function tempDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(path.join(tmpdir(), 'locus-jobs-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
-
-/** Kills a process started with `detached: true` and everything it started (tsx runs scripts in a child). */
-export function killGroup(proc: { pid?: number }, signal: NodeJS.Signals = 'SIGTERM'): void {
-  try {
-    if (proc.pid) process.kill(-proc.pid, signal);
-  } catch {
-    // already gone
-  }
-}

@@ -2,27 +2,18 @@
  * The standalone backend as a separate process (`npm run backend`), over HTTP: auth, input limits,
  * model paths, and what a crash mid-edit leaves behind.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROMPT_MAX_CHARS } from '../../../lib/api/predict';
-import { killGroup, tempDir } from '../../jobs/testing';
+import { tempDir } from '../../jobs/testing';
+import { freePort, killGroup, startProcess } from '../../testing/processes';
 import { WORLD_MODEL_DIR } from '../hub';
 
 const TOKEN = 'test-token-7d1e';
 const tmp = tempDir();
 const roots = path.join(tmp.dir, 'models');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Backend {
   url: string;
@@ -31,20 +22,12 @@ interface Backend {
 
 async function start(): Promise<Backend> {
   const port = await freePort();
-  const proc = spawn(path.resolve('node_modules/.bin/tsx'), ['server/backend/service/main.ts'], {
-    env: { ...process.env, LOCUS_BACKEND_TOKEN: TOKEN, LOCUS_BACKEND_PORT: String(port), LOCUS_DATA_DIR: path.join(tmp.dir, 'data'), LOCUS_MODEL_ROOTS: roots, LOCUS_MAX_BODY_BYTES: String(64 * 1024) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: tsx runs the script in a child process, and a kill must reach both.
-    detached: true,
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('listening')) resolve();
-    });
-    proc.on('exit', (code) => reject(new Error(`backend exited with ${code}: ${out}`)));
-  });
+  const proc = await startProcess(
+    path.resolve('node_modules/.bin/tsx'),
+    ['server/backend/service/main.ts'],
+    { LOCUS_BACKEND_TOKEN: TOKEN, LOCUS_BACKEND_PORT: String(port), LOCUS_DATA_DIR: path.join(tmp.dir, 'data'), LOCUS_MODEL_ROOTS: roots, LOCUS_MAX_BODY_BYTES: String(64 * 1024) },
+    /listening/,
+  );
   return { url: `http://127.0.0.1:${port}`, proc };
 }
 

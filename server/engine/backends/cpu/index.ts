@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Backend, BinaryOp, MatmulArgs, NormArgs, ReduceOp, RopeArgs, UnaryOp } from '../../backend';
 import { fromF32, toF32, type AnyTypedArray, type DType } from '../../dtype';
 import { EngineError } from '../../errors';
-import { sizeOf, stridesOf, type Shape } from '../../shape';
+import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape';
 import { OrtGemm } from './gemm-ort';
 import { erf, geluErf, geluErfGrad, geluTanh, geluTanhGrad, sigmoid, silu, siluGrad } from './math';
 
@@ -52,18 +52,6 @@ const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
   greater: (a, b) => (a > b ? 1 : 0),
   equal: (a, b) => (a === b ? 1 : 0),
 };
-
-/** Strides of `shape` seen from an output of rank `rank` under broadcasting (0 on broadcast dims). */
-function broadcastStrides(shape: Shape, outShape: Shape): number[] {
-  const rank = outShape.length;
-  const own = stridesOf(shape);
-  const out = new Array<number>(rank).fill(0);
-  for (let i = 0; i < shape.length; i++) {
-    const o = rank - shape.length + i;
-    out[o] = shape[i] === 1 && outShape[o] !== 1 ? 0 : own[i]!;
-  }
-  return out;
-}
 
 /** Calls `visit(outIndex, offsetA, offsetB)` for every output element, walking an odometer. */
 function forEachBroadcast(outShape: Shape, sa: number[], sb: number[], visit: (i: number, oa: number, ob: number) => void): void {

@@ -14,7 +14,7 @@
 import type { Backend, BinaryOp, MatmulArgs, NormArgs, ReduceOp, RopeArgs, UnaryOp } from '../../backend';
 import { fromF32, toF32, type AnyTypedArray, type DType } from '../../dtype';
 import { EngineError } from '../../errors';
-import { sizeOf, stridesOf, type Shape } from '../../shape';
+import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape';
 import * as K from './kernels';
 
 interface GpuBuf {
@@ -30,17 +30,6 @@ const DTYPE_CODE: Record<DType, number> = { f32: 0, i32: 1, f16: 2, bf16: 3 };
 const MAX_PASSES = 256;
 
 const f32Bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0]!;
-
-function broadcastStrides(shape: Shape, outShape: Shape): number[] {
-  const rank = outShape.length;
-  const own = stridesOf(shape);
-  const out = new Array<number>(rank).fill(0);
-  for (let i = 0; i < shape.length; i++) {
-    const o = rank - shape.length + i;
-    out[o] = shape[i] === 1 && outShape[o] !== 1 ? 0 : own[i]!;
-  }
-  return out;
-}
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
