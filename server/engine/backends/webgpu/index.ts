@@ -40,6 +40,8 @@ export class WebGpuBackend implements Backend {
   private passes = 0;
   /** Parameter buffers of recorded passes, destroyed once their encoder is submitted. */
   private spent: GPUBuffer[] = [];
+  /** LOCUS_WGPU_HOLD=1: every GPU object stays referenced (a test of whether Dawn's crashes follow garbage collection). */
+  private readonly held: unknown[] | null = process.env.LOCUS_WGPU_HOLD === '1' ? [] : null;
 
   constructor(readonly device: GPUDevice) {}
 
@@ -86,7 +88,8 @@ export class WebGpuBackend implements Backend {
     await staging.mapAsync(GPUMapMode.READ);
     const copy = staging.getMappedRange().slice(0, size * 4);
     staging.unmap();
-    staging.destroy();
+    if (this.held) this.held.push(staging);
+    else staging.destroy();
     if (dtype === 'i32') return new Int32Array(copy);
     const f = new Float32Array(copy);
     return dtype === 'f32' ? f : fromF32(f, dtype);
@@ -112,10 +115,12 @@ export class WebGpuBackend implements Backend {
   /** Submits what is recorded. Reads call it; so does a long run of kernels without a read. */
   flush(): void {
     if (!this.encoder) return;
-    this.device.queue.submit([this.encoder.finish()]);
+    const commands = this.encoder.finish();
+    this.held?.push(this.encoder, commands);
+    this.device.queue.submit([commands]);
     this.encoder = null;
     this.passes = 0;
-    for (const b of this.spent) b.destroy();
+    if (!this.held) for (const b of this.spent) b.destroy();
     this.spent = [];
   }
 
@@ -163,6 +168,7 @@ export class WebGpuBackend implements Backend {
     const entries = [params, ...buffers].map((b, binding) => ({ binding, resource: { buffer: b.buffer } }));
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const pass = this.open().beginComputePass();
+    this.held?.push(bindGroup, pass, params.buffer);
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(...groups);
