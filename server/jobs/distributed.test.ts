@@ -104,6 +104,11 @@ describe.skipIf(!hasRedis)('scale-out through Redis and BullMQ (redis-server fro
     const summary = (await (await fetch(`${a.url}/api/jobs/${killedJob}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { state: string; kind: string };
     expect(summary).toMatchObject({ state: 'done', kind: 'eval' });
 
+    // Its events, streamed by a backend that did not run it (read from Redis), end with the result.
+    const stream = await (await fetch(`${a.url}/api/jobs/${killedJob}/events`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    expect(stream).toMatch(/event: result\ndata: .*"method":"ROME"/);
+    expect(stream.trim().split('\n\n').at(-1)).toMatch(/event: state\ndata: .*"state":"done"/);
+
     await events.close();
     await queue.close();
   }, 240_000);

@@ -72,6 +72,14 @@ export class DistributedJobs {
     };
   }
 
+  /** The job and its latest progress (what polledEventStream streams); undefined when Redis has no such job. */
+  async snapshot(id: string): Promise<{ summary: JobSummary; progress: unknown } | undefined> {
+    const summary = await this.get(id);
+    if (!summary) return undefined;
+    const job = await this.queue.getJob(id);
+    return { summary, progress: job?.progress ?? null };
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
   }

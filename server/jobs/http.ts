@@ -2,7 +2,7 @@
  * What the /api/jobs route handlers share: turning failures into `{ error }` answers and streaming a
  * job's events as Server-Sent Events.
  */
-import type { JobEvent } from '../../lib/api/jobs';
+import type { JobEvent, JobSummary } from '../../lib/api/jobs';
 import { errorResponse } from '../backend/http';
 import { isFinished, type JobQueue } from './queue';
 
@@ -85,5 +85,83 @@ export function eventStream(jobs: JobQueue, id: string, request: Request, heartb
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     },
+  });
+}
+
+/** A job read from elsewhere (Redis): its summary and its latest progress. */
+export interface PolledJob {
+  summary: JobSummary;
+  progress: unknown;
+}
+
+/**
+ * The same event stream for a job this process does not run (a distributed evaluation on another
+ * backend): it polls the job and sends a 'state' event when the state changes, a 'progress' event
+ * when the latest progress changes, and the result with the final state, then closes. Events are
+ * numbered from after Last-Event-ID, so a reconnecting EventSource keeps its order.
+ */
+export function polledEventStream(poll: () => Promise<PolledJob | undefined>, request: Request, pollMs = 500): Response {
+  const after = resumeAfter(request);
+  if (after === undefined) return errorResponse(400, 'Last-Event-ID and ?after= must be an event number (0 or more)');
+  const encoder = new TextEncoder();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      let seq = after;
+      let lastState = '';
+      let lastProgress = '';
+      const send = (type: JobEvent['type'], data: unknown) => {
+        if (!closed) controller.enqueue(encoder.encode(formatEvent({ seq: ++seq, at: new Date().toISOString(), type, data })));
+      };
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        clearTimeout(timer);
+        try {
+          controller.close();
+        } catch {
+          // cancelled by the reader
+        }
+      };
+      request.signal.addEventListener('abort', close);
+      controller.enqueue(encoder.encode(`retry: ${RETRY_MS}\n\n`));
+      const tick = async () => {
+        if (closed) return;
+        let job: PolledJob | undefined;
+        try {
+          job = await poll();
+        } catch {
+          job = undefined; // Redis unreachable for a moment: try again
+        }
+        if (job) {
+          const { state, error, result } = job.summary;
+          const finished = isFinished(state);
+          const changed = state !== lastState;
+          lastState = state;
+          // A new state first (the final one last, after its progress and result).
+          if (changed && !finished) send('state', { state });
+          const progress = JSON.stringify(job.progress ?? null);
+          if (job.progress !== null && typeof job.progress === 'object' && progress !== lastProgress) {
+            lastProgress = progress;
+            send('progress', job.progress);
+          }
+          if (changed && finished) {
+            if (state === 'done') send('result', result);
+            send('state', error ? { state, error } : { state });
+          }
+          if (isFinished(state)) return close();
+        }
+        timer = setTimeout(() => void tick(), pollMs);
+      };
+      void tick();
+    },
+    cancel() {
+      closed = true;
+      clearTimeout(timer);
+    },
+  });
+  return new Response(body, {
+    headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' },
   });
 }
