@@ -78,21 +78,40 @@ export class WebGpuBackend implements Backend {
     return this.withData(words);
   }
 
-  async read(data: unknown, dtype: DType, size: number): Promise<AnyTypedArray> {
-    const src = data as GpuBuf;
-    const bytes = Math.max(4, size * 4);
-    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  read(data: unknown, dtype: DType, size: number): Promise<AnyTypedArray> {
+    return this.readMany([{ data, dtype, size }]).then(([values]) => values!);
+  }
+
+  /**
+   * Several buffers in one readback: one copy each into one staging buffer, one submit, one map.
+   * Each wait for the GPU is a chance for the GPU machine's Dawn to fail (bench/webgpu/README.md),
+   * so batch reads where a caller can.
+   */
+  async readMany(items: readonly { data: unknown; dtype: DType; size: number }[]): Promise<AnyTypedArray[]> {
+    const offsets: number[] = [];
+    let total = 0;
+    for (const { size } of items) {
+      offsets.push(total);
+      total += Math.max(4, size * 4);
+    }
+    const staging = this.device.createBuffer({ size: Math.max(4, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const encoder = this.open();
-    encoder.copyBufferToBuffer(src.buffer, 0, staging, 0, staging.size);
+    items.forEach(({ data, size }, i) => encoder.copyBufferToBuffer((data as GpuBuf).buffer, 0, staging, offsets[i]!, Math.max(4, size * 4)));
     this.flush();
+    // LOCUS_WGPU_WAIT_DONE=1: wait for the queue before mapping (a test against stalled maps on the GPU machine)
+    if (process.env.LOCUS_WGPU_WAIT_DONE === '1') await this.device.queue.onSubmittedWorkDone();
     await staging.mapAsync(GPUMapMode.READ);
-    const copy = staging.getMappedRange().slice(0, size * 4);
+    const mapped = staging.getMappedRange();
+    const out = items.map(({ dtype, size }, i) => {
+      const copy = mapped.slice(offsets[i]!, offsets[i]! + size * 4);
+      if (dtype === 'i32') return new Int32Array(copy);
+      const f = new Float32Array(copy);
+      return dtype === 'f32' ? f : fromF32(f, dtype);
+    });
     staging.unmap();
     if (this.held) this.held.push(staging);
     else staging.destroy();
-    if (dtype === 'i32') return new Int32Array(copy);
-    const f = new Float32Array(copy);
-    return dtype === 'f32' ? f : fromF32(f, dtype);
+    return out;
   }
 
   readSync(): undefined {
