@@ -6,15 +6,16 @@
 import type { CompareJobResult, CompareRun, EditJobResult, JobInput } from '../../lib/api/jobs';
 import { fillPrompt, type EditRequest } from '../../lib/editing/request';
 import { addDelta, snapshot } from '../editing/deltas';
-import { EditCancelled } from '../editing/editor';
+import { EditCancelled, type EditContext } from '../editing/editor';
 import { editorIdOf, HparamsError, resolveHparams } from '../editing/hparams';
 import { EDITORS, type EditorId } from '../editing/index';
 import { DatasetError, getCatalog } from '../eval/catalog';
-import { evaluate } from '../eval/runner';
+import { evaluate, peakMemory } from '../eval/runner';
 import { probeSnapshot } from '../eval/snapshot';
 import { traceStream, TraceRequestError } from '../tracing';
 import { getHub } from './instance';
 import { HubError, type ModelHub } from './hub';
+import type { EditWorkspace } from './workspace';
 
 type Input<K extends JobInput['kind']> = Extract<JobInput, { kind: K }>;
 
@@ -60,6 +61,24 @@ const trace: RunnerSpec<'trace'> = {
   },
 };
 
+/**
+ * Runs an editor-driven `work` on the workspace: marked as editing meanwhile (a revert waits), its
+ * statistics' progress going to `onStats`, and an editor's cancel turned into the job's.
+ */
+async function whileEditing<T>(workspace: EditWorkspace, what: string, onStats: EditContext['onProgress'], work: () => Promise<T>): Promise<T> {
+  workspace.editing = true;
+  workspace.stats.onProgress = onStats;
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof EditCancelled) throw new JobCancelled(`${what} cancelled`);
+    throw error;
+  } finally {
+    workspace.editing = false;
+    workspace.stats.onProgress = undefined;
+  }
+}
+
 const edit: RunnerSpec<'edit'> = {
   access: (input) => ({ key: `model:${input.model}`, mode: 'write' }),
   async check(input, hub = getHub()) {
@@ -72,22 +91,10 @@ const edit: RunnerSpec<'edit'> = {
     const editor = EDITORS[method];
     const before = lm.engine.noGrad(() => probeSnapshot(lm, input.request, input.probes));
     const editStarted = performance.now();
-    workspace.editing = true;
-    workspace.stats.onProgress = (e) => ctx.emit('progress', e);
-    let outcome;
-    try {
-      outcome = await editor.apply(
-        { lm, stats: workspace.stats, templates: workspace.templates, onProgress: (e) => ctx.emit('progress', e), signal: ctx.signal },
-        [input.request],
-        hparams as never,
-      );
-    } catch (error) {
-      if (error instanceof EditCancelled) throw new JobCancelled('edit cancelled');
-      throw error;
-    } finally {
-      workspace.editing = false;
-      workspace.stats.onProgress = undefined;
-    }
+    const emit = (e: unknown) => ctx.emit('progress', e);
+    const outcome = await whileEditing(workspace, 'edit', emit, () =>
+      editor.apply({ lm, stats: workspace.stats, templates: workspace.templates, onProgress: emit, signal: ctx.signal }, [input.request], hparams as never),
+    );
     const editSeconds = (performance.now() - editStarted) / 1000;
     // past this point the edit is applied and the job finishes: a cancel must come before it
     if (ctx.signal.aborted) throw new JobCancelled('edit cancelled');
@@ -119,15 +126,12 @@ const evaluation: RunnerSpec<'eval'> = {
   },
   async run(input, ctx, hub = getHub()) {
     const { workspace, method, hparams, cases, format } = await resolveEval(input, hub);
-    workspace.editing = true;
-    workspace.stats.onProgress = (e) => ctx.emit('progress', { type: 'editor', caseIds: [], event: e });
-    try {
-      const report = await evaluate(
-        { lm: workspace.lm, stats: workspace.stats, templates: workspace.templates },
-        method,
-        hparams,
-        cases,
-        {
+    const report = await whileEditing(
+      workspace,
+      'evaluation',
+      (e) => ctx.emit('progress', { type: 'editor', caseIds: [], event: e }),
+      () =>
+        evaluate({ lm: workspace.lm, stats: workspace.stats, templates: workspace.templates }, method, hparams, cases, {
           mode: input.mode,
           batchSize: input.batchSize,
           checkpoints: input.checkpoints ?? (input.mode === 'sequential' ? [1, 10, 100] : undefined),
@@ -136,16 +140,9 @@ const evaluation: RunnerSpec<'eval'> = {
           onProgress: (e) => {
             if (e.type !== 'editor' || e.event.type !== 'step') ctx.emit('progress', e);
           },
-        },
-      );
-      return { model: input.model, dataset: input.dataset, format, offset: input.offset, version: workspace.versions.history().length, ...report };
-    } catch (error) {
-      if (error instanceof EditCancelled) throw new JobCancelled('evaluation cancelled');
-      throw error;
-    } finally {
-      workspace.editing = false;
-      workspace.stats.onProgress = undefined;
-    }
+        }),
+    );
+    return { model: input.model, dataset: input.dataset, format, offset: input.offset, version: workspace.versions.history().length, ...report };
   },
 };
 
@@ -183,35 +180,26 @@ const compare: RunnerSpec<'compare'> = {
     const { lm } = workspace;
     const before = lm.engine.noGrad(() => probeSnapshot(lm, input.request, input.probes));
     const runs: CompareRun[] = [];
-    workspace.editing = true;
-    try {
+    // Each method points the statistics' progress at itself (compareOne).
+    await whileEditing(workspace, 'comparison', undefined, async () => {
       for (const [index, id] of input.methods.entries()) {
         if (ctx.signal.aborted) throw new JobCancelled('comparison cancelled');
         ctx.emit('progress', { type: 'method', method: id, index, total: input.methods.length });
         runs.push(await compareOne(input, id, workspace, ctx, hub));
       }
-    } finally {
-      workspace.editing = false;
-      workspace.stats.onProgress = undefined;
-    }
+    });
     const result: CompareJobResult = { before, runs, seconds: (performance.now() - started) / 1000 };
     return result;
   },
 };
 
-async function compareOne(input: Input<'compare'>, id: string, workspace: Awaited<ReturnType<ModelHub['workspace']>>, ctx: RunnerContext, hub: ModelHub): Promise<CompareRun> {
+async function compareOne(input: Input<'compare'>, id: string, workspace: EditWorkspace, ctx: RunnerContext, hub: ModelHub): Promise<CompareRun> {
   const { lm } = workspace;
-  let peakBytes = 0;
-  let peakRssBytes = 0;
-  const sample = () => {
-    peakBytes = Math.max(peakBytes, lm.engine.memory().bytes);
-    peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
-  };
+  const peak = peakMemory(lm);
   const progress = (event: unknown) => {
-    sample();
+    peak.sample();
     ctx.emit('progress', { type: 'editor', method: id, event });
   };
-  sample();
   const { method, hparams } = await resolve({ ...input, method: id, hparams: input.hparams[id] ?? {} }, hub);
   const name = EDITORS[method].name;
   workspace.stats.onProgress = progress;
@@ -222,12 +210,12 @@ async function compareOne(input: Input<'compare'>, id: string, workspace: Awaite
     const editSeconds = (performance.now() - editStarted) / 1000;
     restore = snapshot(lm.network, [...new Set(outcome.deltas.map((d) => d.param))]);
     for (const delta of outcome.deltas) addDelta(lm.network, delta);
-    sample();
+    peak.sample();
     const after = lm.engine.noGrad(() => probeSnapshot(lm, input.request, input.probes));
-    return { method: id, name, hparams, after, editSeconds, peakBytes, peakRssBytes, error: null };
+    return { method: id, name, hparams, after, editSeconds, peakBytes: peak.bytes, peakRssBytes: peak.rssBytes, error: null };
   } catch (error) {
-    if (error instanceof EditCancelled) throw new JobCancelled('comparison cancelled');
-    return { method: id, name, hparams, after: null, editSeconds: null, peakBytes, peakRssBytes, error: (error as Error).message };
+    if (error instanceof EditCancelled) throw error; // the whole comparison stops (whileEditing)
+    return { method: id, name, hparams, after: null, editSeconds: null, peakBytes: peak.bytes, peakRssBytes: peak.rssBytes, error: (error as Error).message };
   } finally {
     restore?.restore();
   }

@@ -16,6 +16,7 @@ import { addDelta, snapshot } from '../editing/deltas';
 import type { EditContext, EditProgress, WeightDelta } from '../editing/editor';
 import { throwIfCancelled } from '../editing/editor';
 import { EDITORS, type EditorId } from '../editing/index';
+import type { LanguageModel } from '../models/lm';
 import type { LocalityReference } from './metrics';
 import { measureCases } from './metrics';
 
@@ -40,7 +41,21 @@ export interface EvalOptions {
   signal?: AbortSignal;
 }
 
-/** The layers a method's hparams name (`layer` or `layers`): the ones it reads statistics of. */
+/** The largest engine memory and process RSS seen at the moments `sample()` is called (once at creation). */
+export function peakMemory(lm: LanguageModel): { sample(): void; readonly bytes: number; readonly rssBytes: number } {
+  const peak = {
+    bytes: 0,
+    rssBytes: 0,
+    sample() {
+      peak.bytes = Math.max(peak.bytes, lm.engine.memory().bytes);
+      peak.rssBytes = Math.max(peak.rssBytes, process.memoryUsage().rss);
+    },
+  };
+  peak.sample();
+  return peak;
+}
+
+/** Edits and scores `cases` with one method in the regime `opts.mode` (see the top of this file). */
 export async function evaluate(ctx: EditContext, editorId: EditorId, hparams: Record<string, unknown>, cases: readonly EvalCase[], opts: EvalOptions): Promise<EvalReport> {
   const editor = EDITORS[editorId];
   if (!editor) throw new Error(`evaluate: unknown method "${String(editorId)}" (known: ${Object.keys(EDITORS).join(', ')})`);
@@ -50,13 +65,8 @@ export async function evaluate(ctx: EditContext, editorId: EditorId, hparams: Re
   const emit = opts.onProgress;
   const scoreBatch = opts.scoreBatchSize ?? 32;
 
-  let peakBytes = 0;
-  let peakRssBytes = 0;
-  const sample = () => {
-    peakBytes = Math.max(peakBytes, lm.engine.memory().bytes);
-    peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
-  };
-  sample();
+  const peak = peakMemory(lm);
+  const sample = peak.sample;
 
   // One-off statistics, outside the edit clock.
   const statsLayers = [...(opts.statsLayers ?? hparamLayers(hp))];
@@ -165,8 +175,8 @@ export async function evaluate(ctx: EditContext, editorId: EditorId, hparams: Re
     setup: { statsSeconds, statsLayers, statsText: statsLayers.length ? ctx.stats.description : undefined, templatesSeconds },
     secondsPerEdit: editSeconds / cases.length,
     editSeconds,
-    peakBytes,
-    peakRssBytes,
+    peakBytes: peak.bytes,
+    peakRssBytes: peak.rssBytes,
     averages: { pre: average(pre.metrics), post: average(post) },
     checkpoints: opts.mode === 'sequential' ? checkpoints : undefined,
     cases: cases.map((c, i) => ({ id: c.id, request: c.request, pre: pre.metrics[i]!, post: post[i]! })),

@@ -11,6 +11,9 @@ export const HEARTBEAT_MS = 15_000;
 /** How long a browser's EventSource waits before it reconnects after a dropped connection. */
 const RETRY_MS = 2_000;
 
+/** What every event stream is served with (no caching or buffering on the way). */
+const SSE_HEADERS = { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' };
+
 /** One SSE message: `id: <seq>`, `event: <type>`, `data: <the JobEvent as JSON>`. */
 export function formatEvent(event: JobEvent): string {
   return `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
@@ -78,14 +81,7 @@ export function eventStream(jobs: JobQueue, id: string, request: Request, heartb
       stop();
     },
   });
-  return new Response(body, {
-    headers: {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    },
-  });
+  return new Response(body, { headers: SSE_HEADERS });
 }
 
 /** A job read from elsewhere (Redis): its summary and its latest progress. */
@@ -161,7 +157,5 @@ export function polledEventStream(poll: () => Promise<PolledJob | undefined>, re
       clearTimeout(timer);
     },
   });
-  return new Response(body, {
-    headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' },
-  });
+  return new Response(body, { headers: SSE_HEADERS });
 }

@@ -163,16 +163,19 @@ export class WebGpuBackend implements Backend {
     const pending = K.allKernels()
       .filter(([key]) => !this.pipelines.has(key))
       .map(async ([key, code]) => {
-        const pipeline = await this.device.createComputePipelineAsync({ layout: 'auto', compute: { module: this.device.createShaderModule({ code }), entryPoint: 'main' } });
-        this.pipelines.set(key, pipeline);
+        this.pipelines.set(key, await this.device.createComputePipelineAsync(this.describe(code)));
       });
     await Promise.all(pending);
+  }
+
+  private describe(code: string): GPUComputePipelineDescriptor {
+    return { layout: 'auto', compute: { module: this.device.createShaderModule({ code }), entryPoint: 'main' } };
   }
 
   private pipeline(key: string, code: () => string): GPUComputePipeline {
     let p = this.pipelines.get(key);
     if (!p) {
-      p = this.device.createComputePipeline({ layout: 'auto', compute: { module: this.device.createShaderModule({ code: code() }), entryPoint: 'main' } });
+      p = this.device.createComputePipeline(this.describe(code()));
       this.pipelines.set(key, p);
     }
     return p;
