@@ -419,6 +419,15 @@ function EditForm({ item, pending, onCancel, onSubmit }: { item: ReviewItem; pen
         </label>
         <input id="edit-answer" className={`${inputClass} mt-1`} value={answer} onChange={(e) => setAnswer(e.target.value)} />
       </div>
+      <FormFooter error={error} pending={pending} submit="Save and accept" onCancel={onCancel} />
+    </form>
+  );
+}
+
+/** The end of the edit and flag forms: the form's error, its submit button and Cancel. */
+function FormFooter({ error, pending, submit, onCancel }: { error: string | null; pending: boolean; submit: string; onCancel: () => void }) {
+  return (
+    <>
       {error && (
         <p role="alert" className="text-sm text-red-700">
           {error}
@@ -426,13 +435,13 @@ function EditForm({ item, pending, onCancel, onSubmit }: { item: ReviewItem; pen
       )}
       <div className="flex gap-2">
         <button type="submit" className={primaryButton} disabled={pending}>
-          Save and accept
+          {submit}
         </button>
         <button type="button" className={secondaryButton} onClick={onCancel}>
           Cancel
         </button>
       </div>
-    </form>
+    </>
   );
 }
 
@@ -464,19 +473,7 @@ function FlagForm({ pending, onCancel, onSubmit }: { pending: boolean; onCancel:
           autoFocus
         />
       </div>
-      {error && (
-        <p role="alert" className="text-sm text-red-700">
-          {error}
-        </p>
-      )}
-      <div className="flex gap-2">
-        <button type="submit" className={primaryButton} disabled={pending}>
-          Flag
-        </button>
-        <button type="button" className={secondaryButton} onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormFooter error={error} pending={pending} submit="Flag" onCancel={onCancel} />
     </form>
   );
 }
