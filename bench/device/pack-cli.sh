@@ -15,7 +15,11 @@ cp -r node_modules/onnxruntime-node/{package.json,dist,lib} $app/node_modules/on
 cp -r node_modules/onnxruntime-node/bin/napi-v6/linux/x64 $app/node_modules/onnxruntime-node/bin/napi-v6/linux/
 strip --strip-unneeded $app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
 xz -T2 -9e -f $app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
-cp ${LOCUS_CACHE:-$HOME/.cache/locus}/stats/mom2-world-gpt2-L1-a3519b9e57387177.safetensors $app/cache/stats/ 2>/dev/null \
-  || echo "no cached layer-1 statistics: run one world ROME edit here first (npx locus edit ...)"
-cp bench/device/rome-world-shards.sh $app/run.sh
+# RUN picks the script the call runs (default: ROME on 200 world edits, which wants the cached statistics).
+RUN=${RUN:-bench/device/rome-world-shards.sh}
+if [ "$RUN" = bench/device/rome-world-shards.sh ]; then
+  cp ${LOCUS_CACHE:-$HOME/.cache/locus}/stats/mom2-world-gpt2-L1-a3519b9e57387177.safetensors $app/cache/stats/ 2>/dev/null \
+    || echo "no cached layer-1 statistics: run one world ROME edit here first (npx locus edit ...)"
+fi
+cp "$RUN" $app/run.sh
 du -sh $app
