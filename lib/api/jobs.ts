@@ -84,11 +84,34 @@ export const CompareJobInput = z.object({
 });
 export type CompareJobInput = z.infer<typeof CompareJobInput>;
 
+/**
+ * Second-moment statistics of MLP keys (ROME's and MEMIT's C) for some layers, computed ahead of the
+ * first edit that needs them (minutes on a CPU) and cached on disk.
+ */
+export const StatisticsJobInput = z.object({
+  kind: z.literal('statistics'),
+  model: ModelId,
+  layers: z
+    .array(z.number().int().nonnegative())
+    .min(1, { error: 'Choose at least one layer' })
+    .max(128)
+    .refine((l) => new Set(l).size === l.length, { error: 'A layer is listed twice' }),
+});
+export type StatisticsJobInput = z.infer<typeof StatisticsJobInput>;
+
+/** Where each layer's statistics came from: already in memory, read from the disk cache, or computed now. */
+export const StatisticsJobResult = z.object({
+  text: z.string(),
+  layers: z.array(z.object({ layer: z.number().int(), source: z.enum(['memory', 'disk', 'computed']), seconds: z.number() })),
+  seconds: z.number(),
+});
+export type StatisticsJobResult = z.infer<typeof StatisticsJobResult>;
+
 /** POST /api/jobs */
-export const JobInput = z.discriminatedUnion('kind', [TraceJobInput, EditJobInput, EvalJobInput, CompareJobInput]);
+export const JobInput = z.discriminatedUnion('kind', [TraceJobInput, EditJobInput, EvalJobInput, CompareJobInput, StatisticsJobInput]);
 export type JobInput = z.infer<typeof JobInput>;
 export type JobKind = JobInput['kind'];
-export const JOB_KINDS = ['trace', 'edit', 'eval', 'compare'] as const satisfies readonly JobKind[];
+export const JOB_KINDS = ['trace', 'edit', 'eval', 'compare', 'statistics'] as const satisfies readonly JobKind[];
 
 /**
  * One event of a job, numbered from 1 in the order it happened. Types: 'state' ({state, error?}),

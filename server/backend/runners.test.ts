@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CompareJobResult, type EditJobResult, type JobInput } from '../../lib/api/jobs';
+import { CompareJobResult, StatisticsJobResult, type EditJobResult, type JobInput } from '../../lib/api/jobs';
 import type { EvalReport } from '../../lib/eval';
 import { traceEventSchema, traceResultSchema } from '../../lib/tracing';
 import { EDIT_METHODS } from '../../components/studio/edit-form';
 import { EDITORS } from '../editing';
 import { HubError, ModelHub, WORLD_MODEL_DIR, WORLD_MODEL_ID } from './hub';
-import { RUNNERS, type RunnerContext } from './runners';
+import { JobCancelled, RUNNERS, type RunnerContext } from './runners';
 
 const hub = new ModelHub([{ id: WORLD_MODEL_ID, label: 'World', description: '', location: path.resolve(WORLD_MODEL_DIR) }]);
 
@@ -144,6 +144,23 @@ describe('job runners on the world model', () => {
     expect(await status({ method: 'nope' })).toBe(400);
     expect(await status({ mode: 'batch', batchSize: 2 })).toBe(400); // ROME does not batch
   }, 120_000);
+
+  it('computes statistics ahead of an edit: cached after the first job, out-of-range layers refused, cancel honoured', async () => {
+    const input = { kind: 'statistics', model: WORLD_MODEL_ID, layers: [1] } satisfies Extract<JobInput, { kind: 'statistics' }>;
+    await expect(RUNNERS.statistics.check({ ...input, layers: [1, 6, 9] }, hub)).rejects.toMatchObject({ status: 400, message: 'Layer 6, 9 is not in the model: its layers are 0-5' });
+    await RUNNERS.statistics.check(input, hub);
+    const first = StatisticsJobResult.parse(await RUNNERS.statistics.run(input, context(), hub));
+    expect(first.layers).toHaveLength(1);
+    expect(first.text).toMatch(/tokens$/);
+    const again = StatisticsJobResult.parse(await RUNNERS.statistics.run(input, context(), hub));
+    expect(again.layers[0]).toMatchObject({ layer: 1, source: 'memory' });
+    const workspace = await hub.workspace(WORLD_MODEL_ID);
+    expect(workspace.editing).toBe(false);
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(RUNNERS.statistics.run(input, { ...context(), signal: aborted.signal }, hub)).rejects.toBeInstanceOf(JobCancelled);
+    expect(workspace.editing).toBe(false);
+  });
 
   it('offers in the studio exactly the editors the server has, with their names and whether they batch', () => {
     const byId = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));

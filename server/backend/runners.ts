@@ -3,10 +3,10 @@
  * new version of it. The job system (server/jobs) runs these with a progress sink and a cancellation
  * signal, and takes a lock per model from `access`: reads run alongside reads, a write runs alone.
  */
-import type { CompareJobResult, CompareRun, EditJobResult, JobInput } from '../../lib/api/jobs';
+import type { CompareJobResult, CompareRun, EditJobResult, JobInput, StatisticsJobResult } from '../../lib/api/jobs';
 import { fillPrompt, type EditRequest } from '../../lib/editing/request';
 import { addDelta, snapshot } from '../editing/deltas';
-import { EditCancelled, type EditContext } from '../editing/editor';
+import { EditCancelled, throwIfCancelled, type EditContext } from '../editing/editor';
 import { editorIdOf, HparamsError, resolveHparams } from '../editing/hparams';
 import { EDITORS, type EditorId } from '../editing/index';
 import { DatasetError, getCatalog } from '../eval/catalog';
@@ -242,4 +242,38 @@ async function resolve(input: { model: string; method: string; request: EditRequ
   }
 }
 
-export const RUNNERS = { trace, edit, eval: evaluation, compare } satisfies { [K in JobInput['kind']]: RunnerSpec<K> };
+/**
+ * Second moments of some layers, computed now (or found cached) so that the first ROME or MEMIT edit
+ * does not wait for them. A write: an edit computing the same layer must not run alongside.
+ */
+const statistics: RunnerSpec<'statistics'> = {
+  access: (input) => ({ key: `model:${input.model}`, mode: 'write' }),
+  async check(input, hub = getHub()) {
+    const { layers } = (await hub.load(input.model)).network.spec;
+    const outside = input.layers.filter((l) => l >= layers);
+    if (outside.length) throw new HubError(400, `Layer ${outside.join(', ')} is not in the model: its layers are 0-${layers - 1}`);
+  },
+  async run(input, ctx, hub = getHub()) {
+    const started = performance.now();
+    const workspace = await hub.workspace(input.model);
+    const layers: StatisticsJobResult['layers'] = [];
+    // A cancel lands at the next progress event of the layer being computed; nothing half-done is cached.
+    const onStats = (e: unknown) => {
+      throwIfCancelled(ctx.signal);
+      ctx.emit('progress', e);
+    };
+    await whileEditing(workspace, 'statistics', onStats, async () => {
+      for (const layer of input.layers) {
+        throwIfCancelled(ctx.signal);
+        const status = workspace.stats.status(layer);
+        const layerStarted = performance.now();
+        await workspace.stats.moment(layer);
+        layers.push({ layer, source: status === 'missing' ? 'computed' : status, seconds: (performance.now() - layerStarted) / 1000 });
+      }
+    });
+    const result: StatisticsJobResult = { text: workspace.stats.description, layers, seconds: (performance.now() - started) / 1000 };
+    return result;
+  },
+};
+
+export const RUNNERS = { trace, edit, eval: evaluation, compare, statistics } satisfies { [K in JobInput['kind']]: RunnerSpec<K> };

@@ -56,6 +56,13 @@ export class SecondMoments {
     return path.join(this.opts.cacheDir, `mom2-${this.modelId.replace(/[^\w.-]/g, '_')}-L${layer}-${key}.safetensors`);
   }
 
+  /** Where C for a layer would come from now: memory, the disk cache, or nowhere yet. */
+  status(layer: number): 'memory' | 'disk' | 'missing' {
+    if (this.memory.has(layer)) return 'memory';
+    const file = this.cacheFile(layer);
+    return file && existsSync(file) ? 'disk' : 'missing';
+  }
+
   /** C for a layer (F × F, row-major). */
   async moment(layer: number): Promise<Float64Array> {
     return (await this.entry(layer)).moment;
