@@ -46,7 +46,7 @@ describe.each(['gpt2', 'gptj', 'llama', 'neox', 'neox-sequential'])('%s runs add
     const model = await loadCheckpointDir(engine, path.join(FIXTURES, family));
     const { hidden, layers } = model.spec;
     const ids = engine.keep(engine.tensor(Int32Array.from([3, 17, 5, 9, 22, 1]), [2, 3], 'i32'));
-    const logits = (hooks?: Hooks) => engine.noGrad(() => engine.tidy(() => model.forward({ ids, hooks }).logits.valuesSync()));
+    const logits = (hooks?: Hooks) => engine.noGrad(() => engine.tidy(() => model.forward({ ids, hooks }).logits.valuesSync() as Float32Array));
     const base = logits();
     const layer = layers - 1;
     const a = group(layer, 3, hidden, 1);
@@ -83,10 +83,10 @@ describe.each(['gpt2', 'gptj', 'llama', 'neox', 'neox-sequential'])('%s runs add
     // a caller's mlp_out hook sees the MLP output with the slots in it
     model.slots.add(a);
     let seen: Float32Array | null = null;
-    logits(new Hooks().on('mlp_out', layer, (out) => void (seen = out.valuesSync().slice())));
+    logits(new Hooks().on('mlp_out', layer, (out) => void (seen = (out.valuesSync() as Float32Array).slice())));
     model.slots.remove(a);
     let plain: Float32Array | null = null;
-    logits(new Hooks().on('mlp_out', layer, (out) => void (plain = out.valuesSync().slice())));
+    logits(new Hooks().on('mlp_out', layer, (out) => void (plain = (out.valuesSync() as Float32Array).slice())));
     expect(maxDiff(seen!, plain!)).toBeGreaterThan(1e-4);
     ids.dispose();
     model.dispose();
@@ -99,13 +99,14 @@ describe('slots against the MLP itself', () => {
     const { hidden, mlpHidden } = model.spec;
     const layer = 0;
     const j = 11;
-    const fc = model.params.get(`transformer.h.${layer}.mlp.c_fc.weight`)!.valuesSync(); // [D, F] (Conv1D)
-    const fcBias = model.params.get(`transformer.h.${layer}.mlp.c_fc.bias`)!.valuesSync(); // [F]
-    const proj = model.params.get(`transformer.h.${layer}.mlp.c_proj.weight`)!.valuesSync(); // [F, D]
+    const read = (name: string) => model.params.get(`transformer.h.${layer}.mlp.${name}`)!.valuesSync() as Float32Array;
+    const fc = read('c_fc.weight'); // [D, F] (Conv1D)
+    const fcBias = read('c_fc.bias'); // [F]
+    const proj = read('c_proj.weight'); // [F, D]
     const keys = Float32Array.from({ length: hidden }, (_, i) => fc[i * mlpHidden + j]!);
     const values = Float32Array.from({ length: hidden }, (_, i) => -proj[j * hidden + i]!);
     const ids = engine.keep(engine.tensor(Int32Array.from([4, 8, 15, 16, 23, 42].map((t) => t % 96)), [1, 6], 'i32'));
-    const logits = (hooks?: Hooks) => engine.noGrad(() => engine.tidy(() => model.forward({ ids, hooks }).logits.valuesSync()));
+    const logits = (hooks?: Hooks) => engine.noGrad(() => engine.tidy(() => model.forward({ ids, hooks }).logits.valuesSync() as Float32Array));
     const base = logits();
     const cancel: SlotGroup = { layer, count: 1, width: hidden, activation: 'gelu', keys, bias: Float32Array.of(fcBias[j]!), values };
     model.slots.add(cancel);

@@ -37,7 +37,8 @@ export class SecondMoments {
   constructor(
     private readonly lm: LanguageModel,
     private readonly modelId: string,
-    private readonly source: StatsSource,
+    /** The text the statistics are taken over (also what T-Patcher reads its memory of unrelated inputs from). */
+    readonly source: StatsSource,
     private readonly opts: SecondMomentOptions,
     /** Where 'stats' progress goes; a job system points it at the job running now. */
     public onProgress?: (e: EditProgress) => void,
