@@ -57,6 +57,10 @@ export interface Editor<H extends z.ZodType = z.ZodType> {
   /** Defaults for a model (its family and size), overridable by the caller. */
   defaults(lm: LanguageModel): z.input<H>;
   readonly batchable: boolean;
+  /** Whether `apply` reads the second moments of its layers' MLP keys (ctx.stats.factor): evaluations compute them before the clock starts. */
+  readonly usesStatistics: boolean;
+  /** One-off work to do before the clock starts (cached on ctx.stats), e.g. T-Patcher's memory. */
+  setup?(ctx: EditContext, hparams: z.output<H>): Promise<void>;
   apply(ctx: EditContext, requests: readonly EditRequest[], hparams: z.output<H>): Promise<EditOutcome>;
 }
 

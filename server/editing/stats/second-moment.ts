@@ -33,6 +33,7 @@ export interface SecondMomentOptions {
  */
 export class SecondMoments {
   private readonly memory = new Map<number, { moment: Float64Array; factor: Float64Array | null; tokens: number }>();
+  private readonly derivedCache = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly lm: LanguageModel,
@@ -55,6 +56,21 @@ export class SecondMoments {
       .digest('hex')
       .slice(0, 16);
     return path.join(this.opts.cacheDir, `mom2-${this.modelId.replace(/[^\w.-]/g, '_')}-L${layer}-${key}.safetensors`);
+  }
+
+  /**
+   * Something else computed once per model from its statistics text (T-Patcher's memory of FFN
+   * inputs), kept here beside the moments, in memory only. Like the moments, it is taken on the
+   * weights of the moment it is first asked for.
+   */
+  derived<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    let entry = this.derivedCache.get(key) as Promise<T> | undefined;
+    if (!entry) {
+      entry = compute();
+      this.derivedCache.set(key, entry);
+      entry.catch(() => this.derivedCache.delete(key));
+    }
+    return entry;
   }
 
   /** C for a layer (F × F, row-major). */

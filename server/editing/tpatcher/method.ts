@@ -7,7 +7,7 @@ import { captureInto, Hooks } from '../../models/hooks';
 import { throwIfCancelled, type EditContext, type EditOutcome, type Editor } from '../editor';
 import { norm } from '../linalg';
 import { slotDelta, slotTrainingHooks, targetBatch, targetLoss, targetTensors, trainedValues, type TrainableSlots } from '../slots';
-import { memoryInputs } from './memory';
+import { memoryInputs, memoryOf } from './memory';
 import { TPatcherHparams, tpatcherDefaults } from './hparams';
 
 /**
@@ -22,6 +22,10 @@ export const tpatcher: Editor<typeof TPatcherHparams> = {
   hparams: TPatcherHparams,
   defaults: tpatcherDefaults,
   batchable: true,
+  usesStatistics: false,
+  async setup(ctx: EditContext, hp: TPatcherHparams): Promise<void> {
+    await memoryOf(ctx.lm, ctx.stats, hp.layer, hp.memoryTokens);
+  },
   async apply(ctx: EditContext, requests: readonly EditRequest[], hp: TPatcherHparams): Promise<EditOutcome> {
     if (!requests.length) return { deltas: [], stats: {} };
     const { lm } = ctx;
@@ -36,7 +40,7 @@ export const tpatcher: Editor<typeof TPatcherHparams> = {
     let optimizer: Adam | null = null;
     try {
       ctx.onProgress?.({ type: 'stage', stage: 'memory', detail: `${hp.memoryTokens} tokens of ${ctx.stats.source.name}, layer ${hp.layer}` });
-      const memory = await memoryInputs(lm, ctx.stats.source, hp.layer, hp.memoryTokens, requests.map((r) => r.subject));
+      const memory = await memoryInputs(lm, ctx.stats, hp.layer, hp.memoryTokens, requests.map((r) => r.subject));
       const memoryInput = keep(engine.tensor(memory.values, [memory.rows, hidden])); // [M, D]
 
       // One pass of the current model: the FFN input at the layer and, when the layer is the last,
