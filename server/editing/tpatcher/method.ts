@@ -90,7 +90,6 @@ export const tpatcher: Editor<typeof TPatcherHparams> = {
         values: keep(engine.parameter(new Float32Array(count * hidden), [count, hidden])),
         valueScale: hp.valueScale,
       };
-      const eye = keep(engine.tensor(Float32Array.from({ length: count * count }, (_, i) => (i % (count + 1) === 0 ? 1 : 0)), [count, count]));
       optimizer = new Adam([slots.keys, slots.bias, slots.values], { lr: hp.lr });
 
       let steps = 0;
@@ -104,13 +103,7 @@ export const tpatcher: Editor<typeof TPatcherHparams> = {
             ? lm.network.head(add(base.residual, reshape(slotOutput(base.mlpIn, slots.keys, slots.bias, trainedValues(slots), slots.activation), base.residual.shape)))
             : lm.forwardPadded(batch.seqs, 'right', slotTrainingHooks([slots])).logits;
           const edit = targetLoss(logits, targets);
-          // pre-activations of patch i at its own token: the diagonal of [n, D] @ [D, n]
-          const own = add(sum(mul(matmul(indexSelect(base.mlpIn, 0, rowIndex), slots.keys, { transB: true }), eye), 1), slots.bias); // [n]
-          const act = mean(exp(addScalar(neg(own), hp.actMargin)));
-          const memoryPre = add(matmul(memoryInput, slots.keys, { transB: true }), slots.bias); // [M, n]
-          const above = topKMean(exp(addScalar(sub(memoryPre, own), hp.memoryMargin1)), hp.memoryTopK); // fire above memories
-          const below = topKMean(exp(addScalar(memoryPre, -hp.memoryMargin2)), hp.memoryTopK); // memories below margin2
-          const memoryLoss = add(above, below);
+          const { act, memory: memoryLoss } = patchLosses(indexSelect(base.mlpIn, 0, rowIndex), memoryInput, slots.keys, slots.bias, hp);
           const total = add(add(edit.loss, mulScalar(act, hp.actLossWeight)), mulScalar(memoryLoss, hp.memoryLossWeight));
           const values = { edit: edit.loss.valuesSync()[0]!, act: act.valuesSync()[0]!, memory: memoryLoss.valuesSync()[0]! };
           const stop = edit.correct.every(Boolean) && values.act < hp.actLossThreshold;
@@ -143,6 +136,32 @@ export const tpatcher: Editor<typeof TPatcherHparams> = {
     }
   },
 };
+
+/**
+ * T-Patcher's activation and memory losses for patches K [n, D], b [n] whose own inputs are x [n, D]
+ * (patch i's FFN input at its mistaken token) and a memory m [M, D] of unrelated FFN inputs:
+ *   a_i = k_i·x_i + b_i                        (pre-activation at its own token)
+ *   act = mean_i exp(actMargin − a_i)            (it fires there)
+ *   memory = topk-mean exp(k_i·m + b_i − a_i + margin1)   (it fires margin1 above any memory)
+ *          + topk-mean exp(k_i·m + b_i − margin2)           (memories stay below margin2)
+ */
+export function patchLosses(
+  own: Tensor,
+  memory: Tensor,
+  keys: Tensor,
+  bias: Tensor,
+  hp: Pick<TPatcherHparams, 'actMargin' | 'memoryMargin1' | 'memoryMargin2' | 'memoryTopK'>,
+): { act: Tensor; memory: Tensor } {
+  const n = keys.shape[0]!;
+  const eye = own.engine.tensor(Float32Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0)), [n, n]);
+  // the diagonal of [n, D] @ [D, n]: patch i on its own input
+  const a = add(sum(mul(matmul(own, keys, { transB: true }), eye), 1), bias); // [n]
+  const act = mean(exp(addScalar(neg(a), hp.actMargin)));
+  const memoryPre = add(matmul(memory, keys, { transB: true }), bias); // [M, n]
+  const above = topKMean(exp(addScalar(sub(memoryPre, a), hp.memoryMargin1)), hp.memoryTopK);
+  const below = topKMean(exp(addScalar(memoryPre, -hp.memoryMargin2)), hp.memoryTopK);
+  return { act, memory: add(above, below) };
+}
 
 /** Mean of the k largest entries of x (the reference's "top{k}_exp"): chosen on the host, gathered differentiably. */
 function topKMean(x: Tensor, k: number): Tensor {
