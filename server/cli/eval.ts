@@ -1,8 +1,8 @@
 /**
  * `locus eval` (also `npm run eval --`): scores a method on a CounterFact / zsRE / KnowEdit file
- * (server/eval). The second moments of the hparams' `layer`/`layers` are computed before the edit
- * clock starts; --stats-layers overrides that guess (none: for methods that read no statistics, FT
- * and KN). Prints a Markdown table and writes the full report as JSON (--out).
+ * (server/eval). For methods that read statistics (ROME, MEMIT: `Editor.usesStatistics`) the second
+ * moments of the hparams' `layer`/`layers` are computed before the edit clock starts, as is a
+ * method's own one-off setup (T-Patcher's memory); --stats-layers overrides the layers. Prints a Markdown table and writes the full report as JSON (--out).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
