@@ -91,7 +91,11 @@ export async function evalCommand(argv: string[]): Promise<void> {
   out.write(`pre-edit: reliability ${pct(pre.reliability)}, generality ${pct(pre.generality)}, portability ${pct(pre.portability)}, efficacy ${pct(pre.efficacy?.score)}, neighbourhood ${pct(pre.neighbourhood?.score)}\n`);
   const em = report.averages.post.exactMatch;
   out.write(`post-edit greedy exact match: reliability ${pct(em.reliability)}, generality ${pct(em.generality)}, portability ${pct(em.portability)}\n`);
-  out.write(`setup (not in s/edit): statistics ${report.setup.statsSeconds.toFixed(1)} s for layers [${report.setup.statsLayers}] from ${report.setup.statsText ?? '–'}; context templates ${report.setup.templatesSeconds.toFixed(1)} s\n`);
+  const { setup } = report;
+  // no layers but a text: the method's own setup (T-Patcher's memory) read the statistics text
+  const statistics =
+    setup.statsLayers.length || !setup.statsText ? `statistics ${setup.statsSeconds.toFixed(1)} s for layers [${setup.statsLayers}] from ${setup.statsText ?? '–'}` : `method setup ${setup.statsSeconds.toFixed(1)} s from ${setup.statsText}`;
+  out.write(`setup (not in s/edit): ${statistics}; context templates ${setup.templatesSeconds.toFixed(1)} s\n`);
   out.write(`edit time ${report.editSeconds.toFixed(1)} s; peak engine memory ${(report.peakBytes / 2 ** 20).toFixed(1)} MiB, peak RSS ${(report.peakRssBytes / 2 ** 20).toFixed(0)} MiB\n`);
   const curve = formatCurve(report);
   if (curve) out.write(`\n${curve}\n`);
