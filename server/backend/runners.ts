@@ -109,7 +109,7 @@ const edit: RunnerSpec<'edit'> = {
       editSeconds,
       seconds: (performance.now() - started) / 1000,
       stats: outcome.stats,
-      deltas: outcome.deltas.map((d) => ({ param: d.param, kind: d.kind, rank: d.kind === 'lowRank' ? d.rank : null, slots: d.kind === 'ffnSlots' ? d.count : null })),
+      deltas: outcome.deltas.map((d) => ({ param: d.param, kind: d.kind, rank: d.kind === 'lowRank' ? d.rank : null, ...(d.kind === 'ffnSlots' ? { slots: d.count } : {}) })),
     };
     return result;
   },
