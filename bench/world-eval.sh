@@ -23,8 +23,15 @@ declare -A RUNS=(
   [rome-sequential-100-bare]="--method rome --n 100 --mode sequential --checkpoints 1,10,25,50,100 --hparams {\"useContextTemplates\":false}"
   [memit-sequential-100-bare]="--method memit --n 100 --mode sequential --checkpoints 1,10,25,50,100 --hparams {\"useContextTemplates\":false}"
   [rome-single-200]="--method rome --n 200 --mode single"
+  [tpatcher-single-200]="--method tpatcher --n 200 --mode single"
+  [calinet-single-200]="--method calinet --n 200 --mode single"
+  [tpatcher-sequential-100]="--method tpatcher --n 100 --mode sequential --checkpoints 1,10,25,50,100"
+  [calinet-sequential-100]="--method calinet --n 100 --mode sequential --checkpoints 1,10,25,50,100"
+  [tpatcher-batch-100]="--method tpatcher --n 100 --mode batch --batch-size 100"
+  [calinet-batch-100]="--method calinet --n 100 --mode batch --batch-size 100"
 )
-ORDER=(rome-single-200-bare ft-l-single-200 ft-m-single-200 kn-single-200 memit-batch-100-bare rome-sequential-100-bare memit-sequential-100-bare rome-single-200)
+ORDER=(rome-single-200-bare ft-l-single-200 ft-m-single-200 kn-single-200 memit-batch-100-bare rome-sequential-100-bare memit-sequential-100-bare rome-single-200
+  tpatcher-single-200 calinet-single-200 tpatcher-sequential-100 calinet-sequential-100 tpatcher-batch-100 calinet-batch-100)
 for name in "${@:-${ORDER[@]}}"; do
   # shellcheck disable=SC2086
   run "$name" ${RUNS[$name]}

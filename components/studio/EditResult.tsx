@@ -139,7 +139,7 @@ export function EditResult({ result, applied, onRevert, reverting, revertError }
 
       {result.deltas.length > 0 && (
         <p className="mt-2 text-xs text-neutral-600">
-          Changed: {result.deltas.map((d) => `${d.param} (${d.kind === 'lowRank' ? `rank ${d.rank}` : 'dense'})`).join(', ')}.
+          Changed: {result.deltas.map((d) => `${d.param} (${d.kind === 'lowRank' ? `rank ${d.rank}` : d.kind === 'ffnSlots' ? `${d.slots ?? '?'} added slot(s)` : 'dense'})`).join(', ')}.
         </p>
       )}
       <details className="mt-2 text-xs text-neutral-600">

@@ -11,6 +11,8 @@ export const EDIT_METHODS = [
   { id: 'ft-l', name: 'FT-L', label: 'FT-L: constrained fine-tuning of one MLP', batchable: true },
   { id: 'ft-m', name: 'FT-M', label: 'FT-M: fine-tuning on the target tokens only', batchable: true },
   { id: 'kn', name: 'KN', label: 'KN: knowledge neurons', batchable: false },
+  { id: 'tpatcher', name: 'T-Patcher', label: 'T-Patcher: one trained patch neuron per mistake, beside the last MLP', batchable: true },
+  { id: 'calinet', name: 'CaliNET', label: 'CaliNET: trained calibration slots beside the last MLPs', batchable: true },
 ] as const;
 export type EditMethod = (typeof EDIT_METHODS)[number]['id'];
 

@@ -173,7 +173,8 @@ export const EditJobResult = z.object({
   editSeconds: z.number(),
   seconds: z.number(),
   stats: z.record(z.string(), z.union([z.number(), z.string()])),
-  deltas: z.array(z.object({ param: z.string(), kind: z.enum(['lowRank', 'dense']), rank: z.number().int().nullable() })),
+  /** ffnSlots: key/value slots added beside a layer's MLP (T-Patcher, CaliNET); `slots` counts them (absent for the other kinds). */
+  deltas: z.array(z.object({ param: z.string(), kind: z.enum(['lowRank', 'dense', 'ffnSlots']), rank: z.number().int().nullable(), slots: z.number().int().optional() })),
 });
 export type EditJobResult = z.infer<typeof EditJobResult>;
 

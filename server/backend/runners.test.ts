@@ -68,6 +68,32 @@ describe('job runners on the world model', () => {
     expect(() => hub.revert(WORLD_MODEL_ID, result.editId)).toThrow(/has no edit/);
   }, 120_000);
 
+  it('runs T-Patcher and CaliNET as edit and compare jobs: added slots are the delta, reverted and undone exactly', async () => {
+    const input = { ...edit, method: 'tpatcher', hparams: {} } satisfies Extract<JobInput, { kind: 'edit' }>;
+    await RUNNERS.edit.check(input, hub);
+    const result = (await RUNNERS.edit.run(input, context(), hub)) as EditJobResult;
+    expect(result.after.targetNew.p).toBeGreaterThan(0.5);
+    expect(result.deltas).toEqual([{ param: 'ffn_slots.5', kind: 'ffnSlots', rank: null, slots: expect.any(Number) }]);
+    const lm = await hub.load(WORLD_MODEL_ID);
+    const probe = [{ prompt: 'The birthplace of Gipinin Douvez is', target: ' Demaiholm' }];
+    expect(lm.network.slots.size).toBe(result.deltas[0]!.slots);
+    hub.revert(WORLD_MODEL_ID, result.editId);
+    expect(lm.network.slots.size).toBe(0);
+    const pBase = Math.exp(lm.score(probe)[0]!.logProb);
+    expect(pBase).toBeCloseTo(result.before.targetNew.p, 6);
+
+    const compare = { kind: 'compare', model: WORLD_MODEL_ID, methods: ['tpatcher', 'calinet'], request: edit.request, hparams: {}, probes: edit.probes } satisfies Extract<JobInput, { kind: 'compare' }>;
+    await RUNNERS.compare.check(compare, hub);
+    const compared = CompareJobResult.parse(await RUNNERS.compare.run(compare, context(), hub));
+    expect(compared.runs.map((r) => r.name)).toEqual(['T-Patcher', 'CaliNET']);
+    for (const run of compared.runs) {
+      expect(run.error).toBeNull();
+      expect(run.after!.targetNew.p).toBeGreaterThan(0.5);
+    }
+    expect(lm.network.slots.size).toBe(0);
+    expect(Math.exp(lm.score(probe)[0]!.logProb)).toBe(pBase);
+  }, 300_000);
+
   it('refuses bad edits before they run, with a 400 and a sentence', async () => {
     const bad = async (change: object) => {
       const error = await RUNNERS.edit.check({ ...edit, ...change } as never, hub).catch((e: unknown) => e);

@@ -109,7 +109,7 @@ const edit: RunnerSpec<'edit'> = {
       editSeconds,
       seconds: (performance.now() - started) / 1000,
       stats: outcome.stats,
-      deltas: outcome.deltas.map((d) => ({ param: d.param, kind: d.kind, rank: d.kind === 'lowRank' ? d.rank : null })),
+      deltas: outcome.deltas.map((d) => ({ param: d.param, kind: d.kind, rank: d.kind === 'lowRank' ? d.rank : null, ...(d.kind === 'ffnSlots' ? { slots: d.count } : {}) })),
     };
     return result;
   },
@@ -154,7 +154,7 @@ async function resolveEval(input: Input<'eval'>, hub: ModelHub) {
     const cases = loaded.cases.slice(input.offset, input.offset + input.n);
     if (!cases.length) throw new HubError(400, `Dataset ${input.dataset} has ${loaded.cases.length} cases: none from ${input.offset}`);
     const perCall = input.mode === 'single' ? 1 : (input.batchSize ?? (input.mode === 'batch' ? cases.length : 1));
-    if (perCall > 1 && !EDITORS[method].batchable) throw new HubError(400, `${EDITORS[method].name} edits one fact per call: batches of ${perCall} need a method that batches (MEMIT, FT-L, FT-M)`);
+    if (perCall > 1 && !EDITORS[method].batchable) throw new HubError(400, `${EDITORS[method].name} edits one fact per call: batches of ${perCall} need a method that batches (${Object.values(EDITORS).filter((e) => e.batchable).map((e) => e.name).join(', ')})`);
     const hparams = resolveHparams(method, workspace.lm, input.hparams, workspace.location);
     return { method, hparams, workspace, cases, format: loaded.format };
   } catch (error) {

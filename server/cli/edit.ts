@@ -69,7 +69,7 @@ export async function edit(argv: string[]): Promise<void> {
   const versions = new ModelVersions(lm.network);
   versions.apply(editor.name, [request], outcome.deltas);
   out.write(`after:  ${describe(lm, prompt, request.targetNew)}\n`);
-  const changed = outcome.deltas.map((d) => `${d.param} (${d.kind === 'lowRank' ? `rank ${d.rank}` : 'dense'})`);
+  const changed = outcome.deltas.map((d) => `${d.param} (${d.kind === 'lowRank' ? `rank ${d.rank}` : d.kind === 'ffnSlots' ? `${d.count} added ${d.activation} slot(s)` : 'dense'})`);
   out.write(`edit took ${seconds(started)} s; changed ${changed.join(', ') || 'nothing'}\n`);
   const numbers = Object.entries(outcome.stats).map(([k, v]) => `${k} ${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`);
   if (numbers.length) out.write(`${numbers.join(', ')}\n`);

@@ -1,8 +1,8 @@
 /**
  * `locus eval` (also `npm run eval --`): scores a method on a CounterFact / zsRE / KnowEdit file
- * (server/eval). The second moments of the hparams' `layer`/`layers` are computed before the edit
- * clock starts; --stats-layers overrides that guess (none: for methods that read no statistics, FT
- * and KN). Prints a Markdown table and writes the full report as JSON (--out).
+ * (server/eval). For methods that read statistics (ROME, MEMIT: `Editor.usesStatistics`) the second
+ * moments of the hparams' `layer`/`layers` are computed before the edit clock starts, as is a
+ * method's own one-off setup (T-Patcher's memory); --stats-layers overrides the layers. Prints a Markdown table and writes the full report as JSON (--out).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -91,7 +91,11 @@ export async function evalCommand(argv: string[]): Promise<void> {
   out.write(`pre-edit: reliability ${pct(pre.reliability)}, generality ${pct(pre.generality)}, portability ${pct(pre.portability)}, efficacy ${pct(pre.efficacy?.score)}, neighbourhood ${pct(pre.neighbourhood?.score)}\n`);
   const em = report.averages.post.exactMatch;
   out.write(`post-edit greedy exact match: reliability ${pct(em.reliability)}, generality ${pct(em.generality)}, portability ${pct(em.portability)}\n`);
-  out.write(`setup (not in s/edit): statistics ${report.setup.statsSeconds.toFixed(1)} s for layers [${report.setup.statsLayers}] from ${report.setup.statsText ?? '–'}; context templates ${report.setup.templatesSeconds.toFixed(1)} s\n`);
+  const { setup } = report;
+  // no layers but a text: the method's own setup (T-Patcher's memory) read the statistics text
+  const statistics =
+    setup.statsLayers.length || !setup.statsText ? `statistics ${setup.statsSeconds.toFixed(1)} s for layers [${setup.statsLayers}] from ${setup.statsText ?? '–'}` : `method setup ${setup.statsSeconds.toFixed(1)} s from ${setup.statsText}`;
+  out.write(`setup (not in s/edit): ${statistics}; context templates ${setup.templatesSeconds.toFixed(1)} s\n`);
   out.write(`edit time ${report.editSeconds.toFixed(1)} s; peak engine memory ${(report.peakBytes / 2 ** 20).toFixed(1)} MiB, peak RSS ${(report.peakRssBytes / 2 ** 20).toFixed(0)} MiB\n`);
   const curve = formatCurve(report);
   if (curve) out.write(`\n${curve}\n`);

@@ -1,10 +1,12 @@
 import type { Tensor } from '../engine';
 import { add, matmul, mulScalar, reshape } from '../engine/ops';
 import type { CausalLM } from '../models/network';
-import type { WeightDelta } from './editor';
+import { slotParam, type WeightDelta } from './editor';
+
+type ParamDelta = Exclude<WeightDelta, { kind: 'ffnSlots' }>;
 
 /** The delta as a dense tensor of the parameter's stored shape. */
-export function denseDelta(like: Tensor, delta: WeightDelta): Tensor {
+export function denseDelta(like: Tensor, delta: ParamDelta): Tensor {
   const e = like.engine;
   if (delta.kind === 'dense') return e.tensor(delta.values, [delta.rows, delta.cols]);
   return e.tidy(() => {
@@ -14,8 +16,17 @@ export function denseDelta(like: Tensor, delta: WeightDelta): Tensor {
   });
 }
 
-/** W <- W + sign · ΔW, in place (the parameter's storage is replaced, the tape is untouched). */
+/**
+ * W <- W + sign · ΔW, in place (the parameter's storage is replaced, the tape is untouched). A slots
+ * delta is added to the network's slots (sign 1) or removed from them (sign -1: the same object).
+ */
 export function addDelta(network: CausalLM, delta: WeightDelta, sign: 1 | -1 = 1): void {
+  if (delta.kind === 'ffnSlots') {
+    if (delta.param !== slotParam(delta.layer)) throw new Error(`FFN slots delta named ${delta.param} is for layer ${delta.layer} (${slotParam(delta.layer)})`);
+    if (sign === 1) network.slots.add(delta);
+    else network.slots.remove(delta);
+    return;
+  }
   const param = network.params.get(delta.param);
   if (!param) throw new Error(`delta for unknown parameter ${delta.param}`);
   if (param.size !== delta.rows * delta.cols) {
@@ -32,23 +43,37 @@ export function addDelta(network: CausalLM, delta: WeightDelta, sign: 1 | -1 = 1
   });
 }
 
+/** The layer a slots name (`slotParam`) stands for, or null for a checkpoint key. */
+export function slotLayerOf(network: CausalLM, name: string): number | null {
+  for (let layer = 0; layer < network.spec.layers; layer++) if (name === slotParam(layer)) return layer;
+  return null;
+}
+
 /**
  * Holds the current values of some parameters (views of their storage: no copy) so they can be
- * put back exactly: adding then subtracting a delta in f32 would not round-trip.
+ * put back exactly: adding then subtracting a delta in f32 would not round-trip. A slots name
+ * (`slotParam(layer)`) holds that layer's slot groups.
  */
 export function snapshot(network: CausalLM, names: readonly string[]): { restore(): void } {
   const e = network.engine;
-  const held = names.map((name) => {
-    const param = network.params.get(name);
-    if (!param) throw new Error(`snapshot: unknown parameter ${name}`);
-    return { param, view: e.keep(e.view(param, param.shape)) };
+  const slots = names.flatMap((name) => {
+    const layer = slotLayerOf(network, name);
+    return layer === null ? [] : [{ layer, groups: network.slots.at(layer) }];
   });
+  const held = names
+    .filter((name) => slotLayerOf(network, name) === null)
+    .map((name) => {
+      const param = network.params.get(name);
+      if (!param) throw new Error(`snapshot: unknown parameter ${name}`);
+      return { param, view: e.keep(e.view(param, param.shape)) };
+    });
   return {
     restore() {
       for (const { param, view } of held) {
         param.assign(view);
         view.dispose();
       }
+      for (const { layer, groups } of slots) network.slots.restore(layer, groups);
     },
   };
 }

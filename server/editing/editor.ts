@@ -1,16 +1,27 @@
 import type { z } from 'zod';
 import type { EditRequest } from '../../lib/editing/request';
+import type { SlotGroup } from '../models/ffn-slots';
 import type { LanguageModel } from '../models/lm';
 import type { ContextTemplates } from './context-templates';
 import type { SecondMoments } from './stats/second-moment';
 
 /**
  * A change to one parameter, as stored in the checkpoint (rows x cols of the stored tensor):
- * low-rank ΔW = left · rightᵀ (ROME: rank one; MEMIT: rank ≤ batch) or dense.
+ * low-rank ΔW = left · rightᵀ (ROME: rank one; MEMIT: rank ≤ batch) or dense; or parameters
+ * added to the model: key/value slots beside one layer's MLP (T-Patcher, CaliNET;
+ * ../models/ffn-slots.ts), whose `param` is `slotParam(layer)`, not a checkpoint key.
  */
 export type WeightDelta =
   | { param: string; kind: 'lowRank'; rows: number; cols: number; rank: number; left: Float32Array; right: Float32Array }
-  | { param: string; kind: 'dense'; rows: number; cols: number; values: Float32Array };
+  | { param: string; kind: 'dense'; rows: number; cols: number; values: Float32Array }
+  | ({ param: string; kind: 'ffnSlots' } & SlotGroup);
+
+export type SlotDelta = Extract<WeightDelta, { kind: 'ffnSlots' }>;
+
+/** The name a slots delta goes by: one per layer, so snapshots and versions treat a layer's slots as one "parameter". */
+export function slotParam(layer: number): string {
+  return `ffn_slots.${layer}`;
+}
 
 /** Typed progress: methods report what they optimise, jobs persist and stream it. */
 export type EditProgress =
@@ -46,6 +57,10 @@ export interface Editor<H extends z.ZodType = z.ZodType> {
   /** Defaults for a model (its family and size), overridable by the caller. */
   defaults(lm: LanguageModel): z.input<H>;
   readonly batchable: boolean;
+  /** Whether `apply` reads the second moments of its layers' MLP keys (ctx.stats.factor): evaluations compute them before the clock starts. */
+  readonly usesStatistics: boolean;
+  /** One-off work to do before the clock starts (cached on ctx.stats), e.g. T-Patcher's memory. */
+  setup?(ctx: EditContext, hparams: z.output<H>): Promise<void>;
   apply(ctx: EditContext, requests: readonly EditRequest[], hparams: z.output<H>): Promise<EditOutcome>;
 }
 

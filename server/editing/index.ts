@@ -1,8 +1,10 @@
+import { calinet } from './calinet/method';
 import type { Editor } from './editor';
 import { ftL, ftM } from './ft/method';
 import { kn } from './kn/method';
 import { memit } from './memit/method';
 import { rome } from './rome/method';
+import { tpatcher } from './tpatcher/method';
 
 /** Every editing method by its id. A typed record: the studio, CLI and benchmarks list it. */
 export const EDITORS = {
@@ -11,6 +13,8 @@ export const EDITORS = {
   'ft-m': ftM,
   memit,
   kn,
+  tpatcher,
+  calinet,
 } satisfies Record<string, Editor>;
 
 export type EditorId = keyof typeof EDITORS;

@@ -6,6 +6,7 @@
  */
 import type { EditRequest } from '../../lib/editing/request';
 import { dbPath, openDatabase } from '../storage/sqlite';
+import type { SlotActivation } from '../models/ffn-slots';
 import type { WeightDelta } from './editor';
 import type { AppliedEdit } from './versions';
 
@@ -21,14 +22,23 @@ CREATE TABLE IF NOT EXISTS edits (
   PRIMARY KEY (model, id)
 );`;
 
-type DeltaMeta = { param: string; kind: 'lowRank'; rows: number; cols: number; rank: number } | { param: string; kind: 'dense'; rows: number; cols: number };
+type DeltaMeta =
+  | { param: string; kind: 'lowRank'; rows: number; cols: number; rank: number }
+  | { param: string; kind: 'dense'; rows: number; cols: number }
+  | { param: string; kind: 'ffnSlots'; layer: number; count: number; width: number; activation: SlotActivation };
 
 function arraysOf(d: WeightDelta): Float32Array[] {
+  if (d.kind === 'ffnSlots') return [d.keys, d.bias, d.values];
   return d.kind === 'lowRank' ? [d.left, d.right] : [d.values];
 }
 
+function metaOf(d: WeightDelta): DeltaMeta {
+  if (d.kind === 'ffnSlots') return { param: d.param, kind: d.kind, layer: d.layer, count: d.count, width: d.width, activation: d.activation };
+  return d.kind === 'lowRank' ? { param: d.param, kind: d.kind, rows: d.rows, cols: d.cols, rank: d.rank } : { param: d.param, kind: d.kind, rows: d.rows, cols: d.cols };
+}
+
 function encode(deltas: readonly WeightDelta[]): { meta: DeltaMeta[]; data: Buffer } {
-  const meta = deltas.map((d): DeltaMeta => (d.kind === 'lowRank' ? { param: d.param, kind: d.kind, rows: d.rows, cols: d.cols, rank: d.rank } : { param: d.param, kind: d.kind, rows: d.rows, cols: d.cols }));
+  const meta = deltas.map(metaOf);
   const data = Buffer.concat(deltas.flatMap(arraysOf).map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
   return { meta, data };
 }
@@ -38,7 +48,10 @@ function decode(meta: readonly DeltaMeta[], data: Buffer): WeightDelta[] {
   const floats = new Float32Array(new Uint8Array(data).buffer);
   let at = 0;
   const take = (n: number) => floats.slice(at, (at += n));
-  return meta.map((m): WeightDelta => (m.kind === 'lowRank' ? { ...m, left: take(m.rows * m.rank), right: take(m.cols * m.rank) } : { ...m, values: take(m.rows * m.cols) }));
+  return meta.map((m): WeightDelta => {
+    if (m.kind === 'ffnSlots') return { ...m, keys: take(m.count * m.width), bias: take(m.count), values: take(m.count * m.width) };
+    return m.kind === 'lowRank' ? { ...m, left: take(m.rows * m.rank), right: take(m.cols * m.rank) } : { ...m, values: take(m.rows * m.cols) };
+  });
 }
 
 export class VersionStore {

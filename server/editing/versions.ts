@@ -4,8 +4,14 @@ import type { EditRequest } from '../../lib/editing/request';
 import { writeSafetensors } from '../models/formats/safetensors';
 import type { CausalLM } from '../models/network';
 import type { Tensor } from '../engine';
+import { checkSlotGroup, type SlotGroup } from '../models/ffn-slots';
 import { addDelta } from './deltas';
-import type { WeightDelta } from './editor';
+import { slotParam, type WeightDelta } from './editor';
+
+/** A version that cannot be exported as asked; the message says why and is fit to show. */
+export class VersionExportError extends Error {
+  override name = 'VersionExportError';
+}
 
 /** One applied edit: which method, which requests, and the deltas it produced. */
 export interface AppliedEdit {
@@ -26,6 +32,8 @@ export class ModelVersions {
   private readonly edits: AppliedEdit[] = [];
   /** Views of the base storage of every parameter an edit has touched. */
   private readonly base = new Map<string, Tensor>();
+  /** The slot groups of every layer an edit has added slots to, as they were before. */
+  private readonly baseSlots = new Map<number, readonly SlotGroup[]>();
   private nextId = 1;
 
   constructor(readonly network: CausalLM) {}
@@ -38,15 +46,25 @@ export class ModelVersions {
   /** Applies an edit; `restored` gives back the id and time of an edit saved before (./version-store.ts). */
   apply(method: string, requests: readonly EditRequest[], deltas: readonly WeightDelta[], restored?: { id: number; at: string }): AppliedEdit {
     const e = this.network.engine;
-    for (const { param, rows, cols } of deltas) {
+    for (const d of deltas) {
+      if (d.kind === 'ffnSlots') {
+        if (d.param !== slotParam(d.layer)) throw new Error(`FFN slots delta named ${d.param} is for layer ${d.layer} (${slotParam(d.layer)})`);
+        checkSlotGroup(d, this.network.spec);
+        continue;
+      }
+      const { param, rows, cols } = d;
       const t = this.network.params.get(param);
       if (!t) throw new Error(`delta for unknown parameter ${param}`);
       if (t.size !== rows * cols) throw new Error(`delta for ${param} is [${rows},${cols}], the parameter is [${t.shape}]`);
     }
-    for (const { param } of deltas) {
-      const t = this.network.params.get(param)!;
+    for (const d of deltas) {
       // untouched until now, so its current value is the base
-      if (!this.base.has(param)) this.base.set(param, e.keep(e.view(t, t.shape)));
+      if (d.kind === 'ffnSlots') {
+        if (!this.baseSlots.has(d.layer)) this.baseSlots.set(d.layer, this.network.slots.at(d.layer));
+        continue;
+      }
+      const t = this.network.params.get(d.param)!;
+      if (!this.base.has(d.param)) this.base.set(d.param, e.keep(e.view(t, t.shape)));
     }
     for (const d of deltas) addDelta(this.network, d);
     const id = restored?.id ?? this.nextId;
@@ -72,6 +90,7 @@ export class ModelVersions {
 
   private rebuild(): void {
     for (const [name, view] of this.base) this.network.params.get(name)!.assign(view);
+    for (const [layer, groups] of this.baseSlots) this.network.slots.restore(layer, groups);
     for (const edit of this.edits) for (const d of edit.deltas) addDelta(this.network, d);
   }
 
@@ -79,6 +98,7 @@ export class ModelVersions {
   dispose(): void {
     for (const view of this.base.values()) view.dispose();
     this.base.clear();
+    this.baseSlots.clear();
   }
 
   /**
@@ -87,6 +107,15 @@ export class ModelVersions {
    * locus-edits.json listing the edits.
    */
   async export(outDir: string, sourceDir?: string): Promise<void> {
+    // Added slots would need extra MLP rows the checkpoint's config cannot describe per layer (and
+    // Llama's gated MLP has no slot of this form at all): refuse rather than drop them silently.
+    const slotted = this.edits.find((edit) => edit.deltas.some((d) => d.kind === 'ffnSlots'));
+    if (slotted) {
+      const layers = [...new Set(slotted.deltas.flatMap((d) => (d.kind === 'ffnSlots' ? [d.layer] : [])))];
+      throw new VersionExportError(
+        `export: edit ${slotted.id} (${slotted.method}) added key/value slots beside the MLP of layer(s) ${layers.join(', ')}, which a Hugging Face safetensors checkpoint cannot hold; revert it to export the other edits`,
+      );
+    }
     await mkdir(outDir, { recursive: true });
     const tensors: Record<string, { dtype: 'f32'; shape: number[]; data: Float32Array }> = {};
     for (const [name, t] of this.network.params) tensors[name] = { dtype: 'f32', shape: [...t.shape], data: (await t.values()) as Float32Array };

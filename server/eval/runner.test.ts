@@ -60,3 +60,34 @@ describe('evaluating ROME on the world model', () => {
     lm.network.dispose();
   }, 90_000);
 });
+
+describe('evaluating the methods that add slots on the world model', () => {
+  it.each(['tpatcher', 'calinet'] as const)('%s: single, batch and sequential runs edit 3 cases, compute no statistics, and leave no slot behind', async (method) => {
+    const engine = new Engine(new CpuBackend());
+    const lm = await loadLanguageModel(engine, path.join(ROOT, 'data/models/world-gpt2'));
+    const stats = new SecondMoments(lm, 'world-gpt2', linesSource(path.join(ROOT, 'data/world/corpus.txt')), { maxTokens: 8000, maxLength: 128, batchSize: 64 });
+    const ctx = { lm, stats, templates: new ContextTemplates(lm) };
+    const { cases } = await loadEvalCases(path.join(ROOT, 'data/world/datasets/counterfact-test.json'));
+    const three = cases.slice(0, 3);
+    const probe = 'The birthplace of Gipinin Douvez is';
+    const logits = () => engine.noGrad(() => engine.tidy(() => lm.forwardPadded([lm.encode(probe)], 'right').logits.valuesSync().slice()));
+    const before = logits();
+
+    const single = await evaluate(ctx, method, {}, three, { mode: 'single' });
+    expect(single.setup.statsLayers).toEqual([]);
+    expect(single.averages.post.reliability).toBe(1);
+    expect(lm.network.slots.size).toBe(0);
+    expect(logits()).toEqual(before);
+
+    const batch = await evaluate(ctx, method, {}, three, { mode: 'batch', batchSize: 3 });
+    expect(batch.averages.post.reliability).toBeGreaterThanOrEqual(2 / 3);
+    expect(lm.network.slots.size).toBe(0);
+
+    const sequential = await evaluate(ctx, method, {}, three, { mode: 'sequential', checkpoints: [1] });
+    expect(sequential.checkpoints?.map((c) => c.edits)).toEqual([1, 3]);
+    expect(sequential.averages.post.reliability).toBeGreaterThanOrEqual(2 / 3);
+    expect(lm.network.slots.size).toBe(0);
+    expect(logits()).toEqual(before);
+    lm.network.dispose();
+  }, 300_000);
+});

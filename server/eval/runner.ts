@@ -69,13 +69,14 @@ export async function evaluate(ctx: EditContext, editorId: EditorId, hparams: Re
   const sample = peak.sample;
 
   // One-off statistics, outside the edit clock.
-  const statsLayers = [...(opts.statsLayers ?? hparamLayers(hp))];
+  const statsLayers = [...(opts.statsLayers ?? (editor.usesStatistics ? hparamLayers(hp) : []))];
   let clock = performance.now();
   for (const layer of statsLayers) {
     const t = performance.now();
     await ctx.stats.factor(layer);
     emit?.({ type: 'setup', stage: 'stats', layer, seconds: seconds(t) });
   }
+  await editor.setup?.(ctx, hp as never);
   const statsSeconds = seconds(clock);
   clock = performance.now();
   if (hp.useContextTemplates !== false) ctx.templates.get();
@@ -172,7 +173,7 @@ export async function evaluate(ctx: EditContext, editorId: EditorId, hparams: Re
     mode: opts.mode,
     batchSize: size,
     hparams: hp,
-    setup: { statsSeconds, statsLayers, statsText: statsLayers.length ? ctx.stats.description : undefined, templatesSeconds },
+    setup: { statsSeconds, statsLayers, statsText: statsLayers.length || editor.setup ? ctx.stats.description : undefined, templatesSeconds },
     secondsPerEdit: editSeconds / cases.length,
     editSeconds,
     peakBytes: peak.bytes,

@@ -1,5 +1,6 @@
 import type { Engine, Tensor } from '../engine';
 import { add, addMask, concat, matmul, mulScalar, permute, reshape, rope, ropeTables, softmax } from '../engine/ops';
+import type { AddedSlots } from './ffn-slots';
 import type { Hooks } from './hooks';
 
 /**
@@ -42,7 +43,11 @@ export interface CausalLM {
   /** The MLP down/out projection weight of a layer (what ROME and MEMIT edit), and whether it is
    * stored [in, out] (GPT-2's Conv1D) instead of [out, in]. */
   mlpOutWeight(layer: number): { name: string; transposed: boolean };
+  /** Key/value slots added beside MLPs (T-Patcher, CaliNET): every forward runs them. */
+  readonly slots: AddedSlots;
   forward(input: ForwardInput): ForwardOutput;
+  /** Final norm and unembedding of a residual stream after the last layer: [B, T, D] -> [B, T, V]. */
+  head(residual: Tensor): Tensor;
   /** The residual stream [B, T, D] after `layer`, running no layer above it (statistics, traces). */
   residual(input: ForwardInput, layer: number): Tensor;
   dispose(): void;

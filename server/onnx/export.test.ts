@@ -131,6 +131,20 @@ describe('ONNX export of the world model', () => {
     }
   });
 
+  it('refuses a version with added FFN slots (T-Patcher, CaliNET), which the graph would leave out', () => {
+    const versions = new ModelVersions(lm.network);
+    const { hidden } = lm.network.spec;
+    const slots = { param: 'ffn_slots.5', kind: 'ffnSlots', layer: 5, count: 1, width: hidden, activation: 'relu', keys: new Float32Array(hidden), bias: new Float32Array(1), values: new Float32Array(hidden) } as const;
+    const edit = versions.apply('test', [], [slots]);
+    try {
+      expect(() => exportOnnx(lm.network, config)).toThrow(OnnxExportError);
+      expect(() => exportOnnx(lm.network, config)).toThrow(/1 key\/value slot\(s\) added beside MLPs.*does not carry/);
+    } finally {
+      versions.revert(edit.id);
+    }
+    expect(() => exportOnnx(lm.network, config)).not.toThrow();
+  });
+
   it('refuses a family without an exporter, and a model over the size limit, with the reason', async () => {
     const llama = await loadCheckpointDir(engine, path.resolve(__dirname, '../../data/fixtures/parity/llama'));
     try {

@@ -66,6 +66,10 @@ export function exportOnnx(network: CausalLM, config: unknown, opts: OnnxExportO
   const { spec } = network;
   const exporter = EXPORTERS[spec.family];
   if (!exporter) throw new OnnxExportError(400, `ONNX export supports the gpt2 family; this model is ${spec.family}`);
+  // the graph is built from checkpoint weights: slots added by T-Patcher or CaliNET would be missing
+  if (network.slots.size) {
+    throw new OnnxExportError(400, `this version has ${network.slots.size} key/value slot(s) added beside MLPs (T-Patcher, CaliNET edits), which the ONNX export does not carry; trace it on the server, or revert those edits`);
+  }
   const weightBytes = onnxWeightBytes(network);
   if (opts.maxBytes !== undefined && weightBytes > opts.maxBytes) {
     throw new OnnxExportError(413, tooLargeMessage(weightBytes, opts.maxBytes));

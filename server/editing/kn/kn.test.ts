@@ -43,6 +43,7 @@ describe('KN on the world model', () => {
         const layer = names.indexOf(delta.param);
         expect(layer).toBeGreaterThanOrEqual(0);
         expect(delta).toMatchObject({ kind: 'lowRank', rank: 1 });
+        if (delta.kind !== 'lowRank') throw new Error('KN returns low-rank deltas');
         // GPT-2 stores W_out as [F, H]: neuron i is row i. Non-zero rows are exactly the selected ones.
         expect(lm.network.mlpOutWeight(layer).transposed).toBe(true);
         const dense = engine.tidy(() => denseDelta(lm.network.params.get(delta.param)!, delta).valuesSync());

@@ -19,6 +19,7 @@ export const rome: Editor<typeof RomeHparams> = {
   hparams: RomeHparams,
   defaults: (lm: LanguageModel) => romeDefaults(lm),
   batchable: false,
+  usesStatistics: true,
   async apply(ctx: EditContext, requests: readonly EditRequest[], hp: RomeHparams): Promise<EditOutcome> {
     const { lm } = ctx;
     const deltas: WeightDelta[] = [];

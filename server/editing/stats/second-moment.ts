@@ -33,11 +33,13 @@ export interface SecondMomentOptions {
  */
 export class SecondMoments {
   private readonly memory = new Map<number, { moment: Float64Array; factor: Float64Array | null; tokens: number }>();
+  private readonly derivedCache = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly lm: LanguageModel,
     private readonly modelId: string,
-    private readonly source: StatsSource,
+    /** The text the statistics are taken over (also what T-Patcher reads its memory of unrelated inputs from). */
+    readonly source: StatsSource,
     private readonly opts: SecondMomentOptions,
     /** Where 'stats' progress goes; a job system points it at the job running now. */
     public onProgress?: (e: EditProgress) => void,
@@ -61,6 +63,21 @@ export class SecondMoments {
     if (this.memory.has(layer)) return 'memory';
     const file = this.cacheFile(layer);
     return file && existsSync(file) ? 'disk' : 'missing';
+  }
+
+  /**
+   * Something else computed once per model from its statistics text (T-Patcher's memory of FFN
+   * inputs), kept here beside the moments, in memory only. Like the moments, it is taken on the
+   * weights of the moment it is first asked for.
+   */
+  derived<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    let entry = this.derivedCache.get(key) as Promise<T> | undefined;
+    if (!entry) {
+      entry = compute();
+      this.derivedCache.set(key, entry);
+      entry.catch(() => this.derivedCache.delete(key));
+    }
+    return entry;
   }
 
   /** C for a layer (F × F, row-major). */

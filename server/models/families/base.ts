@@ -1,4 +1,5 @@
 import type { Engine, Tensor } from '../../engine';
+import { AddedSlots } from '../ffn-slots';
 import { Hooks } from '../hooks';
 import { KVCache, positional, type CausalLM, type ForwardInput, type ForwardOutput, type ModelSpec, type Positional } from '../network';
 
@@ -23,12 +24,16 @@ const NO_HOOKS = new Hooks();
 
 /** The forward pass shared by every decoder-only family: embed, blocks, head, with hooks. */
 export class DecoderOnlyLM implements CausalLM {
+  readonly slots: AddedSlots;
+
   constructor(
     readonly engine: Engine,
     readonly spec: ModelSpec,
     readonly params: ReadonlyMap<string, Tensor>,
     private readonly wiring: FamilyWiring,
-  ) {}
+  ) {
+    this.slots = new AddedSlots(engine, spec);
+  }
 
   mlpOutWeight(layer: number) {
     if (layer < 0 || layer >= this.spec.layers) throw new Error(`layer ${layer} out of range: the model has ${this.spec.layers}`);
@@ -39,13 +44,19 @@ export class DecoderOnlyLM implements CausalLM {
     return { logits: this.wiring.head(this.run(input, this.spec.layers - 1)) };
   }
 
+  head(residual: Tensor): Tensor {
+    if (residual.rank !== 3 || residual.shape[2] !== this.spec.hidden) throw new Error(`head: residual must be [B, T, ${this.spec.hidden}], got [${residual.shape}]`);
+    return this.wiring.head(residual);
+  }
+
   residual(input: ForwardInput, layer: number): Tensor {
     if (layer < 0 || layer >= this.spec.layers) throw new Error(`residual: layer ${layer} out of range: the model has ${this.spec.layers}`);
     return this.run(input, layer);
   }
 
   /** Embeds and runs layers 0..lastLayer, returning the residual stream after lastLayer. */
-  private run({ ids, attentionMask, hooks = NO_HOOKS, cache }: ForwardInput, lastLayer: number): Tensor {
+  private run({ ids, attentionMask, hooks: given = NO_HOOKS, cache }: ForwardInput, lastLayer: number): Tensor {
+    const hooks = this.slots.wrap(given);
     if (ids.dtype !== 'i32' || ids.rank !== 2) throw new Error(`forward: ids must be i32 [B, T], got ${ids.dtype} [${ids.shape}]`);
     const [batch, tokens] = ids.shape as [number, number];
     if ((cache?.length ?? 0) + tokens > this.spec.maxPositions) {
@@ -65,6 +76,7 @@ export class DecoderOnlyLM implements CausalLM {
   }
 
   dispose(): void {
+    this.slots.dispose();
     for (const t of this.params.values()) t.dispose();
   }
 }

@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CpuBackend, Engine } from '../../engine';
+import { loadLanguageModel } from '../../models/load';
+import { ContextTemplates } from '../context-templates';
+import { SecondMoments } from '../stats/second-moment';
+import { linesSource } from '../stats/texts';
+import { ModelVersions } from '../versions';
+import { calinet } from './method';
+
+const ROOT = path.resolve(__dirname, '../../..');
+type Record = { requested_rewrite: { prompt: string; subject: string; target_new: { str: string } }; neighborhood_prompts: string[] };
+const records = readFileSync(path.join(ROOT, 'data/world/datasets/counterfact-test.json'), 'utf8')
+  .trim()
+  .split('\n')
+  .slice(1, 4)
+  .map((line) => JSON.parse(line.replace(/,$/, '')) as Record);
+const requests = records.map(({ requested_rewrite: rw }) => ({ prompt: rw.prompt, subject: rw.subject, targetNew: ` ${rw.target_new.str}` }));
+
+async function setup() {
+  const engine = new Engine(new CpuBackend());
+  const lm = await loadLanguageModel(engine, path.join(ROOT, 'data/models/world-gpt2'));
+  const stats = new SecondMoments(lm, 'world-gpt2', linesSource(path.join(ROOT, 'data/world/corpus.txt')), { maxTokens: 1000, maxLength: 128, batchSize: 64 });
+  const ctx = { lm, stats, templates: new ContextTemplates(lm) };
+  const p = (prompt: string, target: string) => Math.exp(lm.score([{ prompt, target }])[0]!.tokens[0]!.logProb);
+  const logits = (prompt: string) => engine.noGrad(() => engine.tidy(() => lm.forwardPadded([lm.encode(prompt)], 'right').logits.valuesSync() as Float32Array));
+  const top1 = (prompt: string) => lm.topK([prompt], 1)[0]![0]!.id;
+  return { engine, lm, ctx, p, logits, top1 };
+}
+
+const filled = (r: (typeof requests)[number]) => r.prompt.replace('{}', r.subject);
+
+describe('CaliNET on the world model', () => {
+  it('calibrates one fact with slots at the last two layers: p(new target) > 0.5, an unrelated probe keeps its answer; the model untouched; revert exact', async () => {
+    const { engine, lm, ctx, p, logits, top1 } = await setup();
+    const request = requests[0]!;
+    const probe = records[1]!.neighborhood_prompts[0]!;
+    const before = { target: p(filled(request), request.targetNew), prompt: logits(filled(request)), probe: logits(probe), probeTop: top1(probe) };
+    expect(before.target).toBeLessThan(0.5);
+    const hp = calinet.hparams.parse(calinet.defaults(lm));
+    expect(hp).toMatchObject({ layers: [4, 5], slots: 64, lr: 1e-2 });
+    const live = engine.memory().tensors;
+    const outcome = await calinet.apply(ctx, [request], hp);
+    expect(engine.memory().tensors).toBe(live);
+    expect(logits(filled(request))).toEqual(before.prompt);
+    console.log(outcome.stats);
+    expect(outcome.deltas.map((d) => [d.param, d.kind])).toEqual([
+      ['ffn_slots.4', 'ffnSlots'],
+      ['ffn_slots.5', 'ffnSlots'],
+    ]);
+    for (const d of outcome.deltas) {
+      if (d.kind !== 'ffnSlots') throw new Error('CaliNET returns ffnSlots deltas');
+      expect(d).toMatchObject({ count: 64, width: 256, activation: 'relu' });
+      expect(d.bias.every((b) => b === 0)).toBe(true);
+    }
+    const versions = new ModelVersions(lm.network);
+    const edit = versions.apply('CaliNET', [request], outcome.deltas);
+    const after = p(filled(request), request.targetNew);
+    console.log(before.target, after, top1(probe), before.probeTop);
+    expect(after).toBeGreaterThan(0.5);
+    expect(top1(probe)).toBe(before.probeTop);
+    versions.revert(edit.id);
+    expect(logits(filled(request))).toEqual(before.prompt);
+    expect(logits(probe)).toEqual(before.probe);
+    lm.network.dispose();
+  }, 300_000);
+
+  it('batches: one set of slots learns three facts at once', async () => {
+    const { lm, ctx, p } = await setup();
+    const outcome = await calinet.apply(ctx, requests, calinet.hparams.parse({ ...calinet.defaults(lm), maxSteps: 200 }));
+    expect(outcome.deltas).toHaveLength(2);
+    const versions = new ModelVersions(lm.network);
+    versions.apply('CaliNET', requests, outcome.deltas);
+    for (const r of requests) expect(p(filled(r), r.targetNew)).toBeGreaterThan(0.5);
+    versions.reset();
+    lm.network.dispose();
+  }, 300_000);
+
+  it('refuses a layer the model lacks', async () => {
+    const { lm, ctx } = await setup();
+    await expect(calinet.apply(ctx, requests.slice(0, 1), calinet.hparams.parse({ layers: [6] }))).rejects.toThrow('CaliNET: layer 6 does not exist (the model has 6)');
+    lm.network.dispose();
+  });
+});
