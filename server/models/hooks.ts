@@ -7,12 +7,15 @@ import { add, mul, where } from '../engine/ops';
  *   embed       token (+ position) embeddings, before layer 0
  *   resid_pre   input of layer l (embed for l = 0)
  *   attn_out    attention output of layer l, after its output projection
+ *   cross_attn_out  cross-attention output of decoder layer l of an encoder-decoder model (T5),
+ *               after its output projection; encoder-decoder models hook each stack separately
+ *               (server/models/seq2seq.ts)
  *   mlp_in      input of layer l's MLP (after its norm)
  *   mlp_key     input of layer l's down/out projection (the MLP "key", after the activation)
  *   mlp_out     output of layer l's MLP
  *   resid_post  output of layer l
  */
-export const HOOK_POINTS = ['embed', 'resid_pre', 'attn_out', 'mlp_in', 'mlp_key', 'mlp_out', 'resid_post'] as const;
+export const HOOK_POINTS = ['embed', 'resid_pre', 'attn_out', 'cross_attn_out', 'mlp_in', 'mlp_key', 'mlp_out', 'resid_post'] as const;
 export type HookPoint = (typeof HOOK_POINTS)[number];
 
 export interface HookSite {

@@ -2,11 +2,13 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Engine } from '../engine';
-import { buildModel, type DecoderOnlyLM } from './families';
+import { buildModel, buildSeq2SeqModel, type DecoderOnlyLM } from './families';
 import { openGguf } from './formats/gguf';
 import { openCheckpoint } from './formats/safetensors';
 import { ggufConfig, ggufTensorSource } from './gguf-checkpoint';
 import { LanguageModel } from './lm';
+import type { EncoderDecoderLM } from './seq2seq';
+import { Seq2SeqLanguageModel } from './seq2seq-lm';
 import { Tokenizer } from './tokenizer';
 import { tokenizerFromGguf } from './tokenizer/gguf';
 import { ModelLoadError } from './weights';
@@ -20,15 +22,36 @@ export interface LoadOptions {
  * index). Weights become f32 engine tensors on the engine's backend.
  */
 export async function loadCheckpointDir(engine: Engine, dir: string, opts: LoadOptions = {}): Promise<DecoderOnlyLM> {
+  return buildModel(engine, await openCheckpoint(dir), await readConfig(dir), opts);
+}
+
+/** Loads an encoder-decoder (T5) checkpoint folder: config.json + model.safetensors. */
+export async function loadSeq2SeqDir(engine: Engine, dir: string, opts: LoadOptions = {}): Promise<EncoderDecoderLM> {
+  return buildSeq2SeqModel(engine, await openCheckpoint(dir), await readConfig(dir), opts);
+}
+
+/** An encoder-decoder model and its tokenizer from a checkpoint folder with tokenizer.json. */
+export async function loadSeq2SeqModel(engine: Engine, dir: string, opts: LoadOptions = {}): Promise<Seq2SeqLanguageModel> {
+  if (!existsSync(dir)) throw new ModelLoadError(`${dir}: not found`);
+  const tokenizerPath = path.join(dir, 'tokenizer.json');
+  if (!existsSync(tokenizerPath)) throw new ModelLoadError(`${dir}: no tokenizer.json beside the checkpoint`);
+  const tokenizer = await Tokenizer.fromFile(tokenizerPath);
+  const network = await loadSeq2SeqDir(engine, dir, opts);
+  if (tokenizer.vocabSize > network.spec.vocabSize) {
+    network.dispose();
+    throw new ModelLoadError(`${dir}: the tokenizer has ${tokenizer.vocabSize} tokens but the model's embedding has ${network.spec.vocabSize} rows; they do not belong together`);
+  }
+  return new Seq2SeqLanguageModel(network, tokenizer);
+}
+
+async function readConfig(dir: string): Promise<unknown> {
   const configPath = path.join(dir, 'config.json');
-  let config: unknown;
   try {
-    config = JSON.parse(await readFile(configPath, 'utf8'));
+    return JSON.parse(await readFile(configPath, 'utf8'));
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message;
     throw new ModelLoadError(`${configPath}: ${why}`);
   }
-  return buildModel(engine, await openCheckpoint(dir), config, opts);
 }
 
 /** A model and its tokenizer from a checkpoint folder (with tokenizer.json) or a .gguf file. */

@@ -1,0 +1,161 @@
+import type { Engine, Tensor } from '../engine';
+import { indexSelect, logSoftmax, narrow, reshape } from '../engine/ops';
+import type { TargetScore, TextTokenizer, TokenProb } from './lm';
+import { topEntries } from './lm';
+import type { Encoded, EncoderDecoderLM, Seq2SeqHooks } from './seq2seq';
+
+export interface Seq2SeqGenerateOptions {
+  maxNewTokens?: number;
+  stopAtEos?: boolean;
+  /** true (default): the decoder's KV cache; false: re-run the whole decoder each step (a check). */
+  useCache?: boolean;
+}
+
+/**
+ * An encoder-decoder model with its tokenizer: the `LanguageModel` counterpart of ../lm.ts. The
+ * prompt goes to the encoder (with the tokenizer's special tokens: T5 appends </s>), the target is
+ * scored on the decoder side after the decoder start token, teacher-forced, as EasyEdit scores T5.
+ */
+export class Seq2SeqLanguageModel {
+  constructor(
+    readonly network: EncoderDecoderLM,
+    readonly tokenizer: TextTokenizer,
+  ) {}
+
+  get engine(): Engine {
+    return this.network.engine;
+  }
+
+  encode(text: string): number[] {
+    return this.tokenizer.encode(text).ids;
+  }
+
+  /** The k most likely first decoder tokens for each prompt. */
+  topK(prompts: readonly string[], k = 10, hooks?: Seq2SeqHooks): TokenProb[][] {
+    const start = this.network.spec.decoderStartId;
+    const rows = this.inference(() => {
+      const encoded = this.encodePadded(prompts.map((p) => this.encode(p)), hooks);
+      const ids = this.engine.tensor(new Int32Array(prompts.length).fill(start), [prompts.length, 1], 'i32');
+      const { logits } = this.network.decode({ ids, encoded, hooks: hooks?.decoder }); // [B, 1, V]
+      const values = logSoftmax(reshape(logits, [prompts.length, -1])).valuesSync();
+      const vocab = logits.shape[2]!;
+      return prompts.map((_, b) => values.slice(b * vocab, (b + 1) * vocab));
+    });
+    return rows.map((lp) => topEntries(lp, k).map(([id, logProb]) => ({ id, token: this.tokenizer.decode([id]), prob: Math.exp(logProb) })));
+  }
+
+  /**
+   * Teacher-forced log-probabilities of each target given its prompt. The target is tokenised
+   * without special tokens (no </s>), so the scores are those of its text, as for decoder-only
+   * models; the decoder reads [start, target[0..n-2]] and predicts target[0..n-1].
+   */
+  score(pairs: readonly { prompt: string; target: string }[], hooks?: Seq2SeqHooks): TargetScore[] {
+    const prompts = pairs.map((p) => this.encode(p.prompt));
+    const targets = pairs.map((p, i) => {
+      const ids = this.tokenizer.encode(p.target, { addSpecialTokens: false }).ids;
+      if (!ids.length) throw new Error(`score: target ${JSON.stringify(pairs[i]!.target)} has no tokens`);
+      return ids;
+    });
+    const start = this.network.spec.decoderStartId;
+    const inputs = targets.map((t) => [start, ...t.slice(0, -1)]);
+    const width = Math.max(...inputs.map((s) => s.length));
+    const vocab = this.network.spec.vocabSize;
+    // only the rows that predict target tokens leave the backend: [targets, V]
+    const rows = targets.flatMap((t, b) => t.map((_, j) => b * width + j));
+    const values = this.inference(() => {
+      const encoded = this.encodePadded(prompts, hooks);
+      const { input, mask } = this.padded(inputs, this.network.spec.padId);
+      const { logits } = this.network.decode({ ids: input, encoded, attentionMask: mask, hooks: hooks?.decoder });
+      const picked = indexSelect(reshape(logits, [-1, vocab]), 0, this.engine.tensor(Int32Array.from(rows), [rows.length], 'i32'));
+      return logSoftmax(picked).valuesSync();
+    });
+    let next = 0;
+    return targets.map((target) => {
+      const tokens = target.map((id) => {
+        const slice = values.subarray(next * vocab, ++next * vocab);
+        return { id, text: this.tokenizer.decode([id]), logProb: slice[id]!, argmaxId: argmax(slice) };
+      });
+      return { tokens, logProb: tokens.reduce((s, t) => s + t.logProb, 0) };
+    });
+  }
+
+  /** Greedy continuation ids per prompt (without the start token; stops after </s> when asked). */
+  generateIds(prompts: readonly number[][], opts: Seq2SeqGenerateOptions = {}): number[][] {
+    const { maxNewTokens = 20, stopAtEos = true, useCache = true } = opts;
+    const { decoderStartId: start, eosId } = this.network.spec;
+    const e = this.engine;
+    const encoded = this.inference(() => {
+      const enc = this.encodePadded(prompts);
+      return { states: e.keep(enc.states), mask: enc.mask };
+    });
+    const cache = useCache ? this.network.newCache() : undefined;
+    const decoded = prompts.map(() => [start]);
+    const out: number[][] = prompts.map(() => []);
+    const done = prompts.map(() => false);
+    try {
+      for (let n = 0; n < maxNewTokens && !done.every(Boolean); n++) {
+        const next = this.inference(() => {
+          // with the cache only the newest token is fed; without it, the whole prefix again
+          const step = cache ? decoded.map((d) => d.slice(-1)) : decoded;
+          const ids = e.tensor(Int32Array.from(step.flat()), [step.length, step[0]!.length], 'i32');
+          const { logits } = this.network.decode({ ids, encoded, cache });
+          return lastArgmax(logits);
+        });
+        next.forEach((id, b) => {
+          decoded[b]!.push(id);
+          if (done[b]) return;
+          out[b]!.push(id);
+          if (stopAtEos && id === eosId) done[b] = true;
+        });
+      }
+    } finally {
+      cache?.dispose();
+      encoded.states.dispose();
+    }
+    return out;
+  }
+
+  /** Greedy continuation text per prompt, with the decoder's KV cache. */
+  generate(prompts: readonly string[], opts: Seq2SeqGenerateOptions = {}): string[] {
+    const ids = this.generateIds(
+      prompts.map((p) => this.encode(p)),
+      opts,
+    );
+    return ids.map((row) => this.tokenizer.decode(row, { skipSpecialTokens: true }));
+  }
+
+  private encodePadded(seqs: readonly number[][], hooks?: Seq2SeqHooks): Encoded {
+    const { input, mask } = this.padded(seqs, this.tokenizer.padId ?? this.network.spec.padId);
+    return this.network.encode({ ids: input, attentionMask: mask, hooks: hooks?.encoder });
+  }
+
+  /** Right-padded ids [B, T] and their mask. */
+  private padded(seqs: readonly number[][], pad: number): { input: Tensor; mask: number[][] } {
+    const width = Math.max(...seqs.map((s) => s.length));
+    if (width === 0) throw new Error('seq2seq: empty input');
+    const ids = new Int32Array(seqs.length * width).fill(pad);
+    const mask = seqs.map((s, b) => {
+      ids.set(s, b * width);
+      return Array.from({ length: width }, (_, j) => (j < s.length ? 1 : 0));
+    });
+    return { input: this.engine.tensor(ids, [seqs.length, width], 'i32'), mask };
+  }
+
+  /** Runs `fn` in a scope without recording gradients. */
+  private inference<T>(fn: () => T): T {
+    return this.engine.noGrad(() => this.engine.tidy(fn));
+  }
+}
+
+/** Argmax of the last position's logits per sequence. */
+function lastArgmax(logits: Tensor): number[] {
+  const [b, t, v] = logits.shape as [number, number, number];
+  const values = narrow(logits, 1, t - 1, 1).valuesSync();
+  return Array.from({ length: b }, (_, i) => argmax(values.subarray(i * v, (i + 1) * v)));
+}
+
+function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  return best;
+}
