@@ -30,7 +30,7 @@ export class Seq2SeqLanguageModel {
     return this.tokenizer.encode(text).ids;
   }
 
-  /** The k most likely first decoder tokens for each prompt. */
+  /** The k most likely first decoder tokens for each prompt (among tokens the tokenizer can name). */
   topK(prompts: readonly string[], k = 10, hooks?: Seq2SeqHooks): TokenProb[][] {
     const start = this.network.spec.decoderStartId;
     const rows = this.inference(() => {
@@ -39,7 +39,9 @@ export class Seq2SeqLanguageModel {
       const { logits } = this.network.decode({ ids, encoded, hooks: hooks?.decoder }); // [B, 1, V]
       const values = logSoftmax(reshape(logits, [prompts.length, -1])).valuesSync();
       const vocab = logits.shape[2]!;
-      return prompts.map((_, b) => values.slice(b * vocab, (b + 1) * vocab));
+      // T5's embedding has rows past the tokenizer's vocabulary (32128 vs 32100): no text, so no candidate
+      const named = Math.min(vocab, this.tokenizer.vocabSize);
+      return prompts.map((_, b) => values.slice(b * vocab, b * vocab + named));
     });
     return rows.map((lp) => topEntries(lp, k).map(([id, logProb]) => ({ id, token: this.tokenizer.decode([id]), prob: Math.exp(logProb) })));
   }
