@@ -78,6 +78,11 @@ describe.concurrent('bad requests exit with code 2 and one readable line', () =>
     ['a layer out of range', edit('--hparams', '{"layer":6}'), /^locus edit: --hparams: layer 6 is out of range: the model has 6 layers \(0-5\)$/],
     ['a missing model folder', ['edit', '--model', 'data/models/missing', '--method', 'rome', ...FACT, '--target', ' Flodedia'], /^locus edit: --model data\/models\/missing: not found/],
     ['--hparams that is not JSON', edit('--hparams', '{layer: 1}'), /^locus edit: --hparams is not JSON: /],
+    [
+      'an encoder-decoder model',
+      ['edit', '--model', 'data/fixtures/t5/t5-v1_0', '--method', 'rome', ...FACT, '--target', ' Flodedia'],
+      /^locus edit: model_type t5 is an encoder-decoder model: .* \(ROME, MEMIT and the others\) support only decoder-only models/,
+    ],
   ])('%s', async (_, args, message) => {
     const { code, stdout, stderr } = await locus(args);
     expect(code).toBe(2);

@@ -56,8 +56,8 @@ export function isEncoderDecoder(config: unknown): boolean {
 export class EncoderDecoderNotSupportedError extends ModelLoadError {
   constructor(type: string) {
     super(
-      `model_type ${type} is an encoder-decoder model; this path takes decoder-only models (${MODEL_TYPES.join(', ')}). ` +
-        'Load it with loadSeq2SeqModel; ROME, MEMIT and causal tracing do not support encoder-decoder models yet',
+      `model_type ${type} is an encoder-decoder model: it loads for scoring and generation (loadSeq2SeqModel), ` +
+        `but causal tracing and the editing methods (ROME, MEMIT and the others) support only decoder-only models (${MODEL_TYPES.join(', ')}) yet`,
     );
     this.name = 'EncoderDecoderNotSupportedError';
   }

@@ -70,8 +70,10 @@ function feedForward(proj: string): { act: Activation; gated: boolean } {
  * T5's relative position bucket of (key position - query position). Half the buckets hold exact
  * small distances, the rest grow logarithmically up to `maxDistance`, beyond which all share the
  * last. Bidirectional splits the buckets between keys before and after the query; causal uses
- * them all for keys before it. The log branch is computed in float32 steps like PyTorch, whose
- * truncation to an integer we must match exactly (checked over -160..160 in t5.test.ts).
+ * them all for keys before it. The log branch is computed in float32 steps, as PyTorch computes it
+ * before truncating to an integer (float64 gave the same buckets for |distance| <= 5000 with the
+ * settings of released checkpoints, but a boundary case would differ); t5.test.ts checks -160..160
+ * against PyTorch.
  */
 export function relativePositionBucket(relative: number, bidirectional: boolean, numBuckets: number, maxDistance: number): number {
   let buckets = numBuckets;
