@@ -117,13 +117,18 @@ export class Seq2SeqLanguageModel {
     return out;
   }
 
-  /** Greedy continuation text per prompt, with the decoder's KV cache. */
+  /**
+   * Greedy continuation text per prompt, with the decoder's KV cache. Ids past the tokenizer's
+   * vocabulary (T5's spare embedding rows; transformers does not mask them either) have no text
+   * and are left out of it.
+   */
   generate(prompts: readonly string[], opts: Seq2SeqGenerateOptions = {}): string[] {
     const ids = this.generateIds(
       prompts.map((p) => this.encode(p)),
       opts,
     );
-    return ids.map((row) => this.tokenizer.decode(row, { skipSpecialTokens: true }));
+    const named = this.tokenizer.vocabSize;
+    return ids.map((row) => this.tokenizer.decode(row.filter((id) => id < named), { skipSpecialTokens: true }));
   }
 
   private encodePadded(seqs: readonly number[][], hooks?: Seq2SeqHooks): Encoded {
