@@ -38,7 +38,6 @@ const seq2seqFamily = <C>(f: Seq2SeqFamily<C>) => f as Seq2SeqFamily<unknown>;
  */
 const ENCODER_DECODER_FAMILIES = {
   t5: seq2seqFamily({ config: T5Config, build: buildT5 }),
-  mt5: seq2seqFamily({ config: T5Config, build: buildT5 }),
 } satisfies Record<string, Seq2SeqFamily<unknown>>;
 
 export type ModelType = keyof typeof FAMILIES;

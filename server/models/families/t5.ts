@@ -23,7 +23,7 @@ import { Seq2SeqCache } from '../seq2seq';
 import type { WeightLoader } from '../weights';
 
 export const T5Config = z.looseObject({
-  model_type: z.enum(['t5', 'mt5']),
+  model_type: z.literal('t5'),
   vocab_size: z.number().int().positive(),
   d_model: z.number().int().positive(),
   d_kv: z.number().int().positive(),
