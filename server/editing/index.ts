@@ -1,6 +1,7 @@
 import type { Editor } from './editor';
 import { ftL, ftM } from './ft/method';
 import { kn } from './kn/method';
+import { mend } from './mend/method';
 import { memit } from './memit/method';
 import { rome } from './rome/method';
 
@@ -11,6 +12,7 @@ export const EDITORS = {
   'ft-m': ftM,
   memit,
   kn,
+  mend,
 } satisfies Record<string, Editor>;
 
 export type EditorId = keyof typeof EDITORS;

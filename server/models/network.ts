@@ -42,6 +42,9 @@ export interface CausalLM {
   /** The MLP down/out projection weight of a layer (what ROME and MEMIT edit), and whether it is
    * stored [in, out] (GPT-2's Conv1D) instead of [out, in]. */
   mlpOutWeight(layer: number): { name: string; transposed: boolean };
+  /** The MLP up/in projection weight of a layer (the one whose output is the `mlp_pre` hook point;
+   * Llama: up_proj), and whether it is stored [in, out]. */
+  mlpInWeight(layer: number): { name: string; transposed: boolean };
   forward(input: ForwardInput): ForwardOutput;
   /** The residual stream [B, T, D] after `layer`, running no layer above it (statistics, traces). */
   residual(input: ForwardInput, layer: number): Tensor;
