@@ -11,6 +11,7 @@ export const EDIT_METHODS = [
   { id: 'ft-l', name: 'FT-L', label: 'FT-L: constrained fine-tuning of one MLP', batchable: true },
   { id: 'ft-m', name: 'FT-M', label: 'FT-M: fine-tuning on the target tokens only', batchable: true },
   { id: 'kn', name: 'KN', label: 'KN: knowledge neurons', batchable: false },
+  { id: 'mend', name: 'MEND', label: 'MEND: trained editor networks (train first)', batchable: true },
 ] as const;
 export type EditMethod = (typeof EDIT_METHODS)[number]['id'];
 

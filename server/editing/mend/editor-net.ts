@@ -71,12 +71,16 @@ export class RunningNorm {
     }
   }
 
-  /** (x − mean) / (std + 1e-7), row by row (MEND's norm: true). */
+  /**
+   * (x − mean) / (std + 1e-7), row by row (MEND's norm: true). Before a second sample there is no
+   * variance: MEND raises there; we divide by 1 instead, so a first step that saw one token (the
+   * last layer's δ is non-zero only where a target is predicted) trains rather than fails.
+   */
   apply(rows: Float32Array, n: number): Float32Array {
-    if (this.count < 2) throw new Error(`MEND: normalising needs at least 2 samples so far, got ${this.count}`);
+    if (this.count < 1) throw new Error('MEND: the normaliser has seen no sample (an untrained editor)');
     const out = new Float32Array(n * this.dim);
     for (let i = 0; i < this.dim; i++) {
-      const std = Math.sqrt(this.m2[i]! / (this.count - 1)) + 1e-7;
+      const std = this.count < 2 ? 1 : Math.sqrt(this.m2[i]! / (this.count - 1)) + 1e-7;
       for (let r = 0; r < n; r++) out[r * this.dim + i] = (rows[r * this.dim + i]! - this.mean[i]!) / std;
     }
     return out;

@@ -74,6 +74,7 @@ function weightedNll(flat: Tensor, rows: number[], ids: number[], weights: numbe
  */
 export function editFactors(network: CausalLM, weights: readonly EditedWeight[], examples: readonly TargetExample[]): { factors: Factors[]; loss: number } {
   const e = network.engine;
+  if (!e.isRecording) throw new Error('MEND: the pre-edit gradient needs the tape; call editFactors outside engine.noGrad');
   const { seqs, rows, ids, weights: tokenWeights } = teacherForced(examples);
   const captured = new Map<string, Tensor>();
   const hooks = new Hooks();
