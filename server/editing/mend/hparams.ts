@@ -48,5 +48,5 @@ export const MEND_ARCHITECTURE = ['layers', 'projections', 'rank', 'nHidden'] as
 export function mendDefaults(lm: LanguageModel): z.input<typeof MendHparams> {
   const { layers, hidden } = lm.network.spec;
   const last = Array.from({ length: Math.min(3, layers) }, (_, i) => layers - Math.min(3, layers) + i);
-  return { layers: last, rank: hidden < 1024 ? 256 : 1920, lr: hidden < 1024 ? 1e-4 : 1e-6 };
+  return { layers: last, rank: hidden < 1024 ? 256 : 1920, lr: hidden < 1024 ? 1e-5 : 1e-6 };
 }

@@ -161,7 +161,7 @@ describe('MEND on the world model', async () => {
   const train = trainRecords((await loadEvalCases(path.join(ROOT, 'data/world/datasets/zsre-train.json'))).cases).records;
   const test = (await loadEvalCases(path.join(ROOT, 'data/world/datasets/zsre-test.json'))).cases;
   // Small and fast: the last two layers' down projections, rank 32 (the defaults edit 3 layers x 2 at rank 256).
-  const hp = MendHparams.parse({ layers: [4, 5], projections: ['out'], rank: 32, steps: 60, checkpointEvery: 20, lr: 1e-3, lrLr: 1e-3 });
+  const hp = MendHparams.parse({ layers: [4, 5], projections: ['out'], rank: 32, steps: 60, checkpointEvery: 20, lr: 1e-5 });
   const store = TrainedEditorStore.forModel(modelDir, tmp);
   const heldOut = trainRecords(test.slice(0, 16)).records;
 
@@ -201,7 +201,8 @@ describe('MEND on the world model', async () => {
     const before = heldOutNll(initial);
     const after = heldOutNll(trained);
     console.log(`held-out post-edit NLL: pre-edit ${before.pre.toFixed(3)}, untrained editor ${before.edit.toFixed(3)}, trained ${after.edit.toFixed(3)}`);
-    expect(after.edit).toBeLessThan(0.5 * before.edit);
+    // measured: 12.76 -> 0.001 after 60 steps (pre-edit 16.26); a tenth leaves room for other CPUs' rounding, not for a broken trainer
+    expect(after.edit).toBeLessThan(0.1 * before.edit);
     initial.dispose();
     trained.dispose();
 
@@ -221,7 +222,9 @@ describe('MEND on the world model', async () => {
       for (const d of outcome.deltas) addDelta(lm.network, d, -1);
     }
     console.log(`log p(new target) gains: ${gains.map((g) => g.toFixed(2)).join(' ')}`);
-    expect(gains.filter((g) => g > Math.log(10)).length).toBeGreaterThanOrEqual(9);
+    // measured gains 15.4-27.7 nats; the untrained editor gains about 3.5 (16.26 -> 12.76 above):
+    // 10 nats (p × 22000) separates a trained editor from an untrained one
+    expect(Math.min(...gains)).toBeGreaterThan(10);
   }, 300_000);
 
   it('stops when cancelled, leaving a checkpoint that the next run resumes at the saved step', async () => {

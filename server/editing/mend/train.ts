@@ -70,7 +70,9 @@ export function tokenize(lm: LanguageModel, records: readonly TrainRecord[]): Me
 
 /** The settings a checkpoint must share with a run to be resumed by it (all but steps and checkpointEvery). */
 function trainingKey(hp: MendHparams): string {
-  const { steps: _steps, checkpointEvery: _every, ...rest } = hp;
+  const rest: Partial<MendHparams> = { ...hp };
+  delete rest.steps;
+  delete rest.checkpointEvery;
   return JSON.stringify(rest);
 }
 
