@@ -179,7 +179,7 @@ describe('MEND on the world model', async () => {
   };
 
   it('refuses to edit before an editor is trained, naming the command that trains one', async () => {
-    const ctx = { lm, stats: new SecondMoments(lm, 'world-gpt2', linesSource(path.join(ROOT, 'data/world/corpus.txt')), {}), templates: new ContextTemplates(lm), trained: store };
+    const ctx = { lm, stats: new SecondMoments(lm, 'world-gpt2', linesSource(path.join(ROOT, 'data/world/corpus.txt')), { maxTokens: 1000, maxLength: 64, batchSize: 8 }), templates: new ContextTemplates(lm), trained: store };
     const request = test[0]!.request;
     await expect(mend.apply(ctx, [request], hp)).rejects.toThrow(UntrainedEditorError);
     await expect(mend.apply(ctx, [request], hp)).rejects.toThrow(/train MEND for this model first: npx locus train --method mend --model .*world-gpt2 --hparams '\{"layers":\[4,5\]\}'/);
@@ -207,7 +207,7 @@ describe('MEND on the world model', async () => {
     trained.dispose();
 
     // edits through the Editor interface, on held-out requests
-    const ctx = { lm, stats: new SecondMoments(lm, 'world-gpt2', linesSource(path.join(ROOT, 'data/world/corpus.txt')), {}), templates: new ContextTemplates(lm), trained: store };
+    const ctx = { lm, stats: new SecondMoments(lm, 'world-gpt2', linesSource(path.join(ROOT, 'data/world/corpus.txt')), { maxTokens: 1000, maxLength: 64, batchSize: 8 }), templates: new ContextTemplates(lm), trained: store };
     const gains: number[] = [];
     for (const c of test.slice(20, 30)) {
       const prompt = c.rewritePrompts[0]!;
