@@ -12,6 +12,7 @@ export const EDIT_METHODS = [
   { id: 'ft-m', name: 'FT-M', label: 'FT-M: fine-tuning on the target tokens only', batchable: true },
   { id: 'kn', name: 'KN', label: 'KN: knowledge neurons', batchable: false },
   { id: 'mend', name: 'MEND', label: 'MEND: trained editor networks (train first)', batchable: true },
+  { id: 'ke', name: 'KE', label: 'KE: trained hyper-network (train first)', batchable: false },
 ] as const;
 export type EditMethod = (typeof EDIT_METHODS)[number]['id'];
 

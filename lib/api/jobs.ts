@@ -114,7 +114,8 @@ export const TrainJobResult = z.object({
   steps: z.number().int(),
   resumedFrom: z.number().int(),
   seconds: z.number(),
-  final: z.object({ loss: z.number(), edit: z.number(), loc: z.number(), preEdit: z.number() }),
+  /** Mean loss and its terms over the run's last 50 steps (MEND: edit, loc, preEdit). */
+  final: z.record(z.string(), z.number()),
   peakBytes: z.number(),
   peakRssBytes: z.number(),
 });

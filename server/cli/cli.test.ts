@@ -138,6 +138,6 @@ describe('locus train', () => {
   it('says which methods train', async () => {
     const { code, stderr } = await locus(['train', '--method', 'rome', '--model', MODEL]);
     expect(code).toBe(2);
-    expect(stderr).toContain('rome has no editor to train (trainable methods: mend)');
+    expect(stderr).toContain('rome has no editor to train (trainable methods: mend, ke)');
   });
 });

@@ -81,14 +81,15 @@ export async function train(argv: string[]): Promise<void> {
         else if (e.type === 'checkpoint') progress.log(`  checkpoint at step ${e.step}: ${e.file}`);
         else {
           smoothed = smoothed === undefined ? e.loss : 0.95 * smoothed + 0.05 * e.loss;
-          progress.update('training', e.step, e.steps, `loss ${smoothed.toFixed(4)} (edit ${e.terms.edit.toFixed(3)}, loc ${e.terms.loc.toFixed(4)})`);
+          const terms = Object.entries(e.terms).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
+          progress.update('training', e.step, e.steps, `loss ${smoothed.toFixed(4)} (${terms})`);
         }
       },
     });
     progress.end();
     const out = process.stdout;
     out.write(`trained ${method} for ${values.model} in ${seconds(started)} s (${result.steps} steps${result.resumedFrom ? `, resumed at ${result.resumedFrom}` : ''})\n`);
-    out.write(`last ${Math.min(50, result.steps - result.resumedFrom)} steps: loss ${result.final.loss.toFixed(4)}, post-edit NLL ${result.final.edit.toFixed(4)} (pre-edit ${result.final.preEdit.toFixed(3)}), locality KL ${result.final.loc.toFixed(5)}\n`);
+    out.write(`mean over the last ${Math.min(50, result.steps - result.resumedFrom)} steps: ${Object.entries(result.final).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(', ')}\n`);
     out.write(`peak engine memory ${(result.peakBytes / 2 ** 20).toFixed(1)} MiB, peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB\n`);
     out.write(`wrote ${result.file}\n`);
   } catch (error) {

@@ -1,5 +1,6 @@
 import type { Editor } from './editor';
 import { ftL, ftM } from './ft/method';
+import { ke } from './ke/method';
 import { kn } from './kn/method';
 import { mend } from './mend/method';
 import { memit } from './memit/method';
@@ -13,6 +14,7 @@ export const EDITORS = {
   memit,
   kn,
   mend,
+  ke,
 } satisfies Record<string, Editor>;
 
 export type EditorId = keyof typeof EDITORS;

@@ -7,10 +7,9 @@ import { CpuBackend, Engine, type Tensor } from '../../engine';
 import { concat } from '../../engine/ops';
 import { gradCheck } from '../../engine/testing/gradcheck';
 import { loadEvalCases } from '../../eval/datasets';
-import { buildModel } from '../../models/families';
 import type { LanguageModel } from '../../models/lm';
 import { loadLanguageModel } from '../../models/load';
-import type { CausalLM } from '../../models/network';
+import { tinyGpt2 } from '../../models/testing/tiny-gpt2';
 import { ContextTemplates } from '../context-templates';
 import { addDelta } from '../deltas';
 import { EditCancelled } from '../editor';
@@ -27,31 +26,6 @@ import { trainMend, type TrainProgress } from './train';
 const ROOT = path.resolve(__dirname, '../../..');
 const tmp = mkdtempSync(path.join(tmpdir(), 'locus-mend-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** A random GPT-2 small enough for finite differences: 2 layers, d 8, MLP 32, vocab 16. */
-async function tinyGpt2(engine: Engine): Promise<CausalLM> {
-  const [d, inner, vocab, positions] = [8, 32, 16, 16];
-  const shapes: Record<string, number[]> = { 'transformer.wte.weight': [vocab, d], 'transformer.wpe.weight': [positions, d], 'transformer.ln_f.weight': [d], 'transformer.ln_f.bias': [d] };
-  for (let l = 0; l < 2; l++) {
-    const p = `transformer.h.${l}.`;
-    Object.assign(shapes, {
-      [`${p}ln_1.weight`]: [d], [`${p}ln_1.bias`]: [d], [`${p}ln_2.weight`]: [d], [`${p}ln_2.bias`]: [d],
-      [`${p}attn.c_attn.weight`]: [d, 3 * d], [`${p}attn.c_attn.bias`]: [3 * d], [`${p}attn.c_proj.weight`]: [d, d], [`${p}attn.c_proj.bias`]: [d],
-      [`${p}mlp.c_fc.weight`]: [d, inner], [`${p}mlp.c_fc.bias`]: [inner], [`${p}mlp.c_proj.weight`]: [inner, d], [`${p}mlp.c_proj.bias`]: [d],
-    });
-  }
-  const names = Object.keys(shapes);
-  const source = {
-    names: () => names,
-    read: async (name: string) => {
-      const shape = shapes[name]!;
-      const size = shape.reduce((a, b) => a * b, 1);
-      const data = name.includes('ln_') && name.endsWith('.weight') ? new Float32Array(size).fill(1) : gaussianArray(size, names.indexOf(name) + 1, 0, 0.5);
-      return { dtype: 'f32' as const, shape, data };
-    },
-  };
-  return buildModel(engine, source, { model_type: 'gpt2', vocab_size: vocab, n_positions: positions, n_embd: d, n_layer: 2, n_head: 2 });
-}
 
 /** Fills every zero-initialised u of the editor MLPs with small random values, so every parameter has a gradient. */
 function randomiseUp(nets: MendNetworks | GradientTransform, seed: number): void {
@@ -147,7 +121,6 @@ describe('MEND editor network', () => {
         const numeric = (at(values[j]! + h) - at(values[j]! - h)) / (2 * h);
         at(values[j]!);
         worst = Math.max(worst, Math.abs(numeric - g[j]!) / Math.max(Math.abs(numeric), Math.abs(g[j]!), 1e-2 * scale));
-        if (process.env.MEND_DEBUG) console.log(k, p.shape, j, numeric, g[j]);
       }
     });
     expect(worst).toBeLessThan(3e-2);
@@ -209,6 +182,7 @@ describe('MEND on the world model', async () => {
     // edits through the Editor interface, on held-out requests
     const ctx = { lm, stats: new SecondMoments(lm, 'world-gpt2', linesSource(path.join(ROOT, 'data/world/corpus.txt')), { maxTokens: 1000, maxLength: 64, batchSize: 8 }), templates: new ContextTemplates(lm), trained: store };
     const gains: number[] = [];
+    let live = -1; // tensors alive after the first edit (which loads and caches the editor)
     for (const c of test.slice(20, 30)) {
       const prompt = c.rewritePrompts[0]!;
       const logP = () => lm.score([{ prompt, target: c.request.targetNew }])[0]!.logProb;
@@ -220,6 +194,8 @@ describe('MEND on the world model', async () => {
       for (const d of outcome.deltas) addDelta(lm.network, d);
       gains.push(logP() - pre);
       for (const d of outcome.deltas) addDelta(lm.network, d, -1);
+      if (live < 0) live = engine.memory().tensors;
+      expect(engine.memory().tensors).toBe(live); // an edit leaves no tensor behind
     }
     console.log(`log p(new target) gains: ${gains.map((g) => g.toFixed(2)).join(' ')}`);
     // measured gains 15.4-27.7 nats; the untrained editor gains about 3.5 (16.26 -> 12.76 above):

@@ -25,7 +25,7 @@ export interface Factors {
   n: number;
 }
 
-function points(w: EditedWeight): { input: HookPoint; output: HookPoint } {
+export function points(w: EditedWeight): { input: HookPoint; output: HookPoint } {
   return w.projection === 'in' ? { input: 'mlp_in', output: 'mlp_pre' } : { input: 'mlp_key', output: 'mlp_out' };
 }
 
@@ -71,6 +71,7 @@ function weightedNll(flat: Tensor, rows: number[], ids: number[], weights: numbe
 /**
  * The pre-edit gradient of the edit loss (mean NLL of the targets) as u/δ rows per edited weight:
  * only real tokens whose u and δ are both non-zero (MEND's nz_mask), so padding never enters ΔW.
+ * Taking the gradient releases the engine's tape: call it before recording anything else.
  */
 export function editFactors(network: CausalLM, weights: readonly EditedWeight[], examples: readonly TargetExample[]): { factors: Factors[]; loss: number } {
   const e = network.engine;
@@ -185,8 +186,19 @@ export function metaLoss(network: CausalLM, nets: MendNetworks, batch: readonly 
       t.deltaNorm.update(factors[i]!.delta, factors[i]!.n);
     });
   }
-  const outer = batch.flatMap((b) => b.outer);
-  const loc = batch.map((b) => b.loc);
+  const hooks = editedHooks(nets, transformFactors(nets, factors));
+  const scored = scoreEdited(network, batch.flatMap((b) => b.outer), batch.map((b) => b.loc), hooks);
+  const total = add(mul(scored.edit, e.scalar(opts.cedit)), mul(scored.loc, e.scalar(opts.cloc)));
+  return { total, edit: scored.edit.valuesSync()[0]!, loc: scored.loc.valuesSync()[0]!, pre };
+}
+
+/**
+ * The edited model (through `hooks`) scored on `outer` (mean NLL of the targets) and on `loc`
+ * (KL(p_W ‖ p_W') averaged over the positions predicting the loc answers; p_W from a plain run).
+ * Both are graph tensors.
+ */
+export function scoreEdited(network: CausalLM, outer: readonly TargetExample[], loc: readonly TargetExample[], hooks: Hooks): { edit: Tensor; loc: Tensor } {
+  const e = network.engine;
   const locSeqs = teacherForced(loc).seqs;
   const outerTf = teacherForced(outer);
   const width = Math.max(...[...outerTf.seqs, ...locSeqs].map((s) => s.length));
@@ -196,11 +208,9 @@ export function metaLoss(network: CausalLM, nets: MendNetworks, batch: readonly 
   const vocab = network.spec.vocabSize;
   const locIndex = e.tensor(Int32Array.from(locRows.rows), [locRows.rows.length], 'i32');
   const preLoc = e.noGrad(() => logSoftmax(indexSelect(reshape(network.forward({ ids, attentionMask: mask }).logits, [-1, vocab]), 0, locIndex))); // [L, V]
-  const hooks = editedHooks(nets, transformFactors(nets, factors));
   const flat = reshape(network.forward({ ids, attentionMask: mask, hooks }).logits, [-1, vocab]);
   const editNll = weightedNll(flat, edit.rows, edit.ids, edit.weights);
   const postLoc = logSoftmax(indexSelect(flat, 0, locIndex));
   const locKl = mul(sum(mul(exp(preLoc), sub(preLoc, postLoc))), e.scalar(1 / locRows.rows.length));
-  const total = add(mul(editNll, e.scalar(opts.cedit)), mul(locKl, e.scalar(opts.cloc)));
-  return { total, edit: editNll.valuesSync()[0]!, loc: locKl.valuesSync()[0]!, pre };
+  return { edit: editNll, loc: locKl };
 }

@@ -3,7 +3,7 @@ import { fillPrompt } from '../../../lib/editing/request';
 import type { LanguageModel } from '../../models/lm';
 import type { EditContext, EditOutcome, Editor, WeightDelta } from '../editor';
 import { throwIfCancelled } from '../editor';
-import { UntrainedEditorError, type TrainedEditorStore } from '../trained/store';
+import { loadTrained } from '../trained/load';
 import { MendNetworks } from './editor-net';
 import { MEND_ARCHITECTURE, MendHparams, mendDefaults } from './hparams';
 import { editFactors, transformFactors } from './meta';
@@ -22,7 +22,7 @@ export const mend: Editor<typeof MendHparams> = {
   needs: { secondMoments: false, contextTemplates: false, trainedEditor: true },
   async apply(ctx: EditContext, requests: readonly EditRequest[], hp: MendHparams): Promise<EditOutcome> {
     if (!requests.length) return { deltas: [], stats: {} };
-    const nets = await trainedMend(ctx, hp);
+    const nets = await loadTrained(ctx, 'mend', 'MEND', hp, MEND_ARCHITECTURE, (saved) => new MendNetworks(ctx.lm.engine, ctx.lm.network, { ...hp, ...(saved as object), layers: hp.layers }));
     throwIfCancelled(ctx.signal);
     const { lm } = ctx;
     const examples = requests.map((r) => {
@@ -57,35 +57,4 @@ function transpose(rows: Float32Array, n: number, d: number, scale = 1): Float32
   const out = new Float32Array(n * d);
   for (let r = 0; r < n; r++) for (let c = 0; c < d; c++) out[c * n + r] = scale * rows[r * d + c]!;
   return out;
-}
-
-/** The trained editor networks for these layers, loaded once per file version; a clear refusal when there are none. */
-async function trainedMend(ctx: EditContext, hp: MendHparams): Promise<MendNetworks> {
-  const store: TrainedEditorStore | undefined = ctx.trained;
-  const command = store?.trainCommand('mend', hp.layers) ?? `npx locus train --method mend --model <model> --hparams '{"layers":[${hp.layers.join(',')}]}'`;
-  if (!store) throw new UntrainedEditorError(`train MEND for this model first: ${command} (no trained editors are available here)`);
-  const file = store.file('mend', hp.layers);
-  const nets = await store.cached(
-    file,
-    ({ tensors, meta }) => {
-      const architecture = (meta.architecture ?? {}) as Record<string, unknown>;
-      const differs = MEND_ARCHITECTURE.filter((k) => JSON.stringify(architecture[k]) !== JSON.stringify(hp[k]));
-      if (differs.length) {
-        throw new UntrainedEditorError(
-          `the trained MEND editor ${file} has ${differs.map((k) => `${k} ${JSON.stringify(architecture[k])}`).join(', ')}, not ${differs.map((k) => JSON.stringify(hp[k])).join(', ')}: use its settings or train again (${command})`,
-        );
-      }
-      const spec = (meta.spec ?? {}) as Record<string, unknown>;
-      const own = ctx.lm.network.spec;
-      if (spec.hidden !== own.hidden || spec.mlpHidden !== own.mlpHidden || spec.layers !== own.layers) {
-        throw new UntrainedEditorError(`the trained MEND editor ${file} was trained on another architecture (${JSON.stringify(spec)}): ${command}`);
-      }
-      const loaded = new MendNetworks(ctx.lm.engine, ctx.lm.network, { ...hp, ...(meta.hparams as object), layers: hp.layers });
-      loaded.load(tensors);
-      return loaded;
-    },
-    (old) => old.dispose(),
-  );
-  if (!nets) throw new UntrainedEditorError(`train MEND for this model first: ${command}`);
-  return nets;
 }

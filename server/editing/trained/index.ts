@@ -8,10 +8,13 @@ import type { LanguageModel } from '../../models/lm';
 import { HparamsError } from '../hparams';
 import type { EditorId } from '../index';
 import type { MendHparams } from '../mend/hparams';
-import { trainMend, type TrainOptions, type TrainRecord, type TrainResult } from '../mend/train';
+import type { KeHparams } from '../ke/hparams';
+import { trainKe } from '../ke/train';
+import { trainMend } from '../mend/train';
+import type { TrainOptions, TrainRecord, TrainResult } from './loop';
 import type { TrainedEditorStore } from './store';
 
-export type { TrainOptions, TrainProgress, TrainRecord, TrainResult } from '../mend/train';
+export type { TrainOptions, TrainProgress, TrainRecord, TrainResult } from './loop';
 
 export interface Trainer {
   train(lm: LanguageModel, store: TrainedEditorStore, records: readonly TrainRecord[], hparams: Record<string, unknown>, opts: TrainOptions): Promise<TrainResult>;
@@ -19,6 +22,7 @@ export interface Trainer {
 
 export const TRAINERS = {
   mend: { train: (lm, store, records, hp, opts) => trainMend(lm, store, records, hp as MendHparams, opts) },
+  ke: { train: (lm, store, records, hp, opts) => trainKe(lm, store, records, hp as KeHparams, opts) },
 } satisfies Partial<Record<EditorId, Trainer>>;
 
 export type TrainableId = keyof typeof TRAINERS;
@@ -37,7 +41,7 @@ export function trainRecords(cases: readonly EvalCase[]): { records: TrainRecord
   for (const c of cases) {
     const loc = c.locality[0];
     if (!loc) continue;
-    records.push({ prompt: fillPrompt(c.request).text, target: c.request.targetNew, paraphrases: c.generality.map((g) => g.prompt), loc: { prompt: loc.prompt, answer: loc.groundTruth } });
+    records.push({ prompt: fillPrompt(c.request).text, target: c.request.targetNew, targetTrue: c.request.targetTrue, paraphrases: c.generality.map((g) => g.prompt), loc: { prompt: loc.prompt, answer: loc.groundTruth } });
   }
   return { records, skipped: cases.length - records.length };
 }
