@@ -3,7 +3,7 @@
 # Each run writes bench/results/world/<name>.json (the report with per-case numbers and a Markdown
 # table); per-model defaults come from data/models/world-gpt2/editing.json. Runs marked -bare use the bare prompt instead of context templates
 # (ROME's templates make an edit ~20x slower on the CPU). ~2.5 h on 2 cores in all.
-#   bash bench/world-eval.sh [name ...]     (default: all, cheapest first)
+#   bash bench/world-eval.sh [name ...]     (default: all but MEND and KE, cheapest first)
 set -u
 cd "$(dirname "$0")/.."
 DATA=data/world/datasets/counterfact-test.json
@@ -11,10 +11,22 @@ MODEL=data/models/world-gpt2
 run() { # name, then locus eval arguments
   local name=$1; shift
   echo "== $name: locus eval $*"
+  mkdir -p "$(dirname "bench/results/world/$name")"
   npx locus eval --model $MODEL --dataset $DATA --quiet --out bench/results/world/$name.json "$@" > bench/results/world/$name.log 2>&1
   echo "   rc=$? $(tail -1 bench/results/world/$name.log)"
 }
+# MEND and KE edit with a trained editor: `npx locus train --method mend|ke --model $MODEL` first (it lands in
+# $LOCUS_DATA_DIR or .locus; ~20 min on 2 cores), then run them by name (they are not in ORDER).
+# The zsRE-format run goes to bench/results/world/zsre/. The committed mend-single-200 reports are of a
+# 1000-step editor (the default then); mend-300steps-* of the 300-step default (LOCUS_DATA_DIR of that run).
 declare -A RUNS=(
+  [mend-single-200]="--method mend --n 200 --mode single"
+  [mend-batch-100]="--method mend --n 100 --mode batch --batch-size 100"
+  [mend-sequential-100]="--method mend --n 100 --mode sequential --checkpoints 1,10,25,50,100"
+  [zsre/mend-single-200]="--method mend --n 200 --mode single --dataset data/world/datasets/zsre-test.json"
+  [ke-single-100]="--method ke --n 100 --mode single"
+  [ke-sequential-100]="--method ke --n 100 --mode sequential --checkpoints 1,10,25,50,100"
+  [zsre/ke-single-100]="--method ke --n 100 --mode single --dataset data/world/datasets/zsre-test.json"
   [rome-single-200-bare]="--method rome --n 200 --mode single --hparams {\"useContextTemplates\":false}"
   [ft-l-single-200]="--method ft-l --n 200 --mode single"
   [ft-m-single-200]="--method ft-m --n 200 --mode single"

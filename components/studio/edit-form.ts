@@ -13,6 +13,8 @@ export const EDIT_METHODS = [
   { id: 'kn', name: 'KN', label: 'KN: knowledge neurons', batchable: false },
   { id: 'tpatcher', name: 'T-Patcher', label: 'T-Patcher: one trained patch neuron per mistake, beside the last MLP', batchable: true },
   { id: 'calinet', name: 'CaliNET', label: 'CaliNET: trained calibration slots beside the last MLPs', batchable: true },
+  { id: 'mend', name: 'MEND', label: 'MEND: trained editor networks (train first)', batchable: true },
+  { id: 'ke', name: 'KE', label: 'KE: trained hyper-network (train first)', batchable: false },
 ] as const;
 export type EditMethod = (typeof EDIT_METHODS)[number]['id'];
 

@@ -107,11 +107,48 @@ export const StatisticsJobResult = z.object({
 });
 export type StatisticsJobResult = z.infer<typeof StatisticsJobResult>;
 
+/** Most records one training job reads (the world's zsRE train split has 2000). */
+export const TRAIN_RECORDS_MAX = 100_000;
+
+/**
+ * Training a method's editor network (MEND) for a model on a train split of the catalog; the trained
+ * editor is stored per model (server/editing/trained/store.ts). A cancelled or interrupted job leaves
+ * a checkpoint; a later job with the same hparams resumes from it unless `restart`.
+ */
+export const TrainJobInput = z.object({
+  kind: z.literal('train'),
+  model: ModelId,
+  /** A trainable method (server/editing/trained TRAINERS): mend. */
+  method: z.string().min(1, { error: 'Choose a method' }),
+  /** A dataset id of the catalog with locality prompts (zsRE format). */
+  dataset: z.string().min(1).max(200).default('world:zsre-train'),
+  /** Train on the first n records (all when absent). */
+  n: z.number().int().min(2).max(TRAIN_RECORDS_MAX).optional(),
+  hparams: z.record(z.string(), z.unknown()).default({}),
+  restart: z.boolean().default(false),
+});
+export type TrainJobInput = z.infer<typeof TrainJobInput>;
+
+/** The result of a train job (server/editing/mend/train.ts TrainResult). */
+export const TrainJobResult = z.object({
+  method: z.string(),
+  /** The trained editor's file. */
+  file: z.string(),
+  steps: z.number().int(),
+  resumedFrom: z.number().int(),
+  seconds: z.number(),
+  /** Mean loss and its terms over the run's last 50 steps (MEND: edit, loc, preEdit). */
+  final: z.record(z.string(), z.number()),
+  peakBytes: z.number(),
+  peakRssBytes: z.number(),
+});
+export type TrainJobResult = z.infer<typeof TrainJobResult>;
+
 /** POST /api/jobs */
-export const JobInput = z.discriminatedUnion('kind', [TraceJobInput, EditJobInput, EvalJobInput, CompareJobInput, StatisticsJobInput]);
+export const JobInput = z.discriminatedUnion('kind', [TraceJobInput, EditJobInput, EvalJobInput, CompareJobInput, StatisticsJobInput, TrainJobInput]);
 export type JobInput = z.infer<typeof JobInput>;
 export type JobKind = JobInput['kind'];
-export const JOB_KINDS = ['trace', 'edit', 'eval', 'compare', 'statistics'] as const satisfies readonly JobKind[];
+export const JOB_KINDS = ['trace', 'edit', 'eval', 'compare', 'statistics', 'train'] as const satisfies readonly JobKind[];
 
 /**
  * One event of a job, numbered from 1 in the order it happened. Types: 'state' ({state, error?}),

@@ -83,7 +83,7 @@ export class ModelHub {
 
   constructor(
     entries: readonly ModelEntry[],
-    private readonly opts: { defaultModel?: string; createEngine?: () => Engine; modelRoots?: readonly string[]; versionStore?: VersionStore } = {},
+    private readonly opts: { defaultModel?: string; createEngine?: () => Engine; modelRoots?: readonly string[]; versionStore?: VersionStore; trainedRoot?: string } = {},
   ) {
     if (!entries.length) throw new Error('ModelHub: no models');
     for (const entry of entries) {
@@ -156,7 +156,7 @@ export class ModelHub {
 
   private makeWorkspace(slot: Slot, lm: LanguageModel): EditWorkspace {
     const store = this.opts.versionStore;
-    slot.workspace ??= new EditWorkspace(lm, slot.entry.location, store ? { store, model: slot.entry.id } : undefined);
+    slot.workspace ??= new EditWorkspace(lm, slot.entry.location, store ? { store, model: slot.entry.id } : undefined, this.opts.trainedRoot);
     return slot.workspace;
   }
 

@@ -3,12 +3,14 @@
  * new version of it. The job system (server/jobs) runs these with a progress sink and a cancellation
  * signal, and takes a lock per model from `access`: reads run alongside reads, a write runs alone.
  */
-import type { CompareJobResult, CompareRun, EditJobResult, JobInput, StatisticsJobResult } from '../../lib/api/jobs';
+import { existsSync } from 'node:fs';
+import type { CompareJobResult, CompareRun, EditJobResult, JobInput, StatisticsJobResult, TrainJobResult } from '../../lib/api/jobs';
 import { fillPrompt, type EditRequest } from '../../lib/editing/request';
 import { addDelta, snapshot } from '../editing/deltas';
 import { EditCancelled, throwIfCancelled, type EditContext } from '../editing/editor';
-import { editorIdOf, HparamsError, resolveHparams } from '../editing/hparams';
+import { editorIdOf, hparamLayers, HparamsError, resolveHparams } from '../editing/hparams';
 import { EDITORS, type EditorId } from '../editing/index';
+import { TRAINERS, trainableIdOf, trainRecords } from '../editing/trained';
 import { DatasetError, getCatalog } from '../eval/catalog';
 import { evaluate, peakMemory } from '../eval/runner';
 import { probeSnapshot } from '../eval/snapshot';
@@ -93,7 +95,7 @@ const edit: RunnerSpec<'edit'> = {
     const editStarted = performance.now();
     const emit = (e: unknown) => ctx.emit('progress', e);
     const outcome = await whileEditing(workspace, 'edit', emit, () =>
-      editor.apply({ lm, stats: workspace.stats, templates: workspace.templates, onProgress: emit, signal: ctx.signal }, [input.request], hparams as never),
+      editor.apply({ lm, stats: workspace.stats, templates: workspace.templates, trained: workspace.trained, onProgress: emit, signal: ctx.signal }, [input.request], hparams as never),
     );
     const editSeconds = (performance.now() - editStarted) / 1000;
     // past this point the edit is applied and the job finishes: a cancel must come before it
@@ -131,7 +133,7 @@ const evaluation: RunnerSpec<'eval'> = {
       'evaluation',
       (e) => ctx.emit('progress', { type: 'editor', caseIds: [], event: e }),
       () =>
-        evaluate({ lm: workspace.lm, stats: workspace.stats, templates: workspace.templates }, method, hparams, cases, {
+        evaluate({ lm: workspace.lm, stats: workspace.stats, templates: workspace.templates, trained: workspace.trained }, method, hparams, cases, {
           mode: input.mode,
           batchSize: input.batchSize,
           checkpoints: input.checkpoints ?? (input.mode === 'sequential' ? [1, 10, 100] : undefined),
@@ -156,6 +158,7 @@ async function resolveEval(input: Input<'eval'>, hub: ModelHub) {
     const perCall = input.mode === 'single' ? 1 : (input.batchSize ?? (input.mode === 'batch' ? cases.length : 1));
     if (perCall > 1 && !EDITORS[method].batchable) throw new HubError(400, `${EDITORS[method].name} edits one fact per call: batches of ${perCall} need a method that batches (${Object.values(EDITORS).filter((e) => e.batchable).map((e) => e.name).join(', ')})`);
     const hparams = resolveHparams(method, workspace.lm, input.hparams, workspace.location);
+    requireTrained(method, hparams, workspace);
     return { method, hparams, workspace, cases, format: loaded.format };
   } catch (error) {
     if (error instanceof HparamsError) throw new HubError(400, error.message);
@@ -206,7 +209,7 @@ async function compareOne(input: Input<'compare'>, id: string, workspace: EditWo
   const editStarted = performance.now();
   let restore: { restore(): void } | undefined;
   try {
-    const outcome = await EDITORS[method].apply({ lm, stats: workspace.stats, templates: workspace.templates, onProgress: progress, signal: ctx.signal }, [input.request], hparams as never);
+    const outcome = await EDITORS[method].apply({ lm, stats: workspace.stats, templates: workspace.templates, trained: workspace.trained, onProgress: progress, signal: ctx.signal }, [input.request], hparams as never);
     const editSeconds = (performance.now() - editStarted) / 1000;
     restore = snapshot(lm.network, [...new Set(outcome.deltas.map((d) => d.param))]);
     for (const delta of outcome.deltas) addDelta(lm.network, delta);
@@ -235,6 +238,7 @@ async function resolve(input: { model: string; method: string; request: EditRequ
       throw new HubError(400, (error as Error).message);
     }
     const hparams = resolveHparams(method, lm, input.hparams, location);
+    requireTrained(method, hparams, workspace);
     return { method, hparams, workspace };
   } catch (error) {
     if (error instanceof HparamsError) throw new HubError(400, error.message);
@@ -276,4 +280,57 @@ const statistics: RunnerSpec<'statistics'> = {
   },
 };
 
-export const RUNNERS = { trace, edit, eval: evaluation, compare, statistics } satisfies { [K in JobInput['kind']]: RunnerSpec<K> };
+/** A method that edits with a trained network refuses before it is queued when none is stored. */
+function requireTrained(method: EditorId, hparams: Record<string, unknown>, workspace: EditWorkspace): void {
+  if (!EDITORS[method].needs.trainedEditor) return;
+  const layers = hparamLayers(hparams);
+  if (!existsSync(workspace.trained.file(method, layers))) {
+    throw new HubError(400, `train ${EDITORS[method].name} for this model first: ${workspace.trained.trainCommand(method, layers)} (or a train job)`);
+  }
+}
+
+/**
+ * Training a method's editor network on a train split of the catalog. It reads the model's weights
+ * (hooks add the edits it tries), so it holds a read lock: traces run alongside, edits wait.
+ * Progress: stages, checkpoints, and every 10th step's losses.
+ */
+const train: RunnerSpec<'train'> = {
+  access: (input) => ({ key: `model:${input.model}`, mode: 'read' }),
+  async check(input, hub = getHub()) {
+    await resolveTrain(input, hub);
+  },
+  async run(input, ctx, hub = getHub()) {
+    const { workspace, method, hparams, records } = await resolveTrain(input, hub);
+    try {
+      const result: TrainJobResult = await TRAINERS[method].train(workspace.lm, workspace.trained, records, hparams, {
+        signal: ctx.signal,
+        restart: input.restart,
+        onProgress: (e) => {
+          if (e.type !== 'train' || e.step % 10 === 0 || e.step === e.steps) ctx.emit('progress', e);
+        },
+      });
+      return result;
+    } catch (error) {
+      if (error instanceof EditCancelled) throw new JobCancelled('training cancelled');
+      throw error;
+    }
+  },
+};
+
+async function resolveTrain(input: Input<'train'>, hub: ModelHub) {
+  try {
+    const method = trainableIdOf(editorIdOf(input.method));
+    const workspace = await hub.workspace(input.model);
+    const loaded = await getCatalog().cases(input.dataset);
+    const { records } = trainRecords(loaded.cases.slice(0, input.n ?? loaded.cases.length));
+    if (records.length < 2) throw new HubError(400, `Dataset ${input.dataset} has ${records.length} records with a locality prompt: training needs at least 2`);
+    const hparams = resolveHparams(method, workspace.lm, input.hparams, workspace.location);
+    return { method, hparams, workspace, records };
+  } catch (error) {
+    if (error instanceof HparamsError) throw new HubError(400, error.message);
+    if (error instanceof DatasetError) throw new HubError(error.status, error.message);
+    throw error;
+  }
+}
+
+export const RUNNERS = { trace, edit, eval: evaluation, compare, statistics, train } satisfies { [K in JobInput['kind']]: RunnerSpec<K> };

@@ -9,6 +9,7 @@ import { ContextTemplates } from '../editing/context-templates';
 import type { WeightDelta } from '../editing/editor';
 import { secondMoments, statsSource } from '../editing/stats/defaults';
 import type { SecondMoments } from '../editing/stats/second-moment';
+import { TrainedEditorStore } from '../editing/trained/store';
 import type { VersionStore } from '../editing/version-store';
 import { ModelVersions, type AppliedEdit } from '../editing/versions';
 import type { LanguageModel } from '../models/lm';
@@ -17,6 +18,8 @@ export class EditWorkspace {
   readonly versions: ModelVersions;
   readonly templates: ContextTemplates;
   readonly stats: SecondMoments;
+  /** Trained editors (MEND) of this model, under the data directory. */
+  readonly trained: TrainedEditorStore;
   /** Set while an edit computes against the current weights: reverting meanwhile would pull them from under it. */
   editing = false;
 
@@ -25,7 +28,10 @@ export class EditWorkspace {
     /** The checkpoint folder or GGUF file (hyper-parameter files, the statistics' cache name). */
     readonly location: string,
     private readonly saved?: { store: VersionStore; model: string },
+    /** The data directory trained editors live under (default: $LOCUS_DATA_DIR or .locus). */
+    trainedRoot?: string,
   ) {
+    this.trained = TrainedEditorStore.forModel(location, trainedRoot);
     this.versions = new ModelVersions(lm.network);
     this.templates = new ContextTemplates(lm);
     this.stats = secondMoments(lm, location, statsSource(location));

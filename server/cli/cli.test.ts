@@ -19,9 +19,9 @@ const scratch = mkdtempSync(path.join(tmpdir(), 'locus-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Runs `locus <args>` as `npx locus` does, from the repository root. */
-function locus(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function locus(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/locus.mjs', ...args], { cwd: ROOT, env: { ...process.env, LOCUS_CACHE: path.join(scratch, 'cache') } });
+    const child = spawn(process.execPath, ['bin/locus.mjs', ...args], { cwd: ROOT, env: { ...process.env, LOCUS_CACHE: path.join(scratch, 'cache'), ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
@@ -115,5 +115,34 @@ describe('Progress', () => {
     progress.update('steps', 1);
     progress.end();
     expect(writes.join('')).toBe('\rsteps 1\x1b[K\n');
+  });
+});
+
+describe('locus train', () => {
+  // A small MEND (layer 5's down projection, rank 8) trained for a few steps: the command's plumbing, not MEND's quality (server/editing/mend/mend.test.ts)
+  const hparams = '{"layers":[5],"projections":["out"],"rank":8,"steps":4}';
+  const env = { LOCUS_DATA_DIR: path.join(scratch, 'data') };
+  const edit = ['edit', '--model', MODEL, '--method', 'mend', ...FACT, '--target', ' Nosonia', '--hparams', hparams];
+
+  it('MEND edits refuse before training and work after it', async () => {
+    const refused = await locus(edit, env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`locus edit: train MEND for this model first: npx locus train --method mend --model ${MODEL} --hparams '{"layers":[5]}'`);
+
+    const trained = await locus(['train', '--method', 'mend', '--model', MODEL, '--n', '20', '--hparams', hparams], env);
+    expect(trained.stderr).toMatch(/training \[#+\] 4\/4 100%/);
+    expect(trained.code).toBe(0);
+    expect(trained.stdout).toMatch(/wrote .*editors\/world-gpt2\/mend-layers-5\.safetensors/);
+    expect(existsSync(path.join(scratch, 'data/editors/world-gpt2/mend-layers-5.safetensors'))).toBe(true);
+
+    const edited = await locus(edit, env);
+    expect(edited.code).toBe(0);
+    expect(edited.stdout).toContain('changed transformer.h.5.mlp.c_proj.weight (rank');
+  }, 120_000);
+
+  it('says which methods train', async () => {
+    const { code, stderr } = await locus(['train', '--method', 'rome', '--model', MODEL]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('rome has no editor to train (trainable methods: mend, ke)');
   });
 });

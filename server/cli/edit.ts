@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fillPrompt } from '../../lib/editing/request';
 import { ContextTemplates } from '../editing/context-templates';
+import { TrainedEditorStore } from '../editing/trained/store';
 import { EDITORS } from '../editing/index';
 import { ModelVersions } from '../editing/versions';
 import type { LanguageModel } from '../models/lm';
@@ -57,6 +58,7 @@ export async function edit(argv: string[]): Promise<void> {
       lm,
       stats,
       templates: new ContextTemplates(lm),
+      trained: TrainedEditorStore.forModel(values.model!),
       onProgress: (e) => {
         if (e.type === 'stage') progress.log(`  ${e.stage}${e.detail ? `: ${e.detail}` : ''}`);
         else if (e.type === 'step') progress.update('  optimising', e.step + 1, undefined, `loss ${e.loss.toFixed(4)}`);

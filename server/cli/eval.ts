@@ -1,6 +1,6 @@
 /**
  * `locus eval` (also `npm run eval --`): scores a method on a CounterFact / zsRE / KnowEdit file
- * (server/eval). For methods that read statistics (ROME, MEMIT: `Editor.usesStatistics`) the second
+ * (server/eval). For methods that read statistics (ROME, MEMIT: `Editor.needs.secondMoments`) the second
  * moments of the hparams' `layer`/`layers` are computed before the edit clock starts, as is a
  * method's own one-off setup (T-Patcher's memory); --stats-layers overrides the layers. Prints a Markdown table and writes the full report as JSON (--out).
  */
@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatCurve, formatTable, type EvalMode } from '../../lib/eval';
 import { ContextTemplates } from '../editing/context-templates';
+import { TrainedEditorStore } from '../editing/trained/store';
 import { loadEvalCases } from '../eval/datasets';
 import { evaluate, type EvalProgress } from '../eval/runner';
 import { editorId, hparamsJson, integer, integers, methodHparams, required, UsageError } from './args';
@@ -81,7 +82,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     else if (e.type === 'edit') progress.update('edits', e.done, e.total, `${e.caseIds.at(-1)} ${e.seconds.toFixed(2)} s`);
     else if (e.type === 'checkpoint') progress.log(`  after ${e.edits} edits: reliability ${pct(e.averages.reliability)}, locality ${pct(e.averages.locality)}`);
   };
-  const report = await evaluate({ lm, stats, templates: new ContextTemplates(lm) }, method, hparams, cases, { mode, batchSize, statsLayers, checkpoints, onProgress });
+  const report = await evaluate({ lm, stats, templates: new ContextTemplates(lm), trained: TrainedEditorStore.forModel(values.model!) }, method, hparams, cases, { mode, batchSize, statsLayers, checkpoints, onProgress });
   progress.end();
   progress.log(`done in ${seconds(started)} s`);
 

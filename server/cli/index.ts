@@ -1,20 +1,23 @@
 /**
- * The Locus command line: `npx locus trace|edit|eval ...` (bin/locus.mjs runs this file through tsx).
+ * The Locus command line: `npx locus trace|edit|eval|train ...` (bin/locus.mjs runs this file through tsx).
  * Results go to stdout, progress to stderr. A bad request (a missing option, a subject not in the
  * prompt, a model that is not there...) exits with code 2 and one line; any other failure with 1.
  */
 import { ModelLoadError } from '../models/weights';
 import { TokenizerError } from '../models/tokenizer';
 import { TraceRequestError } from '../tracing';
+import { UntrainedEditorError } from '../editing/trained/store';
 import { UsageError } from './args';
 import * as edit from './edit';
 import * as evaluation from './eval';
 import * as trace from './trace';
+import * as training from './train';
 
 const COMMANDS = {
   trace: { summary: 'causal trace of a fact: which layers and tokens carry it', usage: trace.usage, run: trace.trace },
   edit: { summary: 'rewrite one fact with an editing method; p(target) before and after', usage: edit.usage, run: edit.edit },
   eval: { summary: 'score an editing method on a CounterFact / zsRE / KnowEdit file', usage: evaluation.usage, run: evaluation.evalCommand },
+  train: { summary: 'train a method\'s editor network (MEND) on a train split', usage: training.usage, run: training.train },
 } satisfies Record<string, { summary: string; usage: string; run: (argv: string[]) => Promise<void> }>;
 
 type CommandName = keyof typeof COMMANDS;
@@ -29,7 +32,7 @@ ${Object.entries(COMMANDS)
 /** Errors that mean the request was wrong rather than the program: exit code 2. */
 function isRequestError(err: unknown): boolean {
   const parseArgsError = String((err as { code?: unknown } | null)?.code ?? '').startsWith('ERR_PARSE_ARGS');
-  return parseArgsError || err instanceof UsageError || err instanceof TraceRequestError || err instanceof ModelLoadError || err instanceof TokenizerError;
+  return parseArgsError || err instanceof UsageError || err instanceof TraceRequestError || err instanceof ModelLoadError || err instanceof TokenizerError || err instanceof UntrainedEditorError;
 }
 
 async function main(argv: string[]): Promise<number> {

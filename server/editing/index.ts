@@ -1,7 +1,9 @@
 import { calinet } from './calinet/method';
 import type { Editor } from './editor';
 import { ftL, ftM } from './ft/method';
+import { ke } from './ke/method';
 import { kn } from './kn/method';
+import { mend } from './mend/method';
 import { memit } from './memit/method';
 import { rome } from './rome/method';
 import { tpatcher } from './tpatcher/method';
@@ -15,6 +17,8 @@ export const EDITORS = {
   kn,
   tpatcher,
   calinet,
+  mend,
+  ke,
 } satisfies Record<string, Editor>;
 
 export type EditorId = keyof typeof EDITORS;

@@ -110,6 +110,28 @@ export class Adam extends BaseOptimizer {
     }
   }
 
+  /** Step count and moment estimates per parameter (in the order given), for a checkpoint. */
+  state(): { t: number; m: (Float32Array | null)[]; v: (Float32Array | null)[] } {
+    const read = (map: Map<Tensor, Tensor>) => this.params.map((p) => (map.has(p) ? Float32Array.from(map.get(p)!.valuesSync()) : null));
+    return { t: this.t, m: read(this.m), v: read(this.v) };
+  }
+
+  /** Restores what `state` returned: the next step continues as if never interrupted. */
+  loadState(state: { t: number; m: readonly (Float32Array | null)[]; v: readonly (Float32Array | null)[] }): void {
+    if (state.m.length !== this.params.length || state.v.length !== this.params.length) {
+      throw new Error(`Adam.loadState: ${state.m.length} moment estimates for ${this.params.length} parameters`);
+    }
+    this.dispose();
+    this.t = state.t;
+    this.params.forEach((p, i) => {
+      for (const [map, values] of [[this.m, state.m[i]], [this.v, state.v[i]]] as const) {
+        if (!values) continue;
+        if (values.length !== p.size) throw new Error(`Adam.loadState: parameter ${i} has ${p.size} values, its moment ${values.length}`);
+        map.set(p, this.engine.keep(this.engine.tensor(values, p.shape)));
+      }
+    });
+  }
+
   dispose(): void {
     for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
     this.m.clear();

@@ -69,7 +69,7 @@ export async function evaluate(ctx: EditContext, editorId: EditorId, hparams: Re
   const sample = peak.sample;
 
   // One-off statistics, outside the edit clock.
-  const statsLayers = [...(opts.statsLayers ?? (editor.usesStatistics ? hparamLayers(hp) : []))];
+  const statsLayers = [...(opts.statsLayers ?? (editor.needs.secondMoments ? hparamLayers(hp) : []))];
   let clock = performance.now();
   for (const layer of statsLayers) {
     const t = performance.now();
@@ -79,7 +79,7 @@ export async function evaluate(ctx: EditContext, editorId: EditorId, hparams: Re
   await editor.setup?.(ctx, hp as never);
   const statsSeconds = seconds(clock);
   clock = performance.now();
-  if (hp.useContextTemplates !== false) ctx.templates.get();
+  if (hp.useContextTemplates !== false && editor.needs.contextTemplates) ctx.templates.get();
   const templatesSeconds = seconds(clock);
   if (templatesSeconds > 0.01) emit?.({ type: 'setup', stage: 'templates', seconds: templatesSeconds });
   sample();

@@ -11,11 +11,13 @@ import { add, mul, where } from '../engine/ops';
  *               after its output projection; encoder-decoder models hook each stack separately
  *               (server/models/seq2seq.ts)
  *   mlp_in      input of layer l's MLP (after its norm)
+ *   mlp_pre     output of layer l's up/in projection, before the activation (Llama: up_proj,
+ *               the factor multiplied by act(gate)); linear in that projection's weight
  *   mlp_key     input of layer l's down/out projection (the MLP "key", after the activation)
  *   mlp_out     output of layer l's MLP
  *   resid_post  output of layer l
  */
-export const HOOK_POINTS = ['embed', 'resid_pre', 'attn_out', 'cross_attn_out', 'mlp_in', 'mlp_key', 'mlp_out', 'resid_post'] as const;
+export const HOOK_POINTS = ['embed', 'resid_pre', 'attn_out', 'cross_attn_out', 'mlp_in', 'mlp_pre', 'mlp_key', 'mlp_out', 'resid_post'] as const;
 export type HookPoint = (typeof HOOK_POINTS)[number];
 
 export interface HookSite {

@@ -45,6 +45,9 @@ export interface CausalLM {
   mlpOutWeight(layer: number): { name: string; transposed: boolean };
   /** Key/value slots added beside MLPs (T-Patcher, CaliNET): every forward runs them. */
   readonly slots: AddedSlots;
+  /** The MLP up/in projection weight of a layer (the one whose output is the `mlp_pre` hook point;
+   * Llama: up_proj), and whether it is stored [in, out]. */
+  mlpInWeight(layer: number): { name: string; transposed: boolean };
   forward(input: ForwardInput): ForwardOutput;
   /** Final norm and unembedding of a residual stream after the last layer: [B, T, D] -> [B, T, V]. */
   head(residual: Tensor): Tensor;

@@ -20,7 +20,7 @@ export const calinet: Editor<typeof CaliNetHparams> = {
   hparams: CaliNetHparams,
   defaults: calinetDefaults,
   batchable: true,
-  usesStatistics: false,
+  needs: { secondMoments: false, contextTemplates: false, trainedEditor: false },
   async apply(ctx: EditContext, requests: readonly EditRequest[], hp: CaliNetHparams): Promise<EditOutcome> {
     if (!requests.length) return { deltas: [], stats: {} };
     const { lm } = ctx;

@@ -17,7 +17,7 @@ function ftEditor(name: string, objective: FtHparams['objective']): Editor<typeo
     hparams: FtHparams,
     defaults: (lm: LanguageModel) => ftDefaults(lm, objective),
     batchable: true,
-    usesStatistics: false,
+    needs: { secondMoments: false, contextTemplates: false, trainedEditor: false },
     async apply(ctx: EditContext, requests: readonly EditRequest[], hp: FtHparams): Promise<EditOutcome> {
       if (!requests.length) return { deltas: [], stats: {} };
       ctx.onProgress?.({ type: 'stage', stage: 'fine-tune', detail: `layer ${hp.layer}, ${requests.length} request(s), ${hp.objective}` });

@@ -21,7 +21,7 @@ export const kn: Editor<typeof KnHparams> = {
   hparams: KnHparams,
   defaults: () => knDefaults(),
   batchable: false,
-  usesStatistics: false,
+  needs: { secondMoments: false, contextTemplates: true, trainedEditor: false },
   async apply(ctx: EditContext, requests: readonly EditRequest[], hp: KnHparams): Promise<EditOutcome> {
     const { lm } = ctx;
     const { spec } = lm.network;

@@ -24,7 +24,7 @@ export const memit: Editor<typeof MemitHparams> = {
   hparams: MemitHparams,
   defaults: (lm: LanguageModel) => memitDefaults(lm),
   batchable: true,
-  usesStatistics: true,
+  needs: { secondMoments: true, contextTemplates: true, trainedEditor: false },
   async apply(ctx: EditContext, requests: readonly EditRequest[], hp: MemitHparams): Promise<EditOutcome> {
     const { lm } = ctx;
     const { spec } = lm.network;

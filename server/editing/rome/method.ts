@@ -19,7 +19,7 @@ export const rome: Editor<typeof RomeHparams> = {
   hparams: RomeHparams,
   defaults: (lm: LanguageModel) => romeDefaults(lm),
   batchable: false,
-  usesStatistics: true,
+  needs: { secondMoments: true, contextTemplates: true, trainedEditor: false },
   async apply(ctx: EditContext, requests: readonly EditRequest[], hp: RomeHparams): Promise<EditOutcome> {
     const { lm } = ctx;
     const deltas: WeightDelta[] = [];

@@ -22,7 +22,7 @@ export const tpatcher: Editor<typeof TPatcherHparams> = {
   hparams: TPatcherHparams,
   defaults: tpatcherDefaults,
   batchable: true,
-  usesStatistics: false,
+  needs: { secondMoments: false, contextTemplates: false, trainedEditor: false },
   async setup(ctx: EditContext, hp: TPatcherHparams): Promise<void> {
     await memoryOf(ctx.lm, ctx.stats, hp.layer, hp.memoryTokens);
   },

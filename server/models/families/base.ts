@@ -12,6 +12,7 @@ export interface FamilyWiring {
   /** Final norm and unembedding: [B, T, D] -> [B, T, V] */
   head(x: Tensor): Tensor;
   mlpOutWeight(layer: number): { name: string; transposed: boolean };
+  mlpInWeight(layer: number): { name: string; transposed: boolean };
 }
 
 export interface BlockContext {
@@ -38,6 +39,11 @@ export class DecoderOnlyLM implements CausalLM {
   mlpOutWeight(layer: number) {
     if (layer < 0 || layer >= this.spec.layers) throw new Error(`layer ${layer} out of range: the model has ${this.spec.layers}`);
     return this.wiring.mlpOutWeight(layer);
+  }
+
+  mlpInWeight(layer: number) {
+    if (layer < 0 || layer >= this.spec.layers) throw new Error(`layer ${layer} out of range: the model has ${this.spec.layers}`);
+    return this.wiring.mlpInWeight(layer);
   }
 
   forward(input: ForwardInput): ForwardOutput {

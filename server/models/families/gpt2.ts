@@ -68,11 +68,12 @@ export function buildGpt2(engine: Engine, w: WeightLoader, config: Gpt2Config): 
       const attn = hooks.apply('attn_out', l, conv1d(mergeHeads(attention(q, k, v, pos.mask)), L.attnOut[0], L.attnOut[1]));
       const mid = add(x, attn);
       const mlpIn = hooks.apply('mlp_in', l, layerNorm(mid, L.ln2[0], L.ln2[1], eps));
-      const key = hooks.apply('mlp_key', l, gelu(conv1d(mlpIn, L.fc[0], L.fc[1]), act));
+      const key = hooks.apply('mlp_key', l, gelu(hooks.apply('mlp_pre', l, conv1d(mlpIn, L.fc[0], L.fc[1])), act));
       const mlpOut = hooks.apply('mlp_out', l, conv1d(key, L.proj[0], L.proj[1]));
       return add(mid, mlpOut);
     },
     head: (x) => matmul(layerNorm(x, lnf[0], lnf[1], eps), wte, { transB: true }),
     mlpOutWeight: (l) => ({ name: `transformer.h.${l}.mlp.c_proj.weight`, transposed: true }),
+    mlpInWeight: (l) => ({ name: `transformer.h.${l}.mlp.c_fc.weight`, transposed: true }),
   });
 }

@@ -69,11 +69,12 @@ export function buildGptj(engine: Engine, w: WeightLoader, config: GptjConfig): 
       if (cache) ({ k, v } = cache.extend(l, k, v));
       const attn = hooks.apply('attn_out', l, linear(mergeHeads(attention(rotated.q, k, v, pos.mask)), L.o));
       const mlpIn = hooks.apply('mlp_in', l, h);
-      const key = hooks.apply('mlp_key', l, gelu(linear(mlpIn, L.fcIn[0], L.fcIn[1]), act));
+      const key = hooks.apply('mlp_key', l, gelu(hooks.apply('mlp_pre', l, linear(mlpIn, L.fcIn[0], L.fcIn[1])), act));
       const mlpOut = hooks.apply('mlp_out', l, linear(key, L.fcOut[0], L.fcOut[1]));
       return add(add(x, attn), mlpOut);
     },
     head: (x) => linear(layerNorm(x, lnf[0], lnf[1], eps), lmHead[0], lmHead[1]),
     mlpOutWeight: (l) => ({ name: `transformer.h.${l}.mlp.fc_out.weight`, transposed: false }),
+    mlpInWeight: (l) => ({ name: `transformer.h.${l}.mlp.fc_in.weight`, transposed: false }),
   });
 }

@@ -88,11 +88,12 @@ export function buildLlama(engine: Engine, w: WeightLoader, config: LlamaConfig)
       const attn = hooks.apply('attn_out', l, linear(mergeHeads(attention(rotated.q, k, v, pos.mask)), ...L.o));
       const mid = add(x, attn);
       const mlpIn = hooks.apply('mlp_in', l, rmsNorm(mid, L.postNorm, eps));
-      const key = hooks.apply('mlp_key', l, mul(silu(linear(mlpIn, ...L.gate)), linear(mlpIn, ...L.up)));
+      const key = hooks.apply('mlp_key', l, mul(silu(linear(mlpIn, ...L.gate)), hooks.apply('mlp_pre', l, linear(mlpIn, ...L.up))));
       const mlpOut = hooks.apply('mlp_out', l, linear(key, ...L.down));
       return add(mid, mlpOut);
     },
     head: (x) => matmul(rmsNorm(x, norm, eps), lmHead, { transB: true }),
     mlpOutWeight: (l) => ({ name: `model.layers.${l}.mlp.down_proj.weight`, transposed: false }),
+    mlpInWeight: (l) => ({ name: `model.layers.${l}.mlp.up_proj.weight`, transposed: false }),
   });
 }

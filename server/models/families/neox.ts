@@ -83,7 +83,7 @@ export function buildNeox(engine: Engine, w: WeightLoader, config: NeoxConfig): 
       const attn = hooks.apply('attn_out', l, linear(mergeHeads(attention(rotated.q, k, v, pos.mask)), ...L.dense));
       const mlp = (input: Tensor) => {
         const mlpIn = hooks.apply('mlp_in', l, input);
-        const key = hooks.apply('mlp_key', l, gelu(linear(mlpIn, ...L.up), act));
+        const key = hooks.apply('mlp_key', l, gelu(hooks.apply('mlp_pre', l, linear(mlpIn, ...L.up)), act));
         return hooks.apply('mlp_out', l, linear(key, ...L.down));
       };
       if (config.use_parallel_residual) return add(add(x, attn), mlp(layerNorm(x, L.ln2[0], L.ln2[1], eps)));
@@ -92,5 +92,6 @@ export function buildNeox(engine: Engine, w: WeightLoader, config: NeoxConfig): 
     },
     head: (x) => linear(layerNorm(x, lnf[0], lnf[1], eps), unembed),
     mlpOutWeight: (l) => ({ name: `gpt_neox.layers.${l}.mlp.dense_4h_to_h.weight`, transposed: false }),
+    mlpInWeight: (l) => ({ name: `gpt_neox.layers.${l}.mlp.dense_h_to_4h.weight`, transposed: false }),
   });
 }

@@ -1,0 +1,47 @@
+/**
+ * The methods whose editor is a network trained beforehand on a train split, and how each trains.
+ * A typed record, like EDITORS: the train job and `locus train` look methods up here.
+ */
+import type { EvalCase } from '../../../lib/eval';
+import { fillPrompt } from '../../../lib/editing/request';
+import type { LanguageModel } from '../../models/lm';
+import { HparamsError } from '../hparams';
+import type { EditorId } from '../index';
+import type { MendHparams } from '../mend/hparams';
+import type { KeHparams } from '../ke/hparams';
+import { trainKe } from '../ke/train';
+import { trainMend } from '../mend/train';
+import type { TrainOptions, TrainRecord, TrainResult } from './loop';
+import type { TrainedEditorStore } from './store';
+
+export type { TrainOptions, TrainProgress, TrainRecord, TrainResult } from './loop';
+
+export interface Trainer {
+  train(lm: LanguageModel, store: TrainedEditorStore, records: readonly TrainRecord[], hparams: Record<string, unknown>, opts: TrainOptions): Promise<TrainResult>;
+}
+
+export const TRAINERS = {
+  mend: { train: (lm, store, records, hp, opts) => trainMend(lm, store, records, hp as MendHparams, opts) },
+  ke: { train: (lm, store, records, hp, opts) => trainKe(lm, store, records, hp as KeHparams, opts) },
+} satisfies Partial<Record<EditorId, Trainer>>;
+
+export type TrainableId = keyof typeof TRAINERS;
+
+export function trainableIdOf(method: EditorId): TrainableId {
+  if (!Object.hasOwn(TRAINERS, method)) throw new HparamsError(`${method} has no editor to train (trainable methods: ${Object.keys(TRAINERS).join(', ')})`);
+  return method as TrainableId;
+}
+
+/**
+ * Train records from a dataset's cases (zsRE: src → alt, rephrase, loc/loc_ans): the edit, its
+ * paraphrases and its first locality prompt. Cases without a locality prompt cannot train the KL term.
+ */
+export function trainRecords(cases: readonly EvalCase[]): { records: TrainRecord[]; skipped: number } {
+  const records: TrainRecord[] = [];
+  for (const c of cases) {
+    const loc = c.locality[0];
+    if (!loc) continue;
+    records.push({ prompt: fillPrompt(c.request).text, target: c.request.targetNew, targetTrue: c.request.targetTrue, paraphrases: c.generality.map((g) => g.prompt), loc: { prompt: loc.prompt, answer: loc.groundTruth } });
+  }
+  return { records, skipped: cases.length - records.length };
+}
