@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend, Engine } from '../../engine';
+import { paramGradCheck } from '../../engine/testing/gradcheck';
 import { loadEvalCases } from '../../eval/datasets';
 import { loadLanguageModel } from '../../models/load';
 import { ContextTemplates } from '../context-templates';
@@ -41,31 +42,11 @@ describe('KE', () => {
     const params = nets.parameters();
     engine.tidy(() => engine.backward(keLoss(network, nets, batch, 3).total));
     const analytic = params.map((p) => Float32Array.from(p.grad!.valuesSync()));
-    const scale = Math.max(...analytic.map((g) => Math.max(...Array.from(g, Math.abs))));
-    expect(scale).toBeGreaterThan(1e-3);
-    let worst = 0;
     // KE is smooth (tanh, sigmoid, softmax): a wide step keeps the f32 loss rounding (~2e-4 / 2h) small
-    const h = 1e-2;
-    params.forEach((p, k) => {
-      const values = Float32Array.from(p.valuesSync());
-      const g = analytic[k]!;
-      const largest = g.reduce((best, v, i) => (Math.abs(v) > Math.abs(g[best]!) ? i : best), 0);
-      for (const j of new Set([largest, 0, Math.floor(values.length / 2)])) {
-        const at = (x: number) => {
-          const next = Float32Array.from(values);
-          next[j] = x;
-          const t = engine.tensor(next, p.shape);
-          p.assign(t);
-          t.dispose();
-          return lossValue();
-        };
-        const numeric = (at(values[j]! + h) - at(values[j]! - h)) / (2 * h);
-        at(values[j]!);
-        worst = Math.max(worst, Math.abs(numeric - g[j]!) / Math.max(Math.abs(numeric), Math.abs(g[j]!), 0.1 * scale));
-      }
-    });
     // errors are relative to the entry, floored at a tenth of the largest gradient: the f32 loss (~8)
     // carries ~1e-5 of rounding, which dominates the smallest entries; a wrong gradient is off by O(1)
+    const { worst, scale } = paramGradCheck(engine, params, analytic, lossValue, { h: 1e-2, floor: 0.1 });
+    expect(scale).toBeGreaterThan(1e-3);
     expect(worst).toBeLessThan(3e-2);
   }, 60_000);
 

@@ -76,3 +76,33 @@ export function gradCheck(engine: Engine, inputs: GradCheckInput[], fn: (...xs: 
   });
   return { maxAbsError, maxRelError, scale };
 }
+
+/**
+ * Finite differences on parameters whose gradients are already computed (a loss over many tensors,
+ * e.g. a meta-learning loss): per parameter, its largest gradient entry and two fixed others.
+ * Returns the largest analytic entry and the worst error relative to the entry, floored at
+ * `floor` x that largest entry (tiny entries carry the f32 loss's rounding divided by 2h).
+ */
+export function paramGradCheck(engine: Engine, params: readonly Tensor[], analytic: readonly Float32Array[], lossValue: () => number, opts: { h: number; floor: number }): { worst: number; scale: number } {
+  const scale = Math.max(...analytic.map((g) => Math.max(...Array.from(g, Math.abs))));
+  let worst = 0;
+  params.forEach((p, k) => {
+    const values = Float32Array.from(p.valuesSync());
+    const g = analytic[k]!;
+    const largest = g.reduce((best, v, i) => (Math.abs(v) > Math.abs(g[best]!) ? i : best), 0);
+    for (const j of new Set([largest, 0, Math.floor(values.length / 2)])) {
+      const at = (x: number) => {
+        const next = Float32Array.from(values);
+        next[j] = x;
+        const t = engine.tensor(next, p.shape);
+        p.assign(t);
+        t.dispose();
+        return lossValue();
+      };
+      const numeric = (at(values[j]! + opts.h) - at(values[j]! - opts.h)) / (2 * opts.h);
+      at(values[j]!);
+      worst = Math.max(worst, Math.abs(numeric - g[j]!) / Math.max(Math.abs(numeric), Math.abs(g[j]!), opts.floor * scale));
+    }
+  });
+  return { worst, scale };
+}
