@@ -1,0 +1,242 @@
+"""EasyEdit on the edit requests of one of our reports, scored with EasyEdit's own metric code (issue 9).
+
+Runs zjunlp/EasyEdit's ROME, MEMIT or FT (its source beside the project, never committed to it) on the
+cases of a `locus eval --out` report: the same model, dataset rows, hyper-parameters (translated to
+EasyEdit's names) and second-moment statistics (ours, read from Locus's cache and handed to EasyEdit in
+place of its Wikipedia statistics, so both solve with the same C). Then prints EasyEdit's and our
+averages side by side.
+
+  python3 reference/easyedit_bench.py --easyedit ../EasyEdit --ours bench/results/world/rome-single-200-bare.json \
+      --stats-dir ~/.cache/locus/stats --device cpu --out bench/results/easyedit/rome-single-200-bare.json
+
+Metrics: EasyEdit's `test_prediction_acc` (prompt + " " + target tokenised together, teacher-forced
+token accuracy) for reliability, generality (every paraphrase) and portability; locality as
+EasyEdit computes it: the post-edit argmax tokens over (prompt + " " + ground truth) against the
+pre-edit ones. Single edits are undone after scoring; a batch run edits every case in one call
+and scores them after. Context templates: off (["{}"]) when our run had `useContextTemplates: false`,
+else EasyEdit generates its own. Seconds per edit: wall time of EasyEdit's apply function.
+"""
+
+import argparse
+import dataclasses
+import importlib
+import json
+import os
+import resource
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+def read_stats(stats_dir, model_id, layer, tokens):
+    """Our cached C for a layer: the safetensors file whose metadata names this model, layer and size."""
+    for name in sorted(os.listdir(stats_dir)):
+        if not (name.startswith(f"mom2-{model_id}-L{layer}-") and name.endswith(".safetensors")):
+            continue
+        path = os.path.join(stats_dir, name)
+        with open(path, "rb") as f:
+            n = struct.unpack("<Q", f.read(8))[0]
+            header = json.loads(f.read(n))
+            meta = header.get("__metadata__", {})
+            if meta.get("layer") != str(layer) or (tokens and meta.get("tokens") != str(tokens)):
+                continue
+            info = header["moment"]
+            start, end = info["data_offsets"]
+            f.seek(8 + n + start)
+            data = np.frombuffer(f.read(end - start), dtype=np.float32).reshape(info["shape"])
+            return torch.from_numpy(data.copy()), meta
+    raise SystemExit(f"no cached statistics for {model_id} layer {layer} ({tokens} tokens) in {stats_dir}: run our eval first")
+
+
+class GivenMoment:
+    """Stands in for EasyEdit's CombinedStat: `.mom2.moment()` is our C."""
+
+    def __init__(self, c):
+        self.mom2 = self
+        self.c = c
+
+    def moment(self):
+        return self.c
+
+
+def load_cases(dataset, offset, n):
+    records = json.load(open(dataset))[offset: offset + n]
+    cases = []
+    for r in records:
+        rw = r["requested_rewrite"]
+        cases.append({
+            "prompt": rw["prompt"].replace("{}", rw["subject"]),
+            "subject": rw["subject"],
+            "target_new": rw["target_new"]["str"],
+            "ground_truth": rw["target_true"]["str"],
+            "paraphrases": r["paraphrase_prompts"],
+            "neighbourhood": r["neighborhood_prompts"],
+            "portability": [(r["portability"]["New Question"], r["portability"]["New Answer"])] if r.get("portability") else [],
+        })
+    return cases
+
+
+def build(cls, cfg):
+    """EasyEdit's hyper-parameter class from the keys it has (its files for other methods carry more)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in cfg.items() if k in names})
+
+
+def hparams_for(method, ours, n_layer, model_path, device, easyedit):
+    """Our hyper-parameters in EasyEdit's names, on top of its GPT-2 XL file for the method."""
+    import yaml
+
+    base = {"rome": "ROME", "memit": "MEMIT", "ft-l": "FT", "ft-m": "FT"}[method]
+    cfg = yaml.safe_load(open(os.path.join(easyedit, "hparams", base, "gpt2-xl.yaml")))
+    cfg.update(model_name=model_path, device=device, stats_dir="/nonexistent", model_parallel=False, fp16=False)
+    if method in ("rome", "memit"):
+        cfg.update(
+            layers=[ours["layer"]] if method == "rome" else ours["layers"],
+            fact_token="last" if ours["factToken"] == "last" else "subject_last",
+            v_num_grad_steps=ours["vNumGradSteps"], v_lr=ours["vLr"], v_weight_decay=ours["vWeightDecay"],
+            clamp_norm_factor=ours["clampNormFactor"], kl_factor=ours["klFactor"], v_loss_layer=n_layer - 1,
+            mom2_dataset="locus", mom2_dtype="float32",
+            # ROME solves with C⁻¹ (as ours does); EasyEdit's gpt2-xl file turns that off
+            mom2_adjustment=True,
+        )
+        if method == "memit":
+            cfg.update(mom2_update_weight=ours["mom2UpdateWeight"], mom2_adjustment=True)
+    else:
+        cfg.update(
+            layers=[ours["layer"]], num_steps=ours["numSteps"], lr=ours["lr"], weight_decay=ours["weightDecay"],
+            norm_constraint=ours["normConstraint"], objective_optimization=ours["objective"], kl_factor=0,
+        )
+    return cfg
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--easyedit", required=True, help="a checkout of zjunlp/EasyEdit (the folder holding easyeditor/ and hparams/)")
+    ap.add_argument("--ours", required=True, help="our `locus eval --out` report to reproduce")
+    ap.add_argument("--stats-dir", default=os.path.expanduser("~/.cache/locus/stats"))
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--n", type=int, help="fewer cases than the report (its first n)")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+
+    ours = json.load(open(args.ours))
+    method, mode = ours["editorId"], ours["mode"]
+    n = args.n or len(ours["cases"])
+    cases = load_cases(ours["dataset"], ours["offset"], n)
+    model_path = os.path.abspath(ours["model"])
+
+    sys.path.insert(0, os.path.abspath(args.easyedit))
+    from transformers import GPT2LMHeadModel, GPT2TokenizerFast
+    from easyeditor.evaluate.evaluate_utils import test_prediction_acc
+    from easyeditor.util import nethook
+
+    device = args.device
+    torch.manual_seed(1)
+    model = GPT2LMHeadModel.from_pretrained(model_path, torch_dtype=torch.float32).to(device).eval()
+    tok = GPT2TokenizerFast(tokenizer_file=os.path.join(model_path, "tokenizer.json"))
+    tok.pad_token = tok.eos_token or tok.convert_ids_to_tokens(0)
+    n_layer = model.config.n_layer
+    cfg = hparams_for(method, ours["hparams"], n_layer, model_path, 0 if device == "cuda" else "cpu", args.easyedit)
+
+    model_id = os.path.basename(model_path.rstrip("/"))
+    tokens = int(ours["setup"]["statsText"].rsplit(",", 1)[1].split()[0]) if ours.get("setup", {}).get("statsText") else None
+    given = {}
+    if method in ("rome", "memit"):
+        for layer in cfg["layers"]:
+            c, meta = read_stats(args.stats_dir, model_id, layer, tokens)
+            given[cfg["rewrite_module_tmp"].format(layer)] = c
+            print(f"layer {layer}: our C from {meta['text']}, {meta['tokens']} tokens", file=sys.stderr)
+
+    def layer_stats(model, tok, layer_name, *a, **k):
+        return GivenMoment(given[layer_name].to(device))
+
+    if method == "rome":
+        from easyeditor.models.rome import ROMEHyperParams, apply_rome_to_model as apply
+        cu = importlib.import_module("easyeditor.models.rome.compute_u")  # easyeditor.models is shadowed by trainer.models
+        rm = importlib.import_module("easyeditor.models.rome.rome_main")
+        cu.layer_stats = layer_stats
+        if not ours["hparams"].get("useContextTemplates", True):
+            rm.CONTEXT_TEMPLATES_CACHE = ["{}"]
+        hp = build(ROMEHyperParams, cfg)
+    elif method == "memit":
+        from easyeditor.models.memit import MEMITHyperParams, apply_memit_to_model as apply
+        mm = importlib.import_module("easyeditor.models.memit.memit_main")
+        mm.layer_stats = layer_stats
+        if not ours["hparams"].get("useContextTemplates", True):
+            mm.CONTEXT_TEMPLATES_CACHE = [["{}"]]
+        hp = build(MEMITHyperParams, cfg)
+    else:
+        from easyeditor.models.ft import FTHyperParams, apply_ft_to_model as apply
+        hp = build(FTHyperParams, cfg)
+
+    def acc(prompts, targets):
+        return float(np.mean(test_prediction_acc(model, tok, hp, prompts, targets, device)))
+
+    def argmaxes(c):
+        return test_prediction_acc(model, tok, hp, c["neighbourhood"], [c["ground_truth"]] * len(c["neighbourhood"]), device, locality=True)
+
+    def request(c):
+        return {"prompt": c["prompt"], "subject": c["subject"], "target_new": c["target_new"], "ground_truth": c["ground_truth"]}
+
+    def score(c, pre):
+        post = argmaxes(c)
+        return {
+            "reliability": acc([c["prompt"]], [c["target_new"]]),
+            "generality": acc(c["paraphrases"], [c["target_new"]] * len(c["paraphrases"])),
+            "locality": float(np.mean([np.mean(np.equal(a, b)) for a, b in zip(pre, post)])),
+            "portability": acc([q for q, _ in c["portability"]], [a for _, a in c["portability"]]) if c["portability"] else None,
+        }
+
+    def restore(weights):
+        with torch.no_grad():
+            for name, w in weights.items():
+                nethook.get_parameter(model, name)[...] = w
+
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    results, edit_seconds = [], 0.0
+    batch = mode == "batch"
+    groups = [cases] if batch else [[c] for c in cases]
+    for i, group in enumerate(groups):
+        pre = [argmaxes(c) for c in group]
+        started = time.perf_counter()
+        _, weights = apply(model, tok, [request(c) for c in group], hp, copy=False, return_orig_weights=True)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        edit_seconds += time.perf_counter() - started
+        results += [score(c, p) for c, p in zip(group, pre)]
+        restore(weights)
+        if not batch and (i + 1) % 20 == 0:
+            print(f"{i + 1}/{len(groups)} edits, {edit_seconds / (i + 1):.2f} s/edit", file=sys.stderr)
+
+    def mean(key, rows):
+        vals = [r[key] for r in rows if r[key] is not None]
+        return 100 * float(np.mean(vals)) if vals else None
+
+    easyedit = {k: mean(k, results) for k in ("reliability", "generality", "locality", "portability")}
+    easyedit["secondsPerEdit"] = edit_seconds / len(cases)
+    easyedit["peakBytes"] = torch.cuda.max_memory_allocated() if device == "cuda" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    post = ours["averages"]["post"]
+    mine_cases = ours["cases"][:n]
+    locus = {k: 100 * float(np.mean([c["post"][k] for c in mine_cases if c["post"].get(k) is not None])) for k in ("reliability", "generality", "locality", "portability")}
+    locus["secondsPerEdit"] = ours["secondsPerEdit"]
+    out = {
+        "method": method, "mode": mode, "n": n, "device": device, "model": ours["model"], "dataset": ours["dataset"], "offset": ours["offset"],
+        "hparams": cfg, "torch": torch.__version__, "easyedit": easyedit, "locus": locus, "locusReport": args.ours,
+        "locusAveragesAll": {k: post.get(k) for k in ("reliability", "generality", "locality", "portability")},
+        "cases": results,
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    json.dump(out, open(args.out, "w"), indent=1)
+    print(f"| {method} ({mode}, N={n}) | reliability | generality | locality | portability | s/edit |")
+    print("|---|---|---|---|---|---|")
+    for name, row in (("EasyEdit", easyedit), ("Locus", locus)):
+        cells = [f"{row[k]:.2f}" if row[k] is not None else "–" for k in ("reliability", "generality", "locality", "portability")]
+        print(f"| {name} | {' | '.join(cells)} | {row['secondsPerEdit']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
