@@ -7,7 +7,10 @@
 #   call does not name), then each call: `WAIT=560 bash .device/app/run.sh`.
 # Work is cut into units (a method on a few records, one process each, one thread each) run 16 at
 # a time by a scheduler that outlives the call if the machine lets it; a unit whose JSON exists is
-# never run again, so a call that ends mid-run loses only the units in flight.
+# never run again, so a call that ends mid-run loses only the units in flight. Each call returns
+# smollm2.tgz (results/, logs/); merge a method's units with `npx tsx bench/merge-reports.ts
+# bench/results/smollm2/<method>-single-100.json results/<method>-*-{2,5}.json`, leaving out the three
+# one-record ROME units that only computed the statistics.
 set -u
 R=$PWD/.device/smol-run
 N=${N:-100}
@@ -33,7 +36,8 @@ fi
 if [ "${1:-}" = --scheduler ]; then
   bare='{"useContextTemplates":false}'
   {
-    # statistics first (layers 6, 7, 8 in parallel, cached for the ROME and MEMIT units that come last)
+    # statistics first: one-record ROME edits at layers 6, 7, 8 (in parallel) cache them for the ROME
+    # and MEMIT units that come last; their reports are not part of the table
     for l in 6 7 8; do echo "rome $((91 + l)) 1 {\"layer\":$l,\"useContextTemplates\":false}"; done
     for o in $(seq 0 2 $((N - 1))); do echo "kn $o 2 {}"; done
     for o in $(seq 0 2 $((N - 1))); do echo "ft-m $o 2 {}"; done
