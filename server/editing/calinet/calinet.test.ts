@@ -1,28 +1,11 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { worldEditContext, worldRecords as records, worldRequests as requests } from '../testing/world';
 import { describe, expect, it } from 'vitest';
-import { CpuBackend, Engine } from '../../engine';
-import { loadLanguageModel } from '../../models/load';
-import { ContextTemplates } from '../context-templates';
-import { SecondMoments } from '../stats/second-moment';
-import { linesSource } from '../stats/texts';
 import { ModelVersions } from '../versions';
 import { calinet } from './method';
 
-const ROOT = path.resolve(__dirname, '../../..');
-type Record = { requested_rewrite: { prompt: string; subject: string; target_new: { str: string } }; neighborhood_prompts: string[] };
-const records = readFileSync(path.join(ROOT, 'data/world/datasets/counterfact-test.json'), 'utf8')
-  .trim()
-  .split('\n')
-  .slice(1, 4)
-  .map((line) => JSON.parse(line.replace(/,$/, '')) as Record);
-const requests = records.map(({ requested_rewrite: rw }) => ({ prompt: rw.prompt, subject: rw.subject, targetNew: ` ${rw.target_new.str}` }));
 
 async function setup() {
-  const engine = new Engine(new CpuBackend());
-  const lm = await loadLanguageModel(engine, path.join(ROOT, 'data/models/world-gpt2'));
-  const stats = new SecondMoments(lm, 'world-gpt2', linesSource(path.join(ROOT, 'data/world/corpus.txt')), { maxTokens: 1000, maxLength: 128, batchSize: 64 });
-  const ctx = { lm, stats, templates: new ContextTemplates(lm) };
+  const { engine, lm, ctx } = await worldEditContext();
   const p = (prompt: string, target: string) => Math.exp(lm.score([{ prompt, target }])[0]!.tokens[0]!.logProb);
   const logits = (prompt: string) => engine.noGrad(() => engine.tidy(() => lm.forwardPadded([lm.encode(prompt)], 'right').logits.valuesSync() as Float32Array));
   const top1 = (prompt: string) => lm.topK([prompt], 1)[0]![0]!.id;
