@@ -1,11 +1,11 @@
 #!/bin/bash
-# Packs bench/webgpu/parity.ts for the GPU machine into .device/wgpu: one esbuild bundle and
-# onnxruntime-node (the CPU backend's GEMM; the library xz-compressed, as bench/device/pack-cli.sh
-# packs it). Dawn (.device/dawn.node.xz), the glvnd packages (.device/gl) and Node
+# Packs bench/webgpu/parity.ts for the GPU machine into .device/wgpu: one esbuild bundle, our wgpu
+# addon (npm run build:wgpu) and onnxruntime-node (the CPU backend's GEMM; libraries xz-compressed,
+# as bench/device/pack-cli.sh packs them). The glvnd packages (.device/gl) and Node
 # (.device/node.tar.xz, .device/enter.sh) come from ../shared/tools/device-kit.sh, see README.md.
 #   bash bench/webgpu/pack-parity.sh
 #   device: run `bash .device/wgpu/run.sh`, carry .device/wgpu .device/node.tar.xz .device/enter.sh
-#   .device/dawn.node.xz .device/gl, with data/world left out of the call (the 64 MiB limit).
+#   .device/gl, with data/world left out of the call (the 64 MiB limit).
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 out=.device/wgpu
@@ -18,6 +18,8 @@ cp -r node_modules/onnxruntime-node/{package.json,dist,lib} $out/node_modules/on
 cp -r node_modules/onnxruntime-node/bin/napi-v6/linux/x64 $out/node_modules/onnxruntime-node/bin/napi-v6/linux/
 strip --strip-unneeded $out/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
 xz -T2 -9e -f $out/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
+xz -T2 -9e -c server/engine/backends/webgpu/native/locus-wgpu.node > $out/locus-wgpu.node.xz
+cp bench/webgpu/torch_matmul.py $out/
 cat > $out/run.sh <<'RUN'
 #!/bin/bash
 # On the GPU machine, from the repository root.
@@ -25,9 +27,11 @@ set -u
 source .device/enter.sh > /dev/null 2>&1
 node --version
 xz -dkf .device/wgpu/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1.xz
+xz -dkf .device/wgpu/locus-wgpu.node.xz
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-export LOCUS_DAWN_NODE=$PWD/.device/dawn.node
-# Variants (env) each in its own process: a Dawn abort ends only that one.
+export LOCUS_WGPU_NODE=$PWD/.device/wgpu/locus-wgpu.node
+python3 .device/wgpu/torch_matmul.py
+# Variants (env) each in its own process: a crash ends only that one.
 for v in "${VARIANTS:-LOCUS_WGPU_WARM=1}"; do
   echo "=== $v"
   env $v timeout ${LIMIT:-120} node .device/wgpu/parity.mjs; echo "rc=$?"

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { CpuBackend, Engine } from '../../server/engine';
 import type { Backend } from '../../server/engine/backend';
 import type { AnyTypedArray } from '../../server/engine/dtype';
-import { createWebGpuBackend } from '../../server/engine/backends/webgpu/dawn';
+import { createWebGpuBackend } from '../../server/engine/backends/webgpu/open';
 import type { WebGpuBackend } from '../../server/engine/backends/webgpu/index';
 import { logSoftmax, reshape, sum, takeAlongLast } from '../../server/engine/ops';
 import { loadCheckpointDir } from '../../server/models/load';
@@ -60,7 +60,7 @@ async function main() {
   console.log(JSON.stringify({ adapter: info }));
   if (process.env.LOCUS_WGPU_WARM === '1') {
     const t = performance.now();
-    await gpu.warm();
+    gpu.warm();
     console.log(JSON.stringify({ warm: `${((performance.now() - t) / 1000).toFixed(2)} s` }));
   }
 
@@ -122,6 +122,17 @@ async function main() {
     const [m, k, nn] = [37, 53, 29];
     await both(`matmul transA=${ta} transB=${tb} batch [2,3] x [3]`, [{ values: randn(2 * 3 * m * k) }, { values: randn(3 * k * nn) }], (b, [x, y]) =>
       b.matmul(x, y, { aShape: ta ? [2, 3, k, m] : [2, 3, m, k], bShape: tb ? [3, nn, k] : [3, k, nn], transA: ta, transB: tb, outShape: [2, 3, m, nn] }),
+    );
+  }
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
+    const [m, k, nn] = [200, 147, 301]; // the tiled kernel, with edges in every dimension
+    await both(`matmul tiled transA=${ta} transB=${tb} batch [2] x [1]`, [{ values: randn(2 * m * k) }, { values: randn(k * nn) }], (b, [x, y]) =>
+      b.matmul(x, y, { aShape: ta ? [2, k, m] : [2, m, k], bShape: tb ? [1, nn, k] : [1, k, nn], transA: ta, transB: tb, outShape: [2, m, nn] }),
     );
   }
   await both('permute', [{ values: randn(2 * 3 * 4 * 5) }], (b, [x]) => b.permute(x, [2, 3, 4, 5], [0, 2, 1, 3]));
@@ -190,7 +201,7 @@ async function main() {
   }
 
   // f32 matmul speed (this first kernel: 16x16 tiles).
-  for (const size of only ? [] : [1024, 2048, 4096]) {
+  for (const size of only ? [] : (process.env.LOCUS_MATMUL_SIZES ?? '1024,2048,4096').split(',').filter(Boolean).map(Number)) {
     try {
       const a = gpu.upload(randn(size * size), 'f32');
       const bb = gpu.upload(randn(size * size), 'f32');
@@ -207,7 +218,7 @@ async function main() {
       console.log(JSON.stringify({ bench: `matmul f32 ${size}^3`, error: (error as Error).message }));
     }
   }
-  (gpu as WebGpuBackend).dispose();
+  (gpu as WebGpuBackend).trim();
 
   console.log('\n| check | relative error | ok |\n|---|---|---|');
   for (const r of rows) console.log(`| ${r.check} | ${r.relError === null ? r.note : r.relError.toExponential(2)} | ${r.ok ? 'yes' : 'NO'} |`);

@@ -1,24 +1,23 @@
-/// <reference types="@webgpu/types" />
 /**
- * The WebGPU backend (issue 5): the Backend kernel table on a GPUDevice, in Node through Dawn
- * (./dawn.ts). Kernels are WGSL (./kernels.ts), checked op by op against the CPU backend on the GPU
- * machine (bench/webgpu/parity.ts).
+ * The WebGPU backend (issue 5): the Backend kernel table in WGSL (./kernels.ts) on a GPU driver
+ * (./driver.ts: wgpu through our addon by default, or Dawn), checked op by op against the CPU
+ * backend (bench/webgpu/parity.ts, and server/engine/backends/webgpu/webgpu.test.ts on lavapipe).
  *
- * Dispatch stays synchronous, as the engine wants: each kernel is recorded into one open command
- * encoder, which is submitted only when something is read back (or after many passes). Submitting
- * every kernel on its own queued enough submits to crash Dawn on the GPU machine's VM
- * (bench/webgpu/README.md). Buffers come from a pool keyed by size; a freed buffer may be reused by
- * a later kernel of the same encoder, which is safe because the queue runs passes in order. Uploads
- * write fresh buffers mapped at creation, never a pooled one that recorded work may still read.
+ * Dispatch stays synchronous, as the engine wants: kernels are recorded in order and submitted when
+ * something is read back (or after many passes). Buffers come from a pool keyed by size; a freed
+ * buffer may be reused by a later kernel before the submit, which is safe because the queue runs
+ * passes in order. Uploads make fresh buffers (written at creation), never a pooled one that
+ * recorded work may still read.
  */
 import type { Backend, BinaryOp, MatmulArgs, NormArgs, ReduceOp, RopeArgs, UnaryOp } from '../../backend';
 import { fromF32, toF32, type AnyTypedArray, type DType } from '../../dtype';
 import { EngineError } from '../../errors';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape';
+import type { GpuDriver, GpuHandle } from './driver';
 import * as K from './kernels';
 
 interface GpuBuf {
-  buffer: GPUBuffer;
+  buffer: GpuHandle;
   /** Bytes asked for (elements x 4). */
   bytes: number;
   /** Pool class: the buffer's real size. */
@@ -26,92 +25,81 @@ interface GpuBuf {
 }
 
 const DTYPE_CODE: Record<DType, number> = { f32: 0, i32: 1, f16: 2, bf16: 3 };
-/** Passes recorded before the encoder is submitted even without a read. */
+/** Passes recorded before they are submitted even without a read. */
 const MAX_PASSES = 256;
 
 const f32Bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0]!;
+const capacityOf = (bytes: number) => Math.ceil(Math.max(4, bytes) / 256) * 256;
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
-  private readonly pool = new Map<number, GPUBuffer[]>();
+  private readonly pipelines = new Map<string, GpuHandle>();
+  private readonly pool = new Map<number, GpuHandle[]>();
   private live = 0;
-  private encoder: GPUCommandEncoder | null = null;
   private passes = 0;
-  /** Parameter buffers of recorded passes, destroyed once their encoder is submitted. */
-  private spent: GPUBuffer[] = [];
-  /** LOCUS_WGPU_HOLD=1: every GPU object stays referenced (a test of whether Dawn's crashes follow garbage collection). */
-  private readonly held: unknown[] | null = process.env.LOCUS_WGPU_HOLD === '1' ? [] : null;
 
-  constructor(readonly device: GPUDevice) {}
+  constructor(readonly driver: GpuDriver) {}
 
   // ---- buffers -------------------------------------------------------------------------------
 
   private alloc(elements: number): GpuBuf {
     const bytes = Math.max(4, elements * 4);
-    const capacity = Math.ceil(bytes / 256) * 256;
-    const pooled = this.pool.get(capacity)?.pop();
-    const buffer =
-      pooled ??
-      this.device.createBuffer({ size: capacity, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const capacity = capacityOf(bytes);
+    const buffer = this.pool.get(capacity)?.pop() ?? this.create(capacity);
     this.live += capacity;
     return { buffer, bytes, capacity };
   }
 
-  private withData(words: Uint32Array | Int32Array | Float32Array): GpuBuf {
-    const bytes = Math.max(4, words.byteLength);
-    const capacity = Math.ceil(bytes / 256) * 256;
-    const buffer = this.device.createBuffer({
-      size: capacity,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-      mappedAtCreation: true,
-    });
-    new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
-    buffer.unmap();
-    this.live += capacity;
-    return { buffer, bytes, capacity };
+  /** A new buffer; when the device is full, the pool is emptied once and the allocation retried. */
+  private create(capacity: number): GpuHandle {
+    try {
+      return this.driver.createBuffer(capacity);
+    } catch (error) {
+      if (this.pool.size === 0) throw this.outOfMemory(capacity, error);
+      this.trim();
+      try {
+        return this.driver.createBuffer(capacity);
+      } catch (again) {
+        throw this.outOfMemory(capacity, again);
+      }
+    }
+  }
+
+  private outOfMemory(capacity: number, error: unknown): EngineError {
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+    return new EngineError('webgpu', `cannot allocate ${mib(capacity)} on ${this.driver.info.adapter}: ${mib(this.live)} held by tensors (${(error as Error).message})`);
   }
 
   upload(values: AnyTypedArray, dtype: DType): GpuBuf {
     // f16 and bf16 are held widened to f32 (see kernels.ts)
     const words = dtype === 'f32' || dtype === 'i32' ? (values as Float32Array | Int32Array) : toF32(values, dtype);
-    return this.withData(words);
+    const bytes = Math.max(4, words.byteLength);
+    const capacity = capacityOf(bytes);
+    const buffer = this.driver.upload(new Uint8Array(words.buffer, words.byteOffset, words.byteLength), capacity);
+    this.live += capacity;
+    return { buffer, bytes, capacity };
   }
 
   read(data: unknown, dtype: DType, size: number): Promise<AnyTypedArray> {
     return this.readMany([{ data, dtype, size }]).then(([values]) => values!);
   }
 
-  /**
-   * Several buffers in one readback: one copy each into one staging buffer, one submit, one map.
-   * Each wait for the GPU is a chance for the GPU machine's Dawn to fail (bench/webgpu/README.md),
-   * so batch reads where a caller can.
-   */
+  /** Several buffers in one readback: one wait for the GPU instead of one per buffer. */
   async readMany(items: readonly { data: unknown; dtype: DType; size: number }[]): Promise<AnyTypedArray[]> {
-    const offsets: number[] = [];
-    let total = 0;
-    for (const { size } of items) {
-      offsets.push(total);
-      total += Math.max(4, size * 4);
-    }
-    const staging = this.device.createBuffer({ size: Math.max(4, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const encoder = this.open();
-    items.forEach(({ data, size }, i) => encoder.copyBufferToBuffer((data as GpuBuf).buffer, 0, staging, offsets[i]!, Math.max(4, size * 4)));
-    this.flush();
-    // LOCUS_WGPU_WAIT_DONE=1: wait for the queue before mapping (a test against stalled maps on the GPU machine)
-    if (process.env.LOCUS_WGPU_WAIT_DONE === '1') await this.device.queue.onSubmittedWorkDone();
-    await staging.mapAsync(GPUMapMode.READ);
-    const mapped = staging.getMappedRange();
-    const out = items.map(({ dtype, size }, i) => {
-      const copy = mapped.slice(offsets[i]!, offsets[i]! + size * 4);
+    const bytes = items.map(({ size }) => Math.max(4, size * 4));
+    this.passes = 0;
+    const all = await this.driver.read(
+      items.map(({ data }) => (data as GpuBuf).buffer),
+      bytes,
+    );
+    let offset = 0;
+    return items.map(({ dtype, size }, i) => {
+      const copy = all.slice(offset, offset + size * 4);
+      offset += bytes[i]!;
       if (dtype === 'i32') return new Int32Array(copy);
       const f = new Float32Array(copy);
       return dtype === 'f32' ? f : fromF32(f, dtype);
     });
-    staging.unmap();
-    if (this.held) this.held.push(staging);
-    else staging.destroy();
-    return out;
   }
 
   readSync(): undefined {
@@ -120,7 +108,7 @@ export class WebGpuBackend implements Backend {
 
   free(data: unknown): void {
     const buf = data as GpuBuf;
-    if (!buf?.buffer) return;
+    if (buf?.buffer === undefined) return;
     this.live -= buf.capacity;
     let list = this.pool.get(buf.capacity);
     if (!list) this.pool.set(buf.capacity, (list = []));
@@ -131,51 +119,36 @@ export class WebGpuBackend implements Backend {
     return this.live;
   }
 
-  /** Submits what is recorded. Reads call it; so does a long run of kernels without a read. */
+  /** Submits what is recorded. Reads do it; so does a long run of kernels without a read. */
   flush(): void {
-    if (!this.encoder) return;
-    const commands = this.encoder.finish();
-    this.held?.push(this.encoder, commands);
-    this.device.queue.submit([commands]);
-    this.encoder = null;
+    this.driver.submit();
     this.passes = 0;
-    if (!this.held) for (const b of this.spent) b.destroy();
-    this.spent = [];
   }
 
-  /** Frees the pooled buffers and compiled pipelines (the device stays). */
-  dispose(): void {
+  /** Waits until the GPU has run everything recorded (for timing). */
+  async sync(): Promise<void> {
+    this.passes = 0;
+    await this.driver.finish();
+  }
+
+  /** Ends the pooled buffers (kept for reuse after `free`). */
+  trim(): void {
     this.flush();
-    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    for (const list of this.pool.values()) for (const b of list) this.driver.destroy(b);
     this.pool.clear();
-    this.pipelines.clear();
   }
 
   // ---- dispatch ------------------------------------------------------------------------------
 
-  private open(): GPUCommandEncoder {
-    this.encoder ??= this.device.createCommandEncoder();
-    return this.encoder;
+  /** Compiles every kernel ahead, instead of on first use. */
+  warm(): void {
+    for (const [key, code] of K.allKernels()) if (!this.pipelines.has(key)) this.pipelines.set(key, this.driver.compile(code));
   }
 
-  /** Compiles every kernel ahead (asynchronously, all at once), instead of on first use. */
-  async warm(): Promise<void> {
-    const pending = K.allKernels()
-      .filter(([key]) => !this.pipelines.has(key))
-      .map(async ([key, code]) => {
-        this.pipelines.set(key, await this.device.createComputePipelineAsync(this.describe(code)));
-      });
-    await Promise.all(pending);
-  }
-
-  private describe(code: string): GPUComputePipelineDescriptor {
-    return { layout: 'auto', compute: { module: this.device.createShaderModule({ code }), entryPoint: 'main' } };
-  }
-
-  private pipeline(key: string, code: () => string): GPUComputePipeline {
+  private pipeline(key: string, code: () => string): GpuHandle {
     let p = this.pipelines.get(key);
-    if (!p) {
-      p = this.device.createComputePipeline(this.describe(code()));
+    if (p === undefined) {
+      p = this.driver.compile(code());
       this.pipelines.set(key, p);
     }
     return p;
@@ -183,18 +156,8 @@ export class WebGpuBackend implements Backend {
 
   /** Records one kernel: parameters, then the buffers in binding order (1..n), on a grid of workgroups. */
   private run(key: string, code: () => string, prm: number[], buffers: GpuBuf[], groups: [number, number, number]): void {
-    const pipeline = this.pipeline(key, code);
-    const params = this.withData(Uint32Array.from(prm, (v) => v >>> 0));
-    this.live -= params.capacity; // not a tensor
-    this.spent.push(params.buffer);
-    const entries = [params, ...buffers].map((b, binding) => ({ binding, resource: { buffer: b.buffer } }));
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = this.open().beginComputePass();
-    this.held?.push(bindGroup, pass, params.buffer);
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(...groups);
-    pass.end();
+    const params = Uint32Array.from(prm, (v) => v >>> 0);
+    this.driver.dispatch(this.pipeline(key, code), params, buffers.map((b) => b.buffer), groups);
     if (++this.passes >= MAX_PASSES) this.flush();
   }
 
@@ -291,7 +254,14 @@ export class WebGpuBackend implements Backend {
     const aBatch = broadcastStrides(aShape.slice(0, -2), batchShape).map((s) => s * m * k);
     const bBatch = broadcastStrides(bShape.slice(0, -2), batchShape).map((s) => s * k * n);
     const out = this.alloc(batch * m * n);
-    this.run('matmul', () => K.MATMUL, [m, n, k, transA ? 1 : 0, transB ? 1 : 0, batchShape.length, ...batchShape, ...aBatch, ...bBatch], [a as GpuBuf, b as GpuBuf, out], [
+    const prm = [m, n, k, transA ? 1 : 0, transB ? 1 : 0, batchShape.length, ...batchShape, ...aBatch, ...bBatch];
+    // The 128x128 tile wastes most of its work on thin products; below that the 16x16 kernel.
+    if (m >= 64 && n >= 64 && k >= 16) {
+      const key = `matmul:tiled:${transA}:${transB}`;
+      this.run(key, () => K.tiledMatmulKernel(transA, transB), prm, [a as GpuBuf, b as GpuBuf, out], [Math.ceil(n / K.TILE), Math.ceil(m / K.TILE), batch]);
+      return out;
+    }
+    this.run('matmul', () => K.MATMUL, prm, [a as GpuBuf, b as GpuBuf, out], [
       Math.ceil(n / 16),
       Math.ceil(m / 16),
       batch,

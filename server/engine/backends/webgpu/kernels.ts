@@ -26,6 +26,17 @@ fn erf_(x: f32) -> f32 {
   let r = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
   return select(r - 1.0, 1.0 - r, x >= 0.0);
 }
+// f32 rounded to the nearest f16 (ties to even) in integer arithmetic: pack2x16float's rounding is
+// the driver's choice (NVIDIA's differs from the CPU backend's).
+fn round_f16(v: f32) -> f32 {
+  let b = bitcast<u32>(v);
+  let mag = b & 0x7fffffffu;
+  if (mag >= 0x7f800000u) { return v; } // inf, nan
+  if (mag < 0x38800000u) { return round(v * 16777216.0) / 16777216.0; } // f16 subnormals: steps of 2^-24
+  let r = (b + 0xfffu + ((b >> 13u) & 1u)) & 0xffffe000u;
+  if ((r & 0x7fffffffu) > 0x477fe000u) { return bitcast<f32>((b & 0x80000000u) | 0x7f800000u); } // over 65504
+  return bitcast<f32>(r);
+}
 fn sigmoid_(x: f32) -> f32 { if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); } let e = exp(x); return e / (1.0 + e); }
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -244,6 +255,91 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
   if (row < M && col < N) { y[wg.z * M * N + row * N + col] = acc; }
 }`;
+
+/** Output tile of the tiled matmul: 128x128 per workgroup of 16x16 invocations, 8x8 each. */
+export const TILE = 128;
+const BK = 16;
+
+/**
+ * The fast f32 matmul: each workgroup computes a 128x128 tile of y, staging 128x16 slices of a and b
+ * in workgroup memory (as vec4 along M and N) and accumulating 8x8 outputs per invocation in
+ * registers, rows ty*4.. and 64+ty*4.. and columns likewise, so reads of workgroup memory are
+ * broadcasts or consecutive. Loads are bounds-checked (zeros past the edges), so any M, N, K work;
+ * the layout of a and b (transposed or not) is compiled in. prm: as MATMUL.
+ */
+export function tiledMatmulKernel(transA: boolean, transB: boolean): string {
+  // element (r, k) of a's tile and (k, c) of b's, from global memory, by layout
+  const aAt = transA ? 'a[oa + k * M + r]' : 'a[oa + r * K + k]';
+  const bAt = transB ? 'b[ob + c * K + k]' : 'b[ob + k * N + c]';
+  // which invocation loads which element: consecutive invocations read consecutive addresses
+  const aIdx = transA ? 'let r = e % 128u; let kk = e / 128u;' : 'let r = e / 16u; let kk = e % 16u;';
+  const bIdx = transB ? 'let c = e / 16u; let kk = e % 16u;' : 'let c = e % 128u; let kk = e / 128u;';
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<u32>;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+var<workgroup> As: array<vec4<f32>, ${(BK * TILE) / 4}>; // [k][m/4]
+var<workgroup> Bs: array<vec4<f32>, ${(BK * TILE) / 4}>; // [k][n/4]
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let M = prm[0]; let N = prm[1]; let K = prm[2];
+  let br = prm[5];
+  var rem = wg.z;
+  var oa = 0u;
+  var ob = 0u;
+  for (var d = i32(br) - 1; d >= 0; d--) {
+    let ud = u32(d);
+    let size = prm[6u + ud];
+    let idx = rem % size;
+    rem = rem / size;
+    oa += idx * prm[6u + br + ud];
+    ob += idx * prm[6u + 2u * br + ud];
+  }
+  let row0 = wg.y * 128u;
+  let col0 = wg.x * 128u;
+  var acc: array<array<vec4<f32>, 2>, 8>; // [row i][column group j]
+  for (var t0 = 0u; t0 < K; t0 += ${BK}u) {
+    for (var q = 0u; q < 8u; q++) {
+      let e = t + q * 256u;
+      { ${aIdx}
+        let gr = row0 + r; let k = t0 + kk;
+        var v = 0.0;
+        if (gr < M && k < K) { let r = gr; v = ${aAt}; }
+        As[kk * 32u + r / 4u][r % 4u] = v; }
+      { ${bIdx}
+        let gc = col0 + c; let k = t0 + kk;
+        var v = 0.0;
+        if (gc < N && k < K) { let c = gc; v = ${bAt}; }
+        Bs[kk * 32u + c / 4u][c % 4u] = v; }
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < ${BK}u; k++) {
+      let a0 = As[k * 32u + lid.y];
+      let a1 = As[k * 32u + 16u + lid.y];
+      let b0 = Bs[k * 32u + lid.x];
+      let b1 = Bs[k * 32u + 16u + lid.x];
+      for (var i = 0u; i < 4u; i++) {
+        acc[i][0] += a0[i] * b0;
+        acc[i][1] += a0[i] * b1;
+        acc[i + 4u][0] += a1[i] * b0;
+        acc[i + 4u][1] += a1[i] * b1;
+      }
+    }
+    workgroupBarrier();
+  }
+  let base = wg.z * M * N;
+  for (var i = 0u; i < 8u; i++) {
+    let r = row0 + (i / 4u) * 64u + lid.y * 4u + i % 4u;
+    if (r >= M) { continue; }
+    for (var j = 0u; j < 2u; j++) {
+      let c = col0 + j * 64u + lid.x * 4u;
+      let v = acc[i][j];
+      for (var l = 0u; l < 4u; l++) { if (c + l < N) { y[base + r * N + c + l] = v[l]; } }
+    }
+  }
+}`;
+}
 
 /** out[i] = x[base + sum(idx_d * strides_d)], idx over `shape`. prm: [n, base, rank, shape[rank], strides[rank]] (permute, slice) */
 export const GATHER_STRIDED = ELEMENTWISE(
@@ -533,7 +629,7 @@ export const CAST = ELEMENTWISE(
   let to = prm[2];
   if (to == 0u) { y[i] = bitcast<u32>(v); }
   else if (to == 1u) { y[i] = bitcast<u32>(i32(trunc(v))); }
-  else if (to == 2u) { y[i] = bitcast<u32>(unpack2x16float(pack2x16float(vec2<f32>(v, 0.0))).x); }
+  else if (to == 2u) { y[i] = bitcast<u32>(round_f16(v)); }
   else {
     let b = bitcast<u32>(v);
     y[i] = (b + 0x7fffu + ((b >> 16u) & 1u)) & 0xffff0000u;
@@ -556,6 +652,7 @@ export function allKernels(): [string, string][] {
     ['where', WHERE],
     ['argmax', ARGMAX],
     ['matmul', MATMUL],
+    ...[false, true].flatMap((ta) => [false, true].map((tb): [string, string] => [`matmul:tiled:${ta}:${tb}`, tiledMatmulKernel(ta, tb)])),
     ['strided', GATHER_STRIDED],
     ['pad', PAD],
     ['concat', CONCAT_PART],

@@ -1,0 +1,93 @@
+/**
+ * The default GPU driver: wgpu (Vulkan) through our own Node addon (./native, Rust + napi-rs), built
+ * by `npm run build:wgpu` into native/locus-wgpu.node. Every object is a numbered handle ended
+ * explicitly, every call synchronous: nothing depends on the garbage collector or on promise
+ * polling, which is where Dawn's Node binding broke on the GPU machine (bench/webgpu/README.md).
+ * On the dev machine it runs on Mesa's lavapipe (Vulkan on the CPU), so the kernels are tested in CI.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NoWebGpuError, type GpuDriver, type WebGpuInfo } from './driver';
+
+interface NativeGpu {
+  info(): { adapter: string; backend: string; driver: string; features: string[]; cooperativeMatrices: string[]; maxBufferSize: number; maxStorageBufferBindingSize: number };
+  createBuffer(bytes: number): number;
+  upload(data: Uint8Array, capacity: number): number;
+  destroy(id: number): void;
+  compile(code: string): number;
+  dispatch(pipeline: number, params: Uint32Array, buffers: number[], x: number, y: number, z: number): void;
+  submit(): void;
+  wait(): void;
+  read(ids: number[], bytes: number[]): Buffer;
+}
+
+/** Where `npm run build:wgpu` puts the addon; LOCUS_WGPU_NODE overrides it (the GPU machine's bundle). */
+export function addonPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return process.env.LOCUS_WGPU_NODE ?? path.join(here, 'native', 'locus-wgpu.node');
+}
+
+export function hasWgpuAddon(): boolean {
+  return existsSync(addonPath());
+}
+
+export class WgpuDriver implements GpuDriver {
+  readonly info: WebGpuInfo;
+
+  private constructor(private readonly gpu: NativeGpu) {
+    const i = gpu.info();
+    this.info = {
+      driver: 'wgpu',
+      adapter: `${i.adapter} (${i.backend}, ${i.driver})`,
+      features: i.features,
+      cooperativeMatrices: i.cooperativeMatrices,
+      maxBufferBytes: i.maxBufferSize,
+      maxBindingBytes: i.maxStorageBufferBindingSize,
+    };
+  }
+
+  static open(file = addonPath()): WgpuDriver {
+    if (!existsSync(file)) throw new NoWebGpuError(`WebGPU needs the wgpu addon at ${file}: build it with \`npm run build:wgpu\` (Rust)`);
+    const { Gpu } = createRequire(import.meta.url)(file) as { Gpu: { open(): NativeGpu } };
+    try {
+      return new WgpuDriver(Gpu.open());
+    } catch (error) {
+      throw new NoWebGpuError((error as Error).message);
+    }
+  }
+
+  createBuffer(bytes: number): number {
+    return this.gpu.createBuffer(bytes);
+  }
+
+  upload(data: Uint8Array, capacity: number): number {
+    return this.gpu.upload(data, capacity);
+  }
+
+  destroy(buffer: unknown): void {
+    this.gpu.destroy(buffer as number);
+  }
+
+  compile(code: string): number {
+    return this.gpu.compile(code);
+  }
+
+  dispatch(pipeline: unknown, params: Uint32Array, buffers: readonly unknown[], [x, y, z]: readonly [number, number, number]): void {
+    this.gpu.dispatch(pipeline as number, params, buffers as number[], x, y, z);
+  }
+
+  submit(): void {
+    this.gpu.submit();
+  }
+
+  async read(buffers: readonly unknown[], bytes: readonly number[]): Promise<ArrayBuffer> {
+    const out = this.gpu.read(buffers as number[], [...bytes]);
+    return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength) as ArrayBuffer;
+  }
+
+  async finish(): Promise<void> {
+    this.gpu.wait();
+  }
+}

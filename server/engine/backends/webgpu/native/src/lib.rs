@@ -1,0 +1,344 @@
+//! A narrow compute-only GPU API for Node, on wgpu (Vulkan): the driver the WebGPU backend uses
+//! where Dawn's Node binding breaks (bench/webgpu/README.md). Every GPU object is a numbered handle
+//! whose lifetime JavaScript ends explicitly (`destroy`), never the garbage collector; all calls are
+//! synchronous, and a read waits for the queue (`device.poll`) instead of a promise.
+//!
+//! Kernels are the same WGSL the Dawn path compiles. Validation errors never panic: they are caught
+//! by an error scope (pipelines, buffers) or kept from the uncaptured-error handler and thrown by the
+//! next call, with wgpu's message.
+
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::{Buffer, Uint32Array, Uint8Array};
+use napi::{Error, Result, Status};
+use napi_derive::napi;
+use wgpu::util::DeviceExt;
+
+const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+  .union(wgpu::BufferUsages::COPY_SRC)
+  .union(wgpu::BufferUsages::COPY_DST);
+
+fn fail(message: impl Into<String>) -> Error {
+  Error::new(Status::GenericFailure, message.into())
+}
+
+#[napi(object)]
+pub struct GpuInfo {
+  pub adapter: String,
+  pub backend: String,
+  pub driver: String,
+  pub features: Vec<String>,
+  /// "MxNxK ab->cr" for each cooperative-matrix shape the adapter offers.
+  pub cooperative_matrices: Vec<String>,
+  pub max_buffer_size: f64,
+  pub max_storage_buffer_binding_size: f64,
+}
+
+#[napi]
+pub struct Gpu {
+  device: wgpu::Device,
+  queue: wgpu::Queue,
+  info: wgpu::AdapterInfo,
+  features: wgpu::Features,
+  limits: wgpu::Limits,
+  coop: Vec<wgpu::CooperativeMatrixProperties>,
+  buffers: Vec<Option<wgpu::Buffer>>,
+  free_ids: Vec<u32>,
+  pipelines: Vec<(wgpu::ComputePipeline, wgpu::BindGroupLayout)>,
+  encoder: Option<wgpu::CommandEncoder>,
+  passes: u32,
+  /// The first error reported outside an error scope, thrown by the next call.
+  error: Arc<Mutex<Option<String>>>,
+}
+
+#[napi]
+impl Gpu {
+  /// Opens the first high-performance Vulkan adapter with every limit it has, shader-f16 and
+  /// cooperative matrices (experimental in wgpu) where offered.
+  #[napi(factory)]
+  pub fn open() -> Result<Gpu> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+      backends: wgpu::Backends::VULKAN,
+      flags: wgpu::InstanceFlags::empty(),
+      ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+      power_preference: wgpu::PowerPreference::HighPerformance,
+      force_fallback_adapter: false,
+      compatible_surface: None,
+      apply_limit_buckets: false,
+    }))
+    .map_err(|e| fail(format!("No Vulkan adapter for wgpu: {e}")))?;
+    let wanted = wgpu::Features::SHADER_F16
+      | wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX
+      | wgpu::Features::TIMESTAMP_QUERY
+      | wgpu::Features::SUBGROUP;
+    let features = adapter.features() & wanted;
+    let limits = adapter.limits();
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+      label: Some("locus"),
+      required_features: features,
+      required_limits: limits.clone(),
+      // SAFETY of the token: cooperative matrices are wgpu's experimental feature; kernels that use
+      // them are checked against the CPU backend before they are chosen (bench/webgpu/parity.ts).
+      experimental_features: unsafe { wgpu::ExperimentalFeatures::enabled() },
+      memory_hints: wgpu::MemoryHints::Performance,
+      trace: wgpu::Trace::Off,
+    }))
+    .map_err(|e| fail(format!("The adapter refused a device: {e}")))?;
+    let error = Arc::new(Mutex::new(None));
+    let sink = error.clone();
+    device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+      let mut slot = sink.lock().unwrap();
+      if slot.is_none() {
+        *slot = Some(e.to_string());
+      }
+    }));
+    let coop = if features.contains(wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX) {
+      adapter.cooperative_matrix_properties()
+    } else {
+      Vec::new()
+    };
+    Ok(Gpu {
+      device,
+      queue,
+      info: adapter.get_info(),
+      features,
+      limits,
+      coop,
+      buffers: Vec::new(),
+      free_ids: Vec::new(),
+      pipelines: Vec::new(),
+      encoder: None,
+      passes: 0,
+      error,
+    })
+  }
+
+  #[napi]
+  pub fn info(&self) -> GpuInfo {
+    GpuInfo {
+      adapter: self.info.name.clone(),
+      backend: format!("{:?}", self.info.backend),
+      driver: format!("{} {}", self.info.driver, self.info.driver_info).trim().to_string(),
+      features: self.features.iter_names().map(|(name, _)| name.to_string()).collect(),
+      cooperative_matrices: self
+        .coop
+        .iter()
+        .map(|p| format!("{}x{}x{} {:?}->{:?}", p.m_size, p.n_size, p.k_size, p.ab_type, p.cr_type))
+        .collect(),
+      max_buffer_size: self.limits.max_buffer_size as f64,
+      max_storage_buffer_binding_size: self.limits.max_storage_buffer_binding_size as f64,
+    }
+  }
+
+  fn check(&self) -> Result<()> {
+    match self.error.lock().unwrap().take() {
+      Some(message) => Err(fail(format!("GPU error: {message}"))),
+      None => Ok(()),
+    }
+  }
+
+  fn keep(&mut self, buffer: wgpu::Buffer) -> u32 {
+    match self.free_ids.pop() {
+      Some(id) => {
+        self.buffers[id as usize] = Some(buffer);
+        id
+      }
+      None => {
+        self.buffers.push(Some(buffer));
+        (self.buffers.len() - 1) as u32
+      }
+    }
+  }
+
+  fn buffer(&self, id: u32) -> Result<&wgpu::Buffer> {
+    self.buffers.get(id as usize).and_then(|b| b.as_ref()).ok_or_else(|| fail(format!("no GPU buffer {id}")))
+  }
+
+  /// A storage buffer of `bytes` (a multiple of 4), zero-filled. Throws, saying how much was asked
+  /// and the limit, when the device cannot hold it.
+  #[napi]
+  pub fn create_buffer(&mut self, bytes: f64) -> Result<u32> {
+    let size = bytes as u64;
+    if size > self.limits.max_buffer_size {
+      return Err(fail(format!(
+        "a GPU buffer of {size} bytes is over the device's limit of {} bytes",
+        self.limits.max_buffer_size
+      )));
+    }
+    let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+      label: None,
+      size,
+      usage: USAGE,
+      mapped_at_creation: false,
+    });
+    if let Some(e) = pollster::block_on(scope.pop()) {
+      return Err(fail(format!("GPU out of memory allocating {size} bytes: {e}")));
+    }
+    Ok(self.keep(buffer))
+  }
+
+  /// A new storage buffer holding `data` (written at creation, so no recorded pass can see it
+  /// half-written). The buffer is `capacity` bytes (≥ data), the rest zero.
+  #[napi]
+  pub fn upload(&mut self, data: Uint8Array, capacity: f64) -> Result<u32> {
+    let size = (capacity as u64).max(data.len() as u64);
+    let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+      label: None,
+      size,
+      usage: USAGE,
+      mapped_at_creation: true,
+    });
+    buffer.slice(..data.len() as u64).get_mapped_range_mut().map_err(|e| fail(format!("{e}")))?.copy_from_slice(&data);
+    buffer.unmap();
+    if let Some(e) = pollster::block_on(scope.pop()) {
+      return Err(fail(format!("GPU out of memory allocating {size} bytes: {e}")));
+    }
+    Ok(self.keep(buffer))
+  }
+
+  /// Ends a buffer. Work already recorded that reads it still runs (wgpu keeps it until then).
+  #[napi]
+  pub fn destroy(&mut self, id: u32) {
+    if let Some(slot) = self.buffers.get_mut(id as usize) {
+      if slot.take().is_some() {
+        self.free_ids.push(id);
+      }
+    }
+  }
+
+  /// Compiles a WGSL compute shader (entry point `main`, one bind group); throws wgpu's message.
+  #[napi]
+  pub fn compile(&mut self, code: String) -> Result<u32> {
+    let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+      label: None,
+      source: wgpu::ShaderSource::Wgsl(code.into()),
+    });
+    let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+      label: None,
+      layout: None,
+      module: &module,
+      entry_point: Some("main"),
+      compilation_options: Default::default(),
+      cache: None,
+    });
+    if let Some(e) = pollster::block_on(scope.pop()) {
+      return Err(fail(format!("WGSL kernel did not compile: {e}")));
+    }
+    let layout = pipeline.get_bind_group_layout(0);
+    self.pipelines.push((pipeline, layout));
+    Ok((self.pipelines.len() - 1) as u32)
+  }
+
+  /// Records one dispatch: `params` (u32 words) bound at 0, then `buffers` at 1..n.
+  #[napi]
+  pub fn dispatch(&mut self, pipeline: u32, params: Uint32Array, buffers: Vec<u32>, x: u32, y: u32, z: u32) -> Result<()> {
+    let words: &[u32] = &params;
+    let params_buffer = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+      label: None,
+      contents: if words.is_empty() { &[0u8; 4] } else { bytemuck_words(words) },
+      usage: wgpu::BufferUsages::STORAGE,
+    });
+    let (compute, layout) = self.pipelines.get(pipeline as usize).ok_or_else(|| fail(format!("no pipeline {pipeline}")))?;
+    let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: params_buffer.as_entire_binding() }];
+    for (i, id) in buffers.iter().enumerate() {
+      entries.push(wgpu::BindGroupEntry { binding: (i + 1) as u32, resource: self.buffer(*id)?.as_entire_binding() });
+    }
+    let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout, entries: &entries });
+    let encoder = self
+      .encoder
+      .get_or_insert_with(|| self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None }));
+    {
+      let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
+      pass.set_pipeline(compute);
+      pass.set_bind_group(0, &bind_group, &[]);
+      pass.dispatch_workgroups(x, y, z);
+    }
+    self.passes += 1;
+    if self.passes >= 512 {
+      self.submit()?;
+    }
+    Ok(())
+  }
+
+  /// Records a copy between buffers.
+  #[napi]
+  pub fn copy(&mut self, src: u32, src_offset: f64, dst: u32, dst_offset: f64, bytes: f64) -> Result<()> {
+    let (s, d) = (self.buffer(src)?.clone(), self.buffer(dst)?.clone());
+    let encoder = self
+      .encoder
+      .get_or_insert_with(|| self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None }));
+    encoder.copy_buffer_to_buffer(&s, src_offset as u64, &d, dst_offset as u64, bytes as u64);
+    Ok(())
+  }
+
+  /// Submits what is recorded.
+  #[napi]
+  pub fn submit(&mut self) -> Result<()> {
+    if let Some(encoder) = self.encoder.take() {
+      self.queue.submit([encoder.finish()]);
+    }
+    self.passes = 0;
+    self.check()
+  }
+
+  /// Waits until the GPU has finished everything submitted.
+  #[napi]
+  pub fn wait(&mut self) -> Result<()> {
+    self.submit()?;
+    self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| fail(format!("GPU wait failed: {e}")))?;
+    self.check()
+  }
+
+  /// Reads `bytes[i]` bytes from the start of each buffer `ids[i]`, concatenated: one staging
+  /// buffer, one submit, one wait.
+  #[napi]
+  pub fn read(&mut self, ids: Vec<u32>, bytes: Vec<f64>) -> Result<Buffer> {
+    let total: u64 = bytes.iter().map(|b| *b as u64).sum();
+    let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+      label: None,
+      size: total.max(4),
+      usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+      mapped_at_creation: false,
+    });
+    let mut offset = 0u64;
+    for (id, n) in ids.iter().zip(bytes.iter()) {
+      let n = *n as u64;
+      self.copy_to(*id, &staging, offset, n)?;
+      offset += n;
+    }
+    self.submit()?;
+    let slice = staging.slice(..total.max(4));
+    let mapped: Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>> = Arc::new(Mutex::new(None));
+    let done = mapped.clone();
+    slice.map_async(wgpu::MapMode::Read, move |r| *done.lock().unwrap() = Some(r));
+    self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| fail(format!("GPU wait failed: {e}")))?;
+    self.check()?;
+    match mapped.lock().unwrap().take() {
+      Some(Ok(())) => {}
+      Some(Err(e)) => return Err(fail(format!("reading the GPU buffer failed: {e}"))),
+      None => return Err(fail("reading the GPU buffer did not finish")),
+    }
+    let out = slice.get_mapped_range().map_err(|e| fail(format!("{e}")))?[..total as usize].to_vec();
+    staging.unmap();
+    Ok(out.into())
+  }
+
+  fn copy_to(&mut self, id: u32, staging: &wgpu::Buffer, offset: u64, bytes: u64) -> Result<()> {
+    let src = self.buffer(id)?.clone();
+    let encoder = self
+      .encoder
+      .get_or_insert_with(|| self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None }));
+    encoder.copy_buffer_to_buffer(&src, 0, staging, offset, bytes);
+    Ok(())
+  }
+}
+
+fn bytemuck_words(words: &[u32]) -> &[u8] {
+  // SAFETY: u32 has no padding and u8 has alignment 1.
+  unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, std::mem::size_of_val(words)) }
+}
