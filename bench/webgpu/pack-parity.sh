@@ -10,8 +10,8 @@ set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 out=.device/wgpu
 rm -rf $out && mkdir -p $out/node_modules/onnxruntime-node/bin/napi-v6/linux
-npx esbuild bench/webgpu/parity.ts --bundle --platform=node --format=esm --target=node20 \
-  --external:onnxruntime-node --outfile=$out/parity.mjs --log-level=warning \
+npx esbuild bench/webgpu/parity.ts bench/webgpu/gpt2xl.ts --bundle --platform=node --format=esm --target=node20 \
+  --external:onnxruntime-node --outdir=$out --out-extension:.js=.mjs --log-level=warning \
   --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
 cp -r node_modules/onnxruntime-common $out/node_modules/
 cp -r node_modules/onnxruntime-node/{package.json,dist,lib} $out/node_modules/onnxruntime-node/
@@ -19,7 +19,7 @@ cp -r node_modules/onnxruntime-node/bin/napi-v6/linux/x64 $out/node_modules/onnx
 strip --strip-unneeded $out/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
 xz -T2 -9e -f $out/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
 xz -T2 -9e -c server/engine/backends/webgpu/native/locus-wgpu.node > $out/locus-wgpu.node.xz
-cp bench/webgpu/torch_matmul.py $out/
+cp bench/webgpu/torch_matmul.py bench/webgpu/gpt2xl_torch.py $out/
 cat > $out/run.sh <<'RUN'
 #!/bin/bash
 # On the GPU machine, from the repository root.
@@ -30,11 +30,16 @@ xz -dkf .device/wgpu/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnx
 xz -dkf .device/wgpu/locus-wgpu.node.xz
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 export LOCUS_WGPU_NODE=$PWD/.device/wgpu/locus-wgpu.node
-python3 .device/wgpu/torch_matmul.py
-# Variants (env) each in its own process: a crash ends only that one.
-for v in "${VARIANTS:-LOCUS_WGPU_WARM=1}"; do
-  echo "=== $v"
-  env $v timeout ${LIMIT:-120} node .device/wgpu/parity.mjs; echo "rc=$?"
-done
+# STEPS: which parts run (default all): matmul (PyTorch's speed), parity (ours, op by op, the world
+# model, our matmul speed), gpt2xl (a GPT-2 XL-size model: PyTorch, then ours on the same weights)
+steps=" ${STEPS:-matmul parity gpt2xl} "
+[[ $steps == *" matmul "* ]] && python3 .device/wgpu/torch_matmul.py
+if [[ $steps == *" parity "* ]]; then
+  echo "=== parity"; timeout ${LIMIT:-120} node .device/wgpu/parity.mjs; echo "rc=$?"
+fi
+if [[ $steps == *" gpt2xl "* ]]; then
+  echo "=== gpt2xl"; python3 .device/wgpu/gpt2xl_torch.py /tmp/gpt2xl; echo "rc=$?"
+  timeout ${LIMIT_XL:-300} node .device/wgpu/gpt2xl.mjs /tmp/gpt2xl; echo "rc=$?"
+fi
 RUN
 du -sh $out

@@ -36,6 +36,10 @@ export class WebGpuBackend implements Backend {
   private readonly pipelines = new Map<string, GpuHandle>();
   private readonly pool = new Map<number, GpuHandle[]>();
   private live = 0;
+  /** Bytes of freed buffers kept for reuse. */
+  private pooled = 0;
+  /** The most bytes held at once (tensors + pool): the backend's peak GPU memory. */
+  peakBytes = 0;
   private passes = 0;
 
   constructor(readonly driver: GpuDriver) {}
@@ -45,8 +49,10 @@ export class WebGpuBackend implements Backend {
   private alloc(elements: number): GpuBuf {
     const bytes = Math.max(4, elements * 4);
     const capacity = capacityOf(bytes);
-    const buffer = this.pool.get(capacity)?.pop() ?? this.create(capacity);
-    this.live += capacity;
+    const pooled = this.pool.get(capacity)?.pop();
+    if (pooled !== undefined) this.pooled -= capacity;
+    const buffer = pooled ?? this.create(capacity);
+    this.held(capacity);
     return { buffer, bytes, capacity };
   }
 
@@ -65,6 +71,11 @@ export class WebGpuBackend implements Backend {
     }
   }
 
+  private held(capacity: number): void {
+    this.live += capacity;
+    this.peakBytes = Math.max(this.peakBytes, this.live + this.pooled);
+  }
+
   private outOfMemory(capacity: number, error: unknown): EngineError {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
     return new EngineError('webgpu', `cannot allocate ${mib(capacity)} on ${this.driver.info.adapter}: ${mib(this.live)} held by tensors (${(error as Error).message})`);
@@ -76,7 +87,7 @@ export class WebGpuBackend implements Backend {
     const bytes = Math.max(4, words.byteLength);
     const capacity = capacityOf(bytes);
     const buffer = this.driver.upload(new Uint8Array(words.buffer, words.byteOffset, words.byteLength), capacity);
-    this.live += capacity;
+    this.held(capacity);
     return { buffer, bytes, capacity };
   }
 
@@ -110,6 +121,7 @@ export class WebGpuBackend implements Backend {
     const buf = data as GpuBuf;
     if (buf?.buffer === undefined) return;
     this.live -= buf.capacity;
+    this.pooled += buf.capacity;
     let list = this.pool.get(buf.capacity);
     if (!list) this.pool.set(buf.capacity, (list = []));
     list.push(buf.buffer);
@@ -136,6 +148,7 @@ export class WebGpuBackend implements Backend {
     this.flush();
     for (const list of this.pool.values()) for (const b of list) this.driver.destroy(b);
     this.pool.clear();
+    this.pooled = 0;
   }
 
   // ---- dispatch ------------------------------------------------------------------------------
