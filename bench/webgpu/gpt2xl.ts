@@ -89,6 +89,32 @@ async function main() {
     console.log(JSON.stringify({ ours: 'webgpu f32', [name]: seconds, peak_gib: backend.peakBytes / 2 ** 30, tensorsBefore: before }));
     backend.peakBytes = 0;
   }
+
+  // LOCUS_WGPU_PROFILE=1: one more forward + backward with a wait after every kernel, time by kernel
+  if (process.env.LOCUS_WGPU_PROFILE === '1') {
+    const b = backend as unknown as { run: (...args: unknown[]) => void; driver: { finish(): Promise<void> } };
+    const times = new Map<string, [number, number]>();
+    const run = b.run.bind(b);
+    const sync = (b.driver as unknown as { gpu: { wait(): void } }).gpu;
+    b.run = (key: unknown, code: unknown, prm: unknown, bufs: unknown, groups: unknown) => {
+      sync.wait();
+      const start = performance.now();
+      run(key, code, prm, bufs, groups);
+      sync.wait();
+      const p = prm as number[];
+      const name = String(key).startsWith('matmul') ? `${String(key)} ${p.slice(0, 3).join('x')} batch ${p[5] ? p[6] : 1}` : String(key);
+      const entry = times.get(name) ?? [0, 0];
+      entry[0]++;
+      entry[1] += performance.now() - start;
+      times.set(name, entry);
+    };
+    const g = await forwardBackward();
+    await g.values();
+    g.dispose();
+    const total = [...times.values()].reduce((acc, [, ms]) => acc + ms, 0);
+    console.log(JSON.stringify({ profile: 'forward+backward, ms by kernel (each waited for)', total_ms: total }));
+    for (const [name, [n, ms]] of [...times].sort((x, y) => y[1][1] - x[1][1]).slice(0, 20)) console.log(JSON.stringify({ kernel: name, calls: n, ms }));
+  }
 }
 
 main().catch((error: unknown) => {

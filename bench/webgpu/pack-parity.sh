@@ -34,12 +34,18 @@ export LOCUS_WGPU_NODE=$PWD/.device/wgpu/locus-wgpu.node
 # model, our matmul speed), gpt2xl (a GPT-2 XL-size model: PyTorch, then ours on the same weights)
 steps=" ${STEPS:-matmul parity gpt2xl} "
 [[ $steps == *" matmul "* ]] && python3 .device/wgpu/torch_matmul.py
+# VARIANTS: environment settings, each run of ours once with each (e.g. "LOCUS_WGPU_CHECKED=1")
+IFS=';' read -ra variants <<< "${VARIANTS:-LOCUS_WGPU_PROFILE=1}"
 if [[ $steps == *" parity "* ]]; then
-  echo "=== parity"; timeout ${LIMIT:-120} node .device/wgpu/parity.mjs; echo "rc=$?"
+  for v in "${variants[@]}"; do
+    echo "=== parity $v"; env $v timeout ${LIMIT:-120} node .device/wgpu/parity.mjs; echo "rc=$?"
+  done
 fi
 if [[ $steps == *" gpt2xl "* ]]; then
   echo "=== gpt2xl"; python3 .device/wgpu/gpt2xl_torch.py /tmp/gpt2xl; echo "rc=$?"
-  timeout ${LIMIT_XL:-300} node .device/wgpu/gpt2xl.mjs /tmp/gpt2xl; echo "rc=$?"
+  for v in "${variants[@]}"; do
+    echo "=== gpt2xl $v"; env $v timeout ${LIMIT_XL:-300} node .device/wgpu/gpt2xl.mjs /tmp/gpt2xl; echo "rc=$?"
+  done
 fi
 RUN
 du -sh $out

@@ -262,18 +262,49 @@ const BK = 16;
 
 /**
  * The fast f32 matmul: each workgroup computes a 128x128 tile of y, staging 128x16 slices of a and b
- * in workgroup memory (as vec4 along M and N) and accumulating 8x8 outputs per invocation in
- * registers, rows ty*4.. and 64+ty*4.. and columns likewise, so reads of workgroup memory are
- * broadcasts or consecutive. Loads are bounds-checked (zeros past the edges), so any M, N, K work;
- * the layout of a and b (transposed or not) is compiled in. prm: as MATMUL.
+ * in workgroup memory as vec4 along M and N, and accumulates 8x8 outputs per invocation in 16 vec4
+ * registers (rows ty*4.. and 64+ty*4.., columns tx*4.. and 64+tx*4..), so reads of workgroup memory
+ * are broadcasts or consecutive. The code is unrolled here, not left to loops over local arrays:
+ * dynamically indexed locals are spilled to memory by the shader compilers we run on. Loads are
+ * bounds-checked (zeros past the edges), so any M, N, K work; the layout of a and b (transposed or
+ * not) is compiled in. prm: as MATMUL.
  */
 export function tiledMatmulKernel(transA: boolean, transB: boolean): string {
-  // element (r, k) of a's tile and (k, c) of b's, from global memory, by layout
-  const aAt = transA ? 'a[oa + k * M + r]' : 'a[oa + r * K + k]';
-  const bAt = transB ? 'b[ob + c * K + k]' : 'b[ob + k * N + c]';
-  // which invocation loads which element: consecutive invocations read consecutive addresses
-  const aIdx = transA ? 'let r = e % 128u; let kk = e / 128u;' : 'let r = e / 16u; let kk = e % 16u;';
-  const bIdx = transB ? 'let c = e / 16u; let kk = e % 16u;' : 'let c = e % 128u; let kk = e / 128u;';
+  const ROWS = [0, 1, 2, 3];
+  // One vec4 of a's tile (4 rows at one k) and one of b's (4 columns at one k) per load; which
+  // invocation loads which follows memory order, so neighbouring invocations read neighbouring words.
+  const loadA = (q: number) => {
+    const e = `t + ${q * 256}u`;
+    const [r4, kk] = transA ? [`(${e}) % 32u`, `(${e}) / 32u`] : [`(${e}) / 16u`, `(${e}) % 16u`];
+    const at = (i: number) => (transA ? `a[oa + k * M + r + ${i}u]` : `a[oa + (r + ${i}u) * K + k]`);
+    return `{ let r4 = ${r4}; let kk = ${kk}; let r = row0 + r4 * 4u; let k = t0 + kk;
+      var v = vec4<f32>();
+      if (k < K) { ${ROWS.map((i) => `if (r + ${i}u < M) { v[${i}] = ${at(i)}; }`).join(' ')} }
+      As[kk * 32u + r4] = v; }`;
+  };
+  const loadB = (q: number) => {
+    const e = `t + ${q * 256}u`;
+    const [c4, kk] = transB ? [`(${e}) / 16u`, `(${e}) % 16u`] : [`(${e}) % 32u`, `(${e}) / 32u`];
+    const at = (i: number) => (transB ? `b[ob + (c + ${i}u) * K + k]` : `b[ob + k * N + c + ${i}u]`);
+    return `{ let c4 = ${c4}; let kk = ${kk}; let c = col0 + c4 * 4u; let k = t0 + kk;
+      var v = vec4<f32>();
+      if (k < K) { ${ROWS.map((i) => `if (c + ${i}u < N) { v[${i}] = ${at(i)}; }`).join(' ')} }
+      Bs[kk * 32u + c4] = v; }`;
+  };
+  const acc = (i: number, j: number) => `c${i}_${j}`;
+  const XYZW = ['x', 'y', 'z', 'w'];
+  const fmas = [0, 1]
+    .flatMap((half) => ROWS.map((i) => [half, i] as const))
+    .flatMap(([half, i]) => [0, 1].map((j) => `${acc(half * 4 + i, j)} = fma(vec4<f32>(a${half}.${XYZW[i]}), b${j}, ${acc(half * 4 + i, j)});`))
+    .join('\n      ');
+  const stores = [0, 1, 2, 3, 4, 5, 6, 7]
+    .map((i) => {
+      const r = `row0 + ${(i >> 2) * 64 + (i & 3)}u + ly * 4u`;
+      return `{ let r = ${r}; if (r < M) {
+${[0, 1].map((j) => ROWS.map((l) => `    { let c = col0 + ${j * 64 + l}u + lx * 4u; if (c < N) { y[base + r * N + c] = ${acc(i, j)}.${XYZW[l]}; } }`).join('\n')).join('\n')}
+  } }`;
+    })
+    .join('\n  ');
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> prm: array<u32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -298,46 +329,26 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
   let row0 = wg.y * 128u;
   let col0 = wg.x * 128u;
-  var acc: array<array<vec4<f32>, 2>, 8>; // [row i][column group j]
+  let lx = lid.x;
+  let ly = lid.y;
+  ${[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `var ${acc(i, 0)} = vec4<f32>(); var ${acc(i, 1)} = vec4<f32>();`).join('\n  ')}
   for (var t0 = 0u; t0 < K; t0 += ${BK}u) {
-    for (var q = 0u; q < 8u; q++) {
-      let e = t + q * 256u;
-      { ${aIdx}
-        let gr = row0 + r; let k = t0 + kk;
-        var v = 0.0;
-        if (gr < M && k < K) { let r = gr; v = ${aAt}; }
-        As[kk * 32u + r / 4u][r % 4u] = v; }
-      { ${bIdx}
-        let gc = col0 + c; let k = t0 + kk;
-        var v = 0.0;
-        if (gc < N && k < K) { let c = gc; v = ${bAt}; }
-        Bs[kk * 32u + c / 4u][c % 4u] = v; }
-    }
+    ${loadA(0)}
+    ${loadA(1)}
+    ${loadB(0)}
+    ${loadB(1)}
     workgroupBarrier();
     for (var k = 0u; k < ${BK}u; k++) {
-      let a0 = As[k * 32u + lid.y];
-      let a1 = As[k * 32u + 16u + lid.y];
-      let b0 = Bs[k * 32u + lid.x];
-      let b1 = Bs[k * 32u + 16u + lid.x];
-      for (var i = 0u; i < 4u; i++) {
-        acc[i][0] += a0[i] * b0;
-        acc[i][1] += a0[i] * b1;
-        acc[i + 4u][0] += a1[i] * b0;
-        acc[i + 4u][1] += a1[i] * b1;
-      }
+      let a0 = As[k * 32u + ly];
+      let a1 = As[k * 32u + 16u + ly];
+      let b0 = Bs[k * 32u + lx];
+      let b1 = Bs[k * 32u + 16u + lx];
+      ${fmas}
     }
     workgroupBarrier();
   }
   let base = wg.z * M * N;
-  for (var i = 0u; i < 8u; i++) {
-    let r = row0 + (i / 4u) * 64u + lid.y * 4u + i % 4u;
-    if (r >= M) { continue; }
-    for (var j = 0u; j < 2u; j++) {
-      let c = col0 + j * 64u + lid.x * 4u;
-      let v = acc[i][j];
-      for (var l = 0u; l < 4u; l++) { if (c + l < N) { y[base + r * N + c + l] = v[l]; } }
-    }
-  }
+  ${stores}
 }`;
 }
 

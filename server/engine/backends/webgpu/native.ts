@@ -16,7 +16,7 @@ interface NativeGpu {
   createBuffer(bytes: number): number;
   upload(data: Uint8Array, capacity: number): number;
   destroy(id: number): void;
-  compile(code: string): number;
+  compile(code: string, checked: boolean): number;
   dispatch(pipeline: number, params: Uint32Array, buffers: number[], x: number, y: number, z: number): void;
   submit(): void;
   wait(): void;
@@ -70,8 +70,9 @@ export class WgpuDriver implements GpuDriver {
     this.gpu.destroy(buffer as number);
   }
 
+  /** LOCUS_WGPU_CHECKED=1 compiles with wgpu's runtime checks (slower; for chasing a bad access). */
   compile(code: string): number {
-    return this.gpu.compile(code);
+    return this.gpu.compile(code, process.env.LOCUS_WGPU_CHECKED === '1');
   }
 
   dispatch(pipeline: unknown, params: Uint32Array, buffers: readonly unknown[], [x, y, z]: readonly [number, number, number]): void {

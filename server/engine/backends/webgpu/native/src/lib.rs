@@ -211,13 +211,16 @@ impl Gpu {
   }
 
   /// Compiles a WGSL compute shader (entry point `main`, one bind group); throws wgpu's message.
+  /// `checked`: wgpu's runtime checks (index clamping, loop bounding, division guards). Without
+  /// them the kernel runs as written: ours bounds-check every access themselves, and the checks
+  /// cost more than half of a matmul's speed on the H100 (bench/webgpu/README.md).
   #[napi]
-  pub fn compile(&mut self, code: String) -> Result<u32> {
+  pub fn compile(&mut self, code: String, checked: bool) -> Result<u32> {
     let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-      label: None,
-      source: wgpu::ShaderSource::Wgsl(code.into()),
-    });
+    let desc = wgpu::ShaderModuleDescriptor { label: None, source: wgpu::ShaderSource::Wgsl(code.into()) };
+    let checks = if checked { wgpu::ShaderRuntimeChecks::checked() } else { wgpu::ShaderRuntimeChecks::unchecked() };
+    // SAFETY: without checks an out-of-bounds access is undefined; the kernels guard their own.
+    let module = unsafe { self.device.create_shader_module_trusted(desc, checks) };
     let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
       label: None,
       layout: None,
