@@ -19,6 +19,7 @@
  * existing helpers (captureInto, addAt, replaceAt) work on either stack unchanged.
  */
 import type { Engine, Tensor } from '../engine';
+import type { AddedSlots } from './ffn-slots';
 import type { Hooks } from './hooks';
 import { KVCache, type ForwardOutput } from './network';
 
@@ -85,6 +86,8 @@ export interface EncoderDecoderLM {
   readonly engine: Engine;
   /** Parameters by checkpoint key. */
   readonly params: ReadonlyMap<string, Tensor>;
+  /** Key/value slots added beside the decoder's FFNs (T-Patcher, CaliNET): every decode runs them. */
+  readonly slots: AddedSlots;
   /** The FFN output projection of a block of one stack, stored [out, in]. */
   mlpOutWeight(stack: Stack, layer: number): { name: string; transposed: boolean };
   encode(input: EncodeInput): Encoded;
@@ -92,6 +95,8 @@ export interface EncoderDecoderLM {
   decode(input: DecodeInput): ForwardOutput;
   /** encode then decode: teacher-forced logits [B, T, V]. */
   forward(input: Seq2SeqForwardInput): ForwardOutput;
+  /** Final norm and unembedding of a decoder residual after its last layer: [B, T, D] -> [B, T, V]. */
+  decoderHead(residual: Tensor): Tensor;
   newCache(): Seq2SeqCache;
   dispose(): void;
 }

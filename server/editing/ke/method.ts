@@ -1,9 +1,10 @@
 import type { EditRequest } from '../../../lib/editing/request';
 import { fillPrompt } from '../../../lib/editing/request';
-import type { LanguageModel } from '../../models/lm';
-import type { EditContext, EditOutcome, Editor, WeightDelta } from '../editor';
+import { decoderOnly } from '../../models/editable';
+import type { DecoderOnlyContext, EditContext, EditOutcome, Editor, WeightDelta } from '../editor';
 import { throwIfCancelled } from '../editor';
 import { targetIds } from '../mend/train';
+import { TRAINED_EDITORS_ON_SEQ2SEQ } from '../trained';
 import { loadTrained } from '../trained/load';
 import { KE_ARCHITECTURE, KeHparams, keDefaults } from './hparams';
 import { editFactors } from '../mend/meta';
@@ -18,10 +19,11 @@ import { KeNetworks } from './networks';
 export const ke: Editor<typeof KeHparams> = {
   name: 'KE',
   hparams: KeHparams,
-  defaults: (lm: LanguageModel) => keDefaults(lm),
+  defaults: keDefaults,
   batchable: false,
   needs: { secondMoments: false, contextTemplates: false, trainedEditor: true },
-  async apply(ctx: EditContext, requests: readonly EditRequest[], hp: KeHparams): Promise<EditOutcome> {
+  async apply(given: EditContext, requests: readonly EditRequest[], hp: KeHparams): Promise<EditOutcome> {
+    const ctx: DecoderOnlyContext = { ...given, lm: decoderOnly(given.lm, 'KE', TRAINED_EDITORS_ON_SEQ2SEQ) };
     if (!requests.length) return { deltas: [], stats: {} };
     if (requests.length > 1) throw new Error(`KE edits one request per call, got ${requests.length}`);
     const nets = await loadTrained(ctx, 'ke', 'KE', hp, KE_ARCHITECTURE, (meta) => new KeNetworks(ctx.lm.engine, ctx.lm.network, { ...hp, ...(meta as object), layers: hp.layers }));

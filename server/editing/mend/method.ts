@@ -1,8 +1,9 @@
 import type { EditRequest } from '../../../lib/editing/request';
 import { fillPrompt } from '../../../lib/editing/request';
-import type { LanguageModel } from '../../models/lm';
-import type { EditContext, EditOutcome, Editor, WeightDelta } from '../editor';
+import { decoderOnly } from '../../models/editable';
+import type { DecoderOnlyContext, EditContext, EditOutcome, Editor, WeightDelta } from '../editor';
 import { throwIfCancelled } from '../editor';
+import { TRAINED_EDITORS_ON_SEQ2SEQ } from '../trained';
 import { loadTrained } from '../trained/load';
 import { MendNetworks } from './editor-net';
 import { MEND_ARCHITECTURE, MendHparams, mendDefaults } from './hparams';
@@ -17,10 +18,11 @@ import { editFactors, transformFactors } from './meta';
 export const mend: Editor<typeof MendHparams> = {
   name: 'MEND',
   hparams: MendHparams,
-  defaults: (lm: LanguageModel) => mendDefaults(lm),
+  defaults: mendDefaults,
   batchable: true,
   needs: { secondMoments: false, contextTemplates: false, trainedEditor: true },
-  async apply(ctx: EditContext, requests: readonly EditRequest[], hp: MendHparams): Promise<EditOutcome> {
+  async apply(given: EditContext, requests: readonly EditRequest[], hp: MendHparams): Promise<EditOutcome> {
+    const ctx: DecoderOnlyContext = { ...given, lm: decoderOnly(given.lm, 'MEND', TRAINED_EDITORS_ON_SEQ2SEQ) };
     if (!requests.length) return { deltas: [], stats: {} };
     const nets = await loadTrained(ctx, 'mend', 'MEND', hp, MEND_ARCHITECTURE, (saved) => new MendNetworks(ctx.lm.engine, ctx.lm.network, { ...hp, ...(saved as object), layers: hp.layers }));
     throwIfCancelled(ctx.signal);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM } from '../../models/editable';
 
 /**
  * T-Patcher's hyper-parameters (Huang et al. 2023, "Transformer-Patcher: One Mistake Worth One
@@ -36,7 +36,7 @@ export const TPatcherHparams = z.object({
 });
 export type TPatcherHparams = z.output<typeof TPatcherHparams>;
 
-export function tpatcherDefaults(lm: LanguageModel): z.input<typeof TPatcherHparams> {
-  const { layers, family } = lm.network.spec;
-  return { layer: layers - 1, activation: family === 'llama' ? 'relu' : 'gelu' };
+export function tpatcherDefaults(lm: EditableLM): z.input<typeof TPatcherHparams> {
+  const { layers, family } = lm.editSpec;
+  return { layer: layers - 1, activation: family === 'llama' || family === 't5' ? 'relu' : 'gelu' };
 }

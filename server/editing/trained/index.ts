@@ -25,6 +25,16 @@ export const TRAINERS = {
   ke: { train: (lm, store, records, hp, opts) => trainKe(lm, store, records, hp as KeHparams, opts) },
 } satisfies Partial<Record<EditorId, Trainer>>;
 
+/**
+ * Why MEND and KE refuse encoder-decoder models for now: their editor networks are trained on, and
+ * read, a decoder-only model's prompt ++ target batches (../mend/meta.ts, ../ke/meta.ts run
+ * `LanguageModel.forwardPadded` and the layer inputs of that one stack); the training loop and the
+ * gradient factors have not been moved to the shared prompt/continuation framing
+ * (../../models/editable.ts) yet. Nothing in either method is decoder-only in principle.
+ */
+export const TRAINED_EDITORS_ON_SEQ2SEQ =
+  'its editor network is trained and applied on decoder-only prompt ++ target batches; Locus has not ported its training loop and gradient factors to encoder-decoder models yet. Use FT, KN, T-Patcher or CaliNET on this model.';
+
 export type TrainableId = keyof typeof TRAINERS;
 
 export function trainableIdOf(method: EditorId): TrainableId {
