@@ -163,15 +163,20 @@ describe('KN on T5', () => {
 describe('methods that refuse T5', () => {
   it('ROME and MEMIT say why (the subject is read by the encoder, the object predicted by the decoder)', async () => {
     const { lm, ctx } = await setup();
-    await expect(rome.apply(ctx, [request], rome.hparams.parse(rome.defaults(lm)))).rejects.toThrow(/ROME does not edit t5 models \(encoder-decoder\): .*subject is read by the encoder and the object predicted by the decoder/);
-    await expect(memit.apply(ctx, [request], memit.hparams.parse({ ...memit.defaults(lm), layers: [0, 1] }))).rejects.toThrow(/MEMIT does not edit t5 models \(encoder-decoder\): .*no MLP position holds both/);
+    // refused when hyper-parameters are resolved (before any statistics) and when applied
+    expect(() => rome.defaults(lm)).toThrow(/ROME does not edit t5 models/);
+    expect(() => memit.defaults(lm)).toThrow(/MEMIT does not edit t5 models/);
+    await expect(rome.apply(ctx, [request], rome.hparams.parse({ layer: 0 }))).rejects.toThrow(/ROME does not edit t5 models \(encoder-decoder\): .*subject is read by the encoder and the object predicted by the decoder/);
+    await expect(memit.apply(ctx, [request], memit.hparams.parse({ layers: [0, 1] }))).rejects.toThrow(/MEMIT does not edit t5 models \(encoder-decoder\): .*no MLP position holds both/);
     lm.network.dispose();
   });
 
   it('MEND and KE say their training loop is not ported yet', async () => {
     const { lm, ctx } = await setup();
-    await expect(mend.apply(ctx, [request], mend.hparams.parse(mend.defaults(lm)))).rejects.toThrow(/MEND does not edit t5 models \(encoder-decoder\): .*not ported/);
-    await expect(ke.apply(ctx, [request], ke.hparams.parse(ke.defaults(lm)))).rejects.toThrow(/KE does not edit t5 models \(encoder-decoder\): .*not ported/);
+    expect(() => mend.defaults(lm)).toThrow(/MEND does not edit t5 models/);
+    expect(() => ke.defaults(lm)).toThrow(/KE does not edit t5 models/);
+    await expect(mend.apply(ctx, [request], mend.hparams.parse({ layers: [1] }))).rejects.toThrow(/MEND does not edit t5 models \(encoder-decoder\): .*not ported/);
+    await expect(ke.apply(ctx, [request], ke.hparams.parse({ layers: [1] }))).rejects.toThrow(/KE does not edit t5 models \(encoder-decoder\): .*not ported/);
     lm.network.dispose();
   });
 });

@@ -19,7 +19,7 @@ import { KeNetworks } from './networks';
 export const ke: Editor<typeof KeHparams> = {
   name: 'KE',
   hparams: KeHparams,
-  defaults: keDefaults,
+  defaults: (lm) => keDefaults(decoderOnly(lm, 'KE', TRAINED_EDITORS_ON_SEQ2SEQ)),
   batchable: false,
   needs: { secondMoments: false, contextTemplates: false, trainedEditor: true },
   async apply(given: EditContext, requests: readonly EditRequest[], hp: KeHparams): Promise<EditOutcome> {

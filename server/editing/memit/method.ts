@@ -24,7 +24,7 @@ import { adjustedKeys } from './update';
 export const memit: Editor<typeof MemitHparams> = {
   name: 'MEMIT',
   hparams: MemitHparams,
-  defaults: memitDefaults,
+  defaults: (lm) => memitDefaults(decoderOnly(lm, 'MEMIT', LOCATE_THEN_EDIT_ON_SEQ2SEQ)),
   batchable: true,
   needs: { secondMoments: true, contextTemplates: true, trainedEditor: false },
   async apply(given: EditContext, requests: readonly EditRequest[], hp: MemitHparams): Promise<EditOutcome> {

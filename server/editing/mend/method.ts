@@ -18,7 +18,7 @@ import { editFactors, transformFactors } from './meta';
 export const mend: Editor<typeof MendHparams> = {
   name: 'MEND',
   hparams: MendHparams,
-  defaults: mendDefaults,
+  defaults: (lm) => mendDefaults(decoderOnly(lm, 'MEND', TRAINED_EDITORS_ON_SEQ2SEQ)),
   batchable: true,
   needs: { secondMoments: false, contextTemplates: false, trainedEditor: true },
   async apply(given: EditContext, requests: readonly EditRequest[], hp: MendHparams): Promise<EditOutcome> {

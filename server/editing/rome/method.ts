@@ -18,7 +18,8 @@ import { RomeHparams, romeDefaults } from './hparams';
 export const rome: Editor<typeof RomeHparams> = {
   name: 'ROME',
   hparams: RomeHparams,
-  defaults: romeDefaults,
+  // refused here too: callers resolve hyper-parameters (and compute statistics) before apply
+  defaults: (lm) => romeDefaults(decoderOnly(lm, 'ROME', LOCATE_THEN_EDIT_ON_SEQ2SEQ)),
   batchable: false,
   needs: { secondMoments: true, contextTemplates: true, trainedEditor: false },
   async apply(given: EditContext, requests: readonly EditRequest[], hp: RomeHparams): Promise<EditOutcome> {
