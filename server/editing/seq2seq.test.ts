@@ -1,8 +1,11 @@
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { EditRequest } from '../../lib/editing/request';
 import type { EvalCase } from '../../lib/eval';
 import { CpuBackend, Engine } from '../engine';
+import { Adam } from '../engine/optim';
 import { evaluate } from '../eval/runner';
 import { loadSeq2SeqModel } from '../models/load';
 import type { Seq2SeqLanguageModel } from '../models/seq2seq-lm';
@@ -12,11 +15,18 @@ import { addDelta, snapshot } from './deltas';
 import type { EditContext } from './editor';
 import { ftL, ftM } from './ft/method';
 import { ke } from './ke/method';
+import { keLoss, type KeExample } from './ke/meta';
+import { KeNetworks } from './ke/networks';
 import { kn } from './kn/method';
 import { memit } from './memit/method';
+import { MendNetworks } from './mend/editor-net';
+import { metaLoss } from './mend/meta';
 import { mend } from './mend/method';
+import { targetIds, trainMend } from './mend/train';
 import { rome } from './rome/method';
 import { SecondMoments } from './stats/second-moment';
+import { TrainedEditorStore } from './trained/store';
+import type { TrainRecord } from './trained/loop';
 import { tpatcher } from './tpatcher/method';
 
 /**
@@ -170,15 +180,103 @@ describe('methods that refuse T5', () => {
     await expect(memit.apply(ctx, [request], memit.hparams.parse({ layers: [0, 1] }))).rejects.toThrow(/MEMIT does not edit t5 models \(encoder-decoder\): .*no MLP position holds both/);
     lm.network.dispose();
   });
+});
 
-  it('MEND and KE say their training loop is not ported yet', async () => {
-    const { lm, ctx } = await setup();
-    expect(() => mend.defaults(lm)).toThrow(/MEND does not edit t5 models/);
-    expect(() => ke.defaults(lm)).toThrow(/KE does not edit t5 models/);
-    await expect(mend.apply(ctx, [request], mend.hparams.parse({ layers: [1] }))).rejects.toThrow(/MEND does not edit t5 models \(encoder-decoder\): .*not ported/);
-    await expect(ke.apply(ctx, [request], ke.hparams.parse({ layers: [1] }))).rejects.toThrow(/KE does not edit t5 models \(encoder-decoder\): .*not ported/);
+describe('MEND and KE on T5: editors trained on the decoder', () => {
+  // words the fixture's 77-piece tokenizer spells without <unk> (no b, j, k, v)
+  const SUBJECTS = ['Sara', 'Tom', 'Greta', 'Peter', 'Emil', 'Ida', 'Rosa', 'Fred', 'Mia', 'Dora', 'Tilda', 'Igor', 'Paris', 'Danielle', 'Max', 'Rita'];
+  const TARGETS = [' France', ' Paris', ' German', ' Spain', ' Egypt', ' Italy'];
+  const records: TrainRecord[] = SUBJECTS.map((subject, i) => ({
+    prompt: `${subject} is from`,
+    target: TARGETS[i % TARGETS.length]!,
+    paraphrases: [`The home of ${subject} is`],
+    loc: { prompt: i % 2 ? 'The cat is on the mat. The capital of France is' : 'The mother tongue of Danielle is', answer: i % 2 ? ' Paris' : ' German' },
+  }));
+  const train = records.slice(0, 12);
+  const heldOut = records.slice(12);
+  const scratch = mkdtempSync(path.join(tmpdir(), 'locus-t5-trained-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('MEND (v1.1: wi_1 and wo of the last decoder layer) trains: the held-out post-edit NLL falls, and an edit raises p(target)', async () => {
+    const { lm, ctx } = await setup('t5-v1_1');
+    const store = TrainedEditorStore.forModel(path.join(FIXTURES, 't5-v1_1'), scratch);
+    const hp = mend.hparams.parse({ ...mend.defaults(lm), layers: [1], rank: 8, steps: 40, lr: 1e-3 });
+    expect(hp.projections).toEqual(['in', 'out']);
+    const examples = (rs: TrainRecord[]) => rs.map((r) => ({ edit: { prompt: lm.encode(r.prompt), target: targetIds(lm, r.target) }, loc: { prompt: lm.encode(r.loc.prompt), target: targetIds(lm, r.loc.answer) } }));
+    const heldOutNll = (nets: MendNetworks) => {
+      const terms = examples(heldOut).map((x) =>
+        engine.tidy(() => {
+          const m = metaLoss(lm, nets, [{ ...x, outer: [x.edit] }], { cedit: 1, cloc: 1, learnNorms: false });
+          engine.releaseGraph();
+          return m.edit;
+        }),
+      );
+      return terms.reduce((a, b) => a + b, 0) / terms.length;
+    };
+    const result = await trainMend(lm, store, train, hp);
+    expect(result.steps).toBe(40);
+    const contents = (await store.read(result.file))!;
+    const trained = new MendNetworks(engine, lm, hp);
+    trained.load(contents.tensors);
+    expect(trained.weights.map((w) => w.name)).toEqual(['decoder.block.1.layer.2.DenseReluDense.wi_1.weight', 'decoder.block.1.layer.2.DenseReluDense.wo.weight']);
+    const initial = new MendNetworks(engine, lm, hp);
+    const start = initial.values();
+    for (const [name, values] of contents.tensors) if (name.includes('.norm.')) start.set(name, values);
+    initial.load(start);
+    const before = heldOutNll(initial);
+    const after = heldOutNll(trained);
+    console.info(`T5 MEND held-out post-edit NLL: untrained editor ${before.toFixed(3)}, trained ${after.toFixed(3)}`);
+    expect(after).toBeLessThan(before);
+    initial.dispose();
+    trained.dispose();
+
+    const withStore: EditContext = { ...ctx, trained: store };
+    const r = heldOut[0]!;
+    const edit: EditRequest = { prompt: '{} is from', subject: SUBJECTS[12]!, targetNew: r.target };
+    const logP = () => lm.score([{ prompt: r.prompt, target: r.target }])[0]!.logProb;
+    const before2 = values(lm);
+    const outcome = await mend.apply(withStore, [edit], hp);
+    expect(values(lm)).toEqual(before2);
+    const pre = logP();
+    for (const d of outcome.deltas) addDelta(lm.network, d);
+    const gain = logP() - pre;
+    console.info(`T5 MEND edit: log p(target) gain ${gain.toFixed(3)}`);
+    expect(gain).toBeGreaterThan(0);
     lm.network.dispose();
-  });
+  }, 120_000);
+
+  // KE's condition text ("old >> new || prompt") has characters the fixture tokenizer lacks, so the
+  // loop here feeds token ids (the world T5's byte-level tokenizer spells anything: trainKe there)
+  it('KE on T5: its hyper-network edits wi and wo of the last decoder layer and trains through the decoder (the held-out post-edit NLL falls)', async () => {
+    const { lm } = await setup('t5-v1_0');
+    const hp = ke.hparams.parse({ ...ke.defaults(lm), layers: [1] });
+    const nets = new KeNetworks(engine, lm, hp);
+    expect(nets.weights.map((w) => w.name)).toEqual(['decoder.block.1.layer.2.DenseReluDense.wi.weight', 'decoder.block.1.layer.2.DenseReluDense.wo.weight']);
+    const example = (r: TrainRecord): KeExample => ({
+      edit: { prompt: lm.encode(r.prompt), target: targetIds(lm, r.target) },
+      outer: [r.prompt, ...r.paraphrases].map((p) => ({ prompt: lm.encode(p), target: targetIds(lm, r.target) })),
+      loc: { prompt: lm.encode(r.loc.prompt), target: targetIds(lm, r.loc.answer) },
+      condition: lm.encode(`${r.target.trim()}: ${r.prompt}`),
+    });
+    const heldOutEdit = () => heldOut.map((r) => engine.tidy(() => {
+      const m = keLoss(lm, nets, [example(r)], hp.cloc);
+      engine.releaseGraph();
+      return m.edit;
+    })).reduce((a, b) => a + b, 0) / heldOut.length;
+    const before = heldOutEdit();
+    const optimizer = new Adam(nets.parameters(), { lr: hp.lr });
+    for (let step = 0; step < 40; step++) {
+      engine.tidy(() => engine.backward(keLoss(lm, nets, [example(train[step % train.length]!)], hp.cloc).total));
+      optimizer.step();
+      optimizer.zeroGrad();
+    }
+    optimizer.dispose();
+    const after = heldOutEdit();
+    console.info(`T5 KE held-out post-edit NLL: untrained ${before.toFixed(3)}, after 40 steps ${after.toFixed(3)}`);
+    expect(after).toBeLessThan(before);
+    nets.dispose();
+    lm.network.dispose();
+  }, 120_000);
 });
 
 describe('the evaluation runner on T5', () => {

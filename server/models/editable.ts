@@ -73,6 +73,10 @@ export interface EditableLM {
   generate(prompts: readonly string[], opts?: { maxNewTokens?: number }): string[];
   /** The FFN down/out projection of a layer of the edit stack, and whether it is stored [in, out]. */
   mlpOutWeight(layer: number): { name: string; transposed: boolean };
+  /** The FFN up/in projection whose output is the `mlp_pre` hook point (gated FFNs: the ungated factor). */
+  mlpInWeight(layer: number): { name: string; transposed: boolean };
+  /** The edit stack's input token embedding table [V, D] (KE reads the request through it). */
+  inputEmbedding(): Tensor;
   /** Where each sequence's positions fall in a right-padded batch of `seqs`, without running it. */
   layout(seqs: readonly PromptIds[]): { width: number; row(b: number, j: number): number };
   /** Logits [B, T, V] over the edit stack's positions, hooks on the edit stack (right-padded). */

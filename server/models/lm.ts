@@ -2,6 +2,7 @@ import { mulberry32 } from '../../lib/random';
 import type { Engine, Tensor } from '../engine';
 import { crossEntropy, indexSelect, logSoftmax, narrow, reshape } from '../engine/ops';
 import type { EditableLM, EditStackSpec, PromptIds, StackRun } from './editable';
+import { inputEmbedding } from '../tracing/noise';
 import { captureInto, Hooks } from './hooks';
 import type { CausalLM } from './network';
 import { KVCache } from './network';
@@ -60,6 +61,14 @@ export class LanguageModel implements EditableLM {
 
   mlpOutWeight(layer: number): { name: string; transposed: boolean } {
     return this.network.mlpOutWeight(layer);
+  }
+
+  mlpInWeight(layer: number): { name: string; transposed: boolean } {
+    return this.network.mlpInWeight(layer);
+  }
+
+  inputEmbedding(): Tensor {
+    return inputEmbedding(this.network);
   }
 
   layout(seqs: readonly PromptIds[]): { width: number; row(b: number, j: number): number } {

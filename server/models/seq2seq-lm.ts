@@ -42,6 +42,18 @@ export class Seq2SeqLanguageModel implements EditableLM {
     return this.network.mlpOutWeight('decoder', layer);
   }
 
+  mlpInWeight(layer: number): { name: string; transposed: boolean } {
+    return this.network.mlpInWeight('decoder', layer);
+  }
+
+  /** The shared embedding (T5's decoder input embedding: no positions, no scale). */
+  inputEmbedding(): Tensor {
+    const { params } = this.network;
+    const table = params.get('shared.weight') ?? params.get('encoder.embed_tokens.weight');
+    if (!table) throw new Error('seq2seq: no shared token embedding among the parameters');
+    return table;
+  }
+
   layout(seqs: readonly PromptIds[]): { width: number; row(b: number, j: number): number } {
     const width = 1 + Math.max(...seqs.map((s) => s.continuation.length));
     return { width, row: (b, j) => b * width + j };
@@ -89,13 +101,10 @@ export class Seq2SeqLanguageModel implements EditableLM {
     return { prompt, continuation };
   }
 
-  /** Rows of the shared embedding (T5's decoder input embedding: no positions, no scale). */
+  /** Rows of the shared embedding. */
   tokenEmbeddings(ids: readonly number[]): Float32Array[] {
-    const { params, spec } = this.network;
-    const table = params.get('shared.weight') ?? params.get('encoder.embed_tokens.weight');
-    if (!table) throw new Error('seq2seq: no shared token embedding among the parameters');
-    const values = table.valuesSync();
-    const d = spec.hidden;
+    const values = this.inputEmbedding().valuesSync();
+    const d = this.network.spec.hidden;
     return ids.map((id) => Float32Array.from(values.subarray(id * d, (id + 1) * d)));
   }
 

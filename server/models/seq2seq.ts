@@ -90,6 +90,8 @@ export interface EncoderDecoderLM {
   readonly slots: AddedSlots;
   /** The FFN output projection of a block of one stack, stored [out, in]. */
   mlpOutWeight(stack: Stack, layer: number): { name: string; transposed: boolean };
+  /** The FFN input projection whose output is the `mlp_pre` hook point (v1.1: wi_1, the ungated factor), stored [out, in]. */
+  mlpInWeight(stack: Stack, layer: number): { name: string; transposed: boolean };
   encode(input: EncodeInput): Encoded;
   /** Logits [B, T, V] of the decoder tokens given the encoded input. */
   decode(input: DecodeInput): ForwardOutput;

@@ -1,9 +1,7 @@
 import type { EditRequest } from '../../../lib/editing/request';
 import { fillPrompt } from '../../../lib/editing/request';
-import { decoderOnly } from '../../models/editable';
-import type { DecoderOnlyContext, EditContext, EditOutcome, Editor, WeightDelta } from '../editor';
+import type { EditContext, EditOutcome, Editor, WeightDelta } from '../editor';
 import { throwIfCancelled } from '../editor';
-import { TRAINED_EDITORS_ON_SEQ2SEQ } from '../trained';
 import { loadTrained } from '../trained/load';
 import { MendNetworks } from './editor-net';
 import { MEND_ARCHITECTURE, MendHparams, mendDefaults } from './hparams';
@@ -18,13 +16,12 @@ import { editFactors, transformFactors } from './meta';
 export const mend: Editor<typeof MendHparams> = {
   name: 'MEND',
   hparams: MendHparams,
-  defaults: (lm) => mendDefaults(decoderOnly(lm, 'MEND', TRAINED_EDITORS_ON_SEQ2SEQ)),
+  defaults: mendDefaults,
   batchable: true,
   needs: { secondMoments: false, contextTemplates: false, trainedEditor: true },
-  async apply(given: EditContext, requests: readonly EditRequest[], hp: MendHparams): Promise<EditOutcome> {
-    const ctx: DecoderOnlyContext = { ...given, lm: decoderOnly(given.lm, 'MEND', TRAINED_EDITORS_ON_SEQ2SEQ) };
+  async apply(ctx: EditContext, requests: readonly EditRequest[], hp: MendHparams): Promise<EditOutcome> {
     if (!requests.length) return { deltas: [], stats: {} };
-    const nets = await loadTrained(ctx, 'mend', 'MEND', hp, MEND_ARCHITECTURE, (saved) => new MendNetworks(ctx.lm.engine, ctx.lm.network, { ...hp, ...(saved as object), layers: hp.layers }));
+    const nets = await loadTrained(ctx, 'mend', 'MEND', hp, MEND_ARCHITECTURE, (saved) => new MendNetworks(ctx.lm.engine, ctx.lm, { ...hp, ...(saved as object), layers: hp.layers }));
     throwIfCancelled(ctx.signal);
     const { lm } = ctx;
     const examples = requests.map((r) => {
@@ -33,7 +30,7 @@ export const mend: Editor<typeof MendHparams> = {
       return { prompt: lm.encode(fillPrompt(r).text), target };
     });
     ctx.onProgress?.({ type: 'stage', stage: 'gradient', detail: `layers ${hp.layers.join(',')}, ${requests.length} request(s)` });
-    const { factors, loss } = editFactors(lm.network, nets.weights, examples);
+    const { factors, loss } = editFactors(lm, nets.weights, examples);
     const engine = lm.engine;
     const deltas = engine.noGrad(() =>
       engine.tidy(() =>

@@ -4,7 +4,7 @@
  */
 import type { EvalCase } from '../../../lib/eval';
 import { fillPrompt } from '../../../lib/editing/request';
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM } from '../../models/editable';
 import { HparamsError } from '../hparams';
 import type { EditorId } from '../index';
 import type { MendHparams } from '../mend/hparams';
@@ -17,23 +17,13 @@ import type { TrainedEditorStore } from './store';
 export type { TrainOptions, TrainProgress, TrainRecord, TrainResult } from './loop';
 
 export interface Trainer {
-  train(lm: LanguageModel, store: TrainedEditorStore, records: readonly TrainRecord[], hparams: Record<string, unknown>, opts: TrainOptions): Promise<TrainResult>;
+  train(lm: EditableLM, store: TrainedEditorStore, records: readonly TrainRecord[], hparams: Record<string, unknown>, opts: TrainOptions): Promise<TrainResult>;
 }
 
 export const TRAINERS = {
   mend: { train: (lm, store, records, hp, opts) => trainMend(lm, store, records, hp as MendHparams, opts) },
   ke: { train: (lm, store, records, hp, opts) => trainKe(lm, store, records, hp as KeHparams, opts) },
 } satisfies Partial<Record<EditorId, Trainer>>;
-
-/**
- * Why MEND and KE refuse encoder-decoder models for now: their editor networks are trained on, and
- * read, a decoder-only model's prompt ++ target batches (../mend/meta.ts, ../ke/meta.ts run
- * `LanguageModel.forwardPadded` and the layer inputs of that one stack); the training loop and the
- * gradient factors have not been moved to the shared prompt/continuation framing
- * (../../models/editable.ts) yet. Nothing in either method is decoder-only in principle.
- */
-export const TRAINED_EDITORS_ON_SEQ2SEQ =
-  'its editor network is trained and applied on decoder-only prompt ++ target batches; Locus has not ported its training loop and gradient factors to encoder-decoder models yet. Use FT, KN, T-Patcher or CaliNET on this model.';
 
 export type TrainableId = keyof typeof TRAINERS;
 

@@ -136,6 +136,7 @@ class T5Model implements EncoderDecoderLM {
       encoder: { blocks: Block[]; bias: Tensor; finalNorm: Tensor };
       decoder: { blocks: Block[]; bias: Tensor; finalNorm: Tensor };
       act: Activation;
+      gated: boolean;
       eps: number;
       buckets: number;
       maxDistance: number;
@@ -148,6 +149,11 @@ class T5Model implements EncoderDecoderLM {
     const layers = stack === 'encoder' ? this.spec.encoderLayers : this.spec.decoderLayers;
     if (layer < 0 || layer >= layers) throw new Error(`${stack} layer ${layer} out of range: the ${stack} has ${layers}`);
     return { name: `${stack}.block.${layer}.layer.${stack === 'encoder' ? 1 : 2}.DenseReluDense.wo.weight`, transposed: false };
+  }
+
+  mlpInWeight(stack: Stack, layer: number) {
+    const { name } = this.mlpOutWeight(stack, layer);
+    return { name: name.replace(/wo\.weight$/, this.w.gated ? 'wi_1.weight' : 'wi.weight'), transposed: false };
   }
 
   forward({ encoderIds, encoderMask, decoderIds, decoderMask, hooks }: Seq2SeqForwardInput) {
@@ -216,8 +222,11 @@ class T5Model implements EncoderDecoderLM {
   private ffn(block: Block, x: Tensor, l: number, hooks: Hooks): Tensor {
     const { wi, gate, wo } = block.ffn;
     const h = hooks.apply('mlp_in', l, rmsNorm(x, block.ffnNorm, this.w.eps));
-    const activated = this.w.act(linear(h, wi));
-    const key = hooks.apply('mlp_key', l, gate ? mul(activated, linear(h, gate)) : activated);
+    // mlp_pre: the output of the projection linear in the key (v1.0: wi before the activation;
+    // v1.1: wi_1, the factor act(wi_0 h) multiplies, as Llama's up_proj)
+    const key = gate
+      ? hooks.apply('mlp_key', l, mul(this.w.act(linear(h, wi)), hooks.apply('mlp_pre', l, linear(h, gate))))
+      : hooks.apply('mlp_key', l, this.w.act(hooks.apply('mlp_pre', l, linear(h, wi))));
     return hooks.apply('mlp_out', l, linear(key, wo));
   }
 
@@ -340,6 +349,7 @@ export function buildT5(engine: Engine, w: WeightLoader, config: T5Config): Enco
     encoder,
     decoder,
     act,
+    gated,
     eps: config.layer_norm_epsilon,
     buckets: config.relative_attention_num_buckets,
     maxDistance: config.relative_attention_max_distance,
