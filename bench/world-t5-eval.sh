@@ -2,8 +2,9 @@
 # Issue 12's T5 rows: the methods that edit encoder-decoder models, on the T5-architecture world model
 # (data/models/world-t5, made by reference/train_world_t5.py on the GPU machine), with the same
 # CounterFact-format test edits as bench/world-eval.sh runs on the decoder-only world model. The
-# methods edit the decoder (server/models/editable.ts); ROME and MEMIT refuse T5, MEND and KE are not
-# ported to it yet. Each run writes bench/results/world-t5/<name>.json and .log.
+# methods edit the decoder (server/models/editable.ts); ROME and MEMIT refuse T5. MEND and KE edit with
+# a trained editor: `npx locus train --method mend|ke --model data/models/world-t5` first, then run
+# them by name (they are not in ORDER). Each run writes bench/results/world-t5/<name>.json and .log.
 #   bash bench/world-t5-eval.sh [name ...]     (default: all, cheapest first)
 set -u
 cd "$(dirname "$0")/.."
@@ -23,6 +24,8 @@ declare -A RUNS=(
   [kn-single-200]="--method kn --n 200 --mode single"
   [calinet-single-200]="--method calinet --n 200 --mode single"
   [tpatcher-single-200]="--method tpatcher --n 200 --mode single"
+  [mend-single-200]="--method mend --n 200 --mode single"
+  [ke-single-100]="--method ke --n 100 --mode single"
 )
 ORDER=(ft-l-single-200 ft-m-single-200 calinet-single-200 kn-single-200 tpatcher-single-200)
 names=("$@")
