@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { EditRequest, templateOf } from '../../lib/editing/request';
 import { editorIdOf, HparamsError, resolveHparams } from '../editing/hparams';
 import type { EditorId } from '../editing/index';
-import type { LanguageModel } from '../models/lm';
+import type { EditableLM } from '../models/editable';
 
 /** A bad request (a missing or malformed option, a subject not in the prompt...): one line, exit 2. */
 export class UsageError extends Error {
@@ -34,7 +34,7 @@ export function editorId(value: string): EditorId {
 }
 
 /** The method's hyper-parameters for this model (see server/editing/hparams.ts), a bad one as a usage error. */
-export function methodHparams(method: EditorId, lm: LanguageModel, given: Record<string, unknown>, location?: string): Record<string, unknown> {
+export function methodHparams(method: EditorId, lm: EditableLM, given: Record<string, unknown>, location?: string): Record<string, unknown> {
   return usage(() => resolveHparams(method, lm, given, location, '--hparams'));
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -144,5 +144,41 @@ describe('locus train', () => {
     const { code, stderr } = await locus(['train', '--method', 'rome', '--model', MODEL]);
     expect(code).toBe(2);
     expect(stderr).toContain('rome has no editor to train (trainable methods: mend, ke)');
+  });
+});
+
+describe('locus eval on an encoder-decoder model', () => {
+  // the tiny random T5 of the parity fixtures: the command's plumbing (loading T5, editing its decoder, scoring), not a result
+  const T5 = 'data/fixtures/t5/t5-v1_1';
+  // words its 77-piece tokenizer spells without <unk> (world names have letters it lacks)
+  const dataset = path.join(scratch, 't5-counterfact.json');
+  const record = (i: number, subject: string, prompt: string) => ({
+    case_id: i,
+    pararel_idx: i,
+    requested_rewrite: { prompt, relation_id: 'capital', target_new: { str: 'France', id: 'X1' }, target_true: { str: 'Paris', id: 'X2' }, subject },
+    paraphrase_prompts: [`The tale: ${prompt.replace('{}', subject)}`],
+    neighborhood_prompts: ['The cat is on the mat. The capital is'],
+    attribute_prompts: ['The capital of Germany is'],
+    generation_prompts: [prompt.replace('{}', subject)],
+    portability: { 'Recalled Relation': '(France, capital, Paris)', 'New Question': `What is the capital of ${subject}?`, 'New Answer': 'Paris' },
+  });
+  writeFileSync(dataset, JSON.stringify([record(0, 'Danielle', 'The capital of {} is'), record(1, 'German', 'The mother tongue of {} is')]));
+  const args = ['eval', '--model', T5, '--dataset', dataset, '--n', '2', '--quiet'];
+
+  it('loads a T5 folder, edits with FT-M and prints the table', async () => {
+    const out = path.join(scratch, 't5-ft-m.json');
+    const { code, stdout, stderr } = await locus([...args, '--method', 'ft-m', '--out', out]);
+    expect(stderr).toContain(`model ${T5}: t5 (encoder-decoder), 2 + 2 layers, hidden 32; methods edit the decoder`);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\| FT-M \| single \| 2 \|/);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { cases: { post: { reliability: number } }[]; hparams: { layer: number } };
+    expect(report.cases).toHaveLength(2);
+    expect(report.hparams.layer).toBe(1); // a decoder layer
+  }, 60_000);
+
+  it('ROME refuses T5 with its reason', async () => {
+    const { code, stderr } = await locus([...args, '--method', 'rome']);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain('locus eval: ROME does not edit t5 models (encoder-decoder): ');
   });
 });

@@ -13,7 +13,7 @@ import { TrainedEditorStore } from '../editing/trained/store';
 import { loadEvalCases } from '../eval/datasets';
 import { evaluate, type EvalProgress } from '../eval/runner';
 import { editorId, hparamsJson, integer, integers, methodHparams, required, UsageError } from './args';
-import { checkModelPath, cliSecondMoments, cliStatsSource, loadModel, seconds } from './model';
+import { checkModelPath, cliSecondMoments, cliStatsSource, loadEditableModel, seconds } from './model';
 import { Progress } from './progress';
 
 const MODES: EvalMode[] = ['single', 'batch', 'sequential'];
@@ -67,7 +67,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   progress.log(`dataset ${values.dataset}: ${loaded.format}, ${loaded.cases.length} cases (${loaded.skipped.length} skipped), evaluating ${cases.length}`);
   for (const s of loaded.skipped.slice(0, 3)) progress.log(`  skipped record ${s.index}: ${s.reason}`);
 
-  const lm = await loadModel(values.model!, progress);
+  const lm = await loadEditableModel(values.model!, progress);
   const hparams = methodHparams(method, lm, given, values.model);
   const stats = cliSecondMoments(lm, values.model!, source, statsTokens, progress);
   progress.log(`statistics text: ${stats.description}`);

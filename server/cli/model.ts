@@ -1,10 +1,13 @@
 /** The model and the second-moment statistics the commands share. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { secondMoments, statsSource, StatsSourceError } from '../editing/stats/defaults';
 import type { SecondMoments, StatsSource } from '../editing/stats/second-moment';
 import { CpuBackend, Engine } from '../engine';
+import type { EditableLM } from '../models/editable';
+import { isEncoderDecoder } from '../models/families';
 import type { LanguageModel } from '../models/lm';
-import { loadLanguageModel } from '../models/load';
+import { loadLanguageModel, loadSeq2SeqModel } from '../models/load';
 import { UsageError } from './args';
 import type { Progress } from './progress';
 
@@ -24,8 +27,24 @@ export async function loadModel(location: string, progress: Progress): Promise<L
   return lm;
 }
 
+/**
+ * Loads a model of either architecture (a T5 checkpoint folder as an encoder-decoder model), for
+ * the commands that work on both (`locus eval`).
+ */
+export async function loadEditableModel(location: string, progress: Progress): Promise<EditableLM> {
+  checkModelPath(location);
+  const configPath = path.join(location, 'config.json');
+  if (location.endsWith('.gguf') || !existsSync(configPath) || !isEncoderDecoder(JSON.parse(readFileSync(configPath, 'utf8')))) return loadModel(location, progress);
+  const started = performance.now();
+  const lm = await loadSeq2SeqModel(new Engine(new CpuBackend()), location, { onProgress: (done, total) => progress.update('loading weights', done, total) });
+  progress.end();
+  const { family, encoderLayers, decoderLayers, hidden } = lm.network.spec;
+  progress.log(`model ${location}: ${family} (encoder-decoder), ${encoderLayers} + ${decoderLayers} layers, hidden ${hidden}; methods edit the decoder (${seconds(started)} s)`);
+  return lm;
+}
+
 /** Second moments for the CLI: progress on the bar, a missing statistics text as a usage error. */
-export function cliSecondMoments(lm: LanguageModel, location: string, source: StatsSource, maxTokens: number | undefined, progress: Progress): SecondMoments {
+export function cliSecondMoments(lm: EditableLM, location: string, source: StatsSource, maxTokens: number | undefined, progress: Progress): SecondMoments {
   return secondMoments(lm, location, source, {
     maxTokens,
     onProgress: (e) => {

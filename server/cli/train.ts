@@ -12,7 +12,7 @@ import { TrainedEditorStore } from '../editing/trained/store';
 import { EditCancelled } from '../editing/editor';
 import { dataDir } from '../storage/sqlite';
 import { editorId, hparamsJson, integer, methodHparams, required, UsageError } from './args';
-import { checkModelPath, loadModel, seconds } from './model';
+import { checkModelPath, loadEditableModel, seconds } from './model';
 import { Progress } from './progress';
 
 const WORLD_TRAIN = path.join('data', 'world', 'datasets', 'zsre-train.json');
@@ -58,7 +58,7 @@ export async function train(argv: string[]): Promise<void> {
   if (records.length < 2) throw new UsageError(`--dataset ${dataset}: ${records.length} usable records (each needs a locality prompt)`);
   progress.log(`dataset ${dataset}: ${loaded.format}, ${records.length} training records${skipped ? ` (${skipped} without a locality prompt skipped)` : ''}`);
 
-  const lm = await loadModel(values.model!, progress);
+  const lm = await loadEditableModel(values.model!, progress);
   const hparams = methodHparams(method, lm, given, values.model);
   const store = TrainedEditorStore.forModel(values.model!, values['data-dir'] ?? dataDir());
   progress.log(`hparams ${JSON.stringify(hparams)}`);

@@ -1,4 +1,4 @@
-import type { LanguageModel } from '../models/lm';
+import { decoderOnly, type EditableLM } from '../models/editable';
 
 /**
  * ROME's context templates: the bare prompt "{}" plus short texts sampled from the model itself,
@@ -10,7 +10,7 @@ export class ContextTemplates {
   private cached: string[] | null = null;
 
   constructor(
-    private readonly lm: LanguageModel,
+    private readonly lm: EditableLM,
     private readonly lengths: readonly (readonly [tokens: number, count: number])[] = [
       [5, 10],
       [10, 10],
@@ -24,7 +24,8 @@ export class ContextTemplates {
       const templates = ['{}'];
       for (const [tokens, count] of this.lengths) {
         const prompts = Array.from({ length: count }, (_, i) => starts[i % starts.length]!);
-        const texts = this.lm.generate(prompts, { maxNewTokens: tokens, temperature: 1, topK: 5, seed: this.seed + tokens, stopAtEos: false });
+        const lm = decoderOnly(this.lm, 'context templates', 'they are sampled (temperature 1, top-5) from the model continuing short openings, which needs a decoder-only model; set useContextTemplates to false');
+        const texts = lm.generate(prompts, { maxNewTokens: tokens, temperature: 1, topK: 5, seed: this.seed + tokens, stopAtEos: false });
         texts.forEach((t, i) => templates.push(`${prompts[i]}${t}`.replace(/[{}]/g, ' ').replace(/\s+/g, ' ').trim() + '. {}'));
       }
       this.cached = templates;

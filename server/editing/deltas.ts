@@ -1,6 +1,6 @@
 import type { Tensor } from '../engine';
 import { add, matmul, mulScalar, reshape } from '../engine/ops';
-import type { CausalLM } from '../models/network';
+import type { EditableNetwork } from '../models/editable';
 import { slotParam, type WeightDelta } from './editor';
 
 type ParamDelta = Exclude<WeightDelta, { kind: 'ffnSlots' }>;
@@ -20,7 +20,7 @@ export function denseDelta(like: Tensor, delta: ParamDelta): Tensor {
  * W <- W + sign · ΔW, in place (the parameter's storage is replaced, the tape is untouched). A slots
  * delta is added to the network's slots (sign 1) or removed from them (sign -1: the same object).
  */
-export function addDelta(network: CausalLM, delta: WeightDelta, sign: 1 | -1 = 1): void {
+export function addDelta(network: EditableNetwork, delta: WeightDelta, sign: 1 | -1 = 1): void {
   if (delta.kind === 'ffnSlots') {
     if (delta.param !== slotParam(delta.layer)) throw new Error(`FFN slots delta named ${delta.param} is for layer ${delta.layer} (${slotParam(delta.layer)})`);
     if (sign === 1) network.slots.add(delta);
@@ -44,9 +44,9 @@ export function addDelta(network: CausalLM, delta: WeightDelta, sign: 1 | -1 = 1
 }
 
 /** The layer a slots name (`slotParam`) stands for, or null for a checkpoint key. */
-export function slotLayerOf(network: CausalLM, name: string): number | null {
-  for (let layer = 0; layer < network.spec.layers; layer++) if (name === slotParam(layer)) return layer;
-  return null;
+export function slotLayerOf(name: string): number | null {
+  const match = /^ffn_slots\.(\d+)$/.exec(name);
+  return match && name === slotParam(Number(match[1])) ? Number(match[1]) : null;
 }
 
 /**
@@ -54,14 +54,14 @@ export function slotLayerOf(network: CausalLM, name: string): number | null {
  * put back exactly: adding then subtracting a delta in f32 would not round-trip. A slots name
  * (`slotParam(layer)`) holds that layer's slot groups.
  */
-export function snapshot(network: CausalLM, names: readonly string[]): { restore(): void } {
+export function snapshot(network: EditableNetwork, names: readonly string[]): { restore(): void } {
   const e = network.engine;
   const slots = names.flatMap((name) => {
-    const layer = slotLayerOf(network, name);
+    const layer = slotLayerOf(name);
     return layer === null ? [] : [{ layer, groups: network.slots.at(layer) }];
   });
   const held = names
-    .filter((name) => slotLayerOf(network, name) === null)
+    .filter((name) => slotLayerOf(name) === null)
     .map((name) => {
       const param = network.params.get(name);
       if (!param) throw new Error(`snapshot: unknown parameter ${name}`);

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { LanguageModel } from '../models/lm';
+import type { EditableLM } from '../models/editable';
 import { EDITORS, type EditorId } from './index';
 
 /** A bad method name or hyper-parameter; the message names the field and is fit to show as is. */
@@ -36,7 +36,7 @@ export function hparamLayers(hparams: Record<string, unknown>): number[] {
 }
 
 /** `label` prefixes messages (the CLI says "--hparams", the studio "hparams"). */
-export function resolveHparams(method: EditorId, lm: LanguageModel, given: Record<string, unknown>, location?: string, label = 'hparams'): Record<string, unknown> {
+export function resolveHparams(method: EditorId, lm: EditableLM, given: Record<string, unknown>, location?: string, label = 'hparams'): Record<string, unknown> {
   const editor = EDITORS[method];
   const fromModel = location ? (modelEditingDefaults(location)[method] ?? {}) : {};
   const parsed = editor.hparams.safeParse({ ...editor.defaults(lm), ...fromModel, ...given });
@@ -48,7 +48,7 @@ export function resolveHparams(method: EditorId, lm: LanguageModel, given: Recor
   // the schemas drop keys they do not know: a typo would silently leave the default in place
   const unknown = Object.keys(given).filter((key) => !(key in hparams));
   if (unknown.length) throw new HparamsError(`${label}: ${editor.name} has no ${unknown.map((k) => JSON.stringify(k)).join(', ')} (it has ${Object.keys(hparams).join(', ')})`);
-  const { layers } = lm.network.spec;
+  const { layers } = lm.editSpec;
   for (const layer of hparamLayers(hparams)) {
     if (layer >= layers) throw new HparamsError(`${label}: layer ${layer} is out of range: the model has ${layers} layers (0-${layers - 1})`);
   }

@@ -8,23 +8,23 @@ import type { Tensor } from '../engine';
 import { add, indexSelect, logSoftmax, mul, mulScalar, neg, reshape, sum, takeAlongLast } from '../engine/ops';
 import { slotOutput, type SlotActivation } from '../models/ffn-slots';
 import { Hooks } from '../models/hooks';
-import type { LanguageModel } from '../models/lm';
+import type { EditableLM, PromptIds } from '../models/editable';
 import { slotParam, type SlotDelta } from './editor';
 
 /**
- * Prompt + target (without its last token), per request; per target token the flat row of the
- * padded batch [B * T] that predicts it, its id, its request and its weight 1 / (tokens · requests).
+ * Prompt and target (without its last token: the continuation fed), per request; per target token
+ * the flat row of the padded batch [B * T] that predicts it, its id, its request and its weight
+ * 1 / (tokens · requests).
  */
 export interface TargetBatch {
-  seqs: number[][];
-  width: number;
+  seqs: PromptIds[];
   rows: number[];
   ids: number[];
   request: number[];
   weights: number[];
 }
 
-export function targetBatch(lm: LanguageModel, requests: readonly EditRequest[], method: string): TargetBatch {
+export function targetBatch(lm: EditableLM, requests: readonly EditRequest[], method: string): TargetBatch {
   const parts = requests.map((r) => {
     if (!r.prompt.includes('{}')) throw new Error(`${method}: prompt ${JSON.stringify(r.prompt)} has no {} for the subject`);
     const prompt = lm.encode(r.prompt.replace('{}', r.subject));
@@ -32,12 +32,12 @@ export function targetBatch(lm: LanguageModel, requests: readonly EditRequest[],
     if (!target.length) throw new Error(`${method}: target ${JSON.stringify(r.targetNew)} has no tokens`);
     return { prompt, target };
   });
-  const seqs = parts.map((p) => [...p.prompt, ...p.target.slice(0, -1)]);
-  const width = Math.max(...seqs.map((s) => s.length));
-  const batch: TargetBatch = { seqs, width, rows: [], ids: [], request: [], weights: [] };
+  const seqs = parts.map((p) => ({ prompt: p.prompt, continuation: p.target.slice(0, -1) }));
+  const { row } = lm.layout(seqs);
+  const batch: TargetBatch = { seqs, rows: [], ids: [], request: [], weights: [] };
   parts.forEach((p, b) =>
     p.target.forEach((id, j) => {
-      batch.rows.push(b * width + p.prompt.length - 1 + j);
+      batch.rows.push(row(b, j));
       batch.ids.push(id);
       batch.request.push(b);
       batch.weights.push(1 / (p.target.length * parts.length));
@@ -47,7 +47,7 @@ export function targetBatch(lm: LanguageModel, requests: readonly EditRequest[],
 }
 
 /** The batch's index tensors, kept until `dispose`. */
-export function targetTensors(lm: LanguageModel, batch: TargetBatch) {
+export function targetTensors(lm: EditableLM, batch: TargetBatch) {
   const e = lm.engine;
   const rows = e.keep(e.tensor(Int32Array.from(batch.rows), [batch.rows.length], 'i32'));
   const ids = e.keep(e.tensor(Int32Array.from(batch.ids), [batch.ids.length], 'i32'));

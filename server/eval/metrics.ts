@@ -12,7 +12,8 @@
  */
 import type { CaseMetrics, EvalCase, ProbabilityScore } from '../../lib/eval';
 import { mean } from '../../lib/eval';
-import type { LanguageModel, TargetScore } from '../models/lm';
+import type { EditableLM } from '../models/editable';
+import type { TargetScore } from '../models/lm';
 
 /** The per-token facts a metric needs from a teacher-forced score. */
 export type TokenScores = Pick<TargetScore, 'tokens'>;
@@ -67,7 +68,7 @@ export function casePairs(c: EvalCase): Record<'rewrite' | 'generality' | 'local
  * Teacher-forced scores of many pairs, in padded batches of `batchSize`, each distinct pair once
  * (CounterFact's locality and neighbourhood pairs coincide), returned in the order given.
  */
-export function scoreAll(lm: LanguageModel, pairs: readonly Pair[], batchSize = 32): TargetScore[] {
+export function scoreAll(lm: Pick<EditableLM, 'score'>, pairs: readonly Pair[], batchSize = 32): TargetScore[] {
   const key = (p: Pair) => `${p.prompt}\u0000${p.target}`;
   const unique = new Map<string, Pair>();
   for (const p of pairs) unique.set(key(p), p);
@@ -94,7 +95,7 @@ export interface Measured {
  * Scores cases on the model as it is now. With `reference` (the pre-edit argmaxes from an earlier
  * call) locality is the agreement with it; without, locality is null.
  */
-export function measureCases(lm: LanguageModel, cases: readonly EvalCase[], reference?: readonly LocalityReference[], batchSize = 32): Measured {
+export function measureCases(lm: Pick<EditableLM, 'score'>, cases: readonly EvalCase[], reference?: readonly LocalityReference[], batchSize = 32): Measured {
   const plans = cases.map(casePairs);
   const flat: Pair[] = [];
   const spans = plans.map((plan) => {

@@ -16,7 +16,7 @@ import { addDelta, snapshot } from '../editing/deltas';
 import type { EditContext, EditProgress, WeightDelta } from '../editing/editor';
 import { throwIfCancelled } from '../editing/editor';
 import { EDITORS, type EditorId } from '../editing/index';
-import type { LanguageModel } from '../models/lm';
+import type { EditableLM } from '../models/editable';
 import type { LocalityReference } from './metrics';
 import { measureCases } from './metrics';
 
@@ -42,7 +42,7 @@ export interface EvalOptions {
 }
 
 /** The largest engine memory and process RSS seen at the moments `sample()` is called (once at creation). */
-export function peakMemory(lm: LanguageModel): { sample(): void; readonly bytes: number; readonly rssBytes: number } {
+export function peakMemory(lm: Pick<EditableLM, 'engine'>): { sample(): void; readonly bytes: number; readonly rssBytes: number } {
   const peak = {
     bytes: 0,
     rssBytes: 0,

@@ -1,7 +1,9 @@
 import { mulberry32 } from '../../lib/random';
 import type { Engine, Tensor } from '../engine';
 import { crossEntropy, indexSelect, logSoftmax, narrow, reshape } from '../engine/ops';
-import type { Hooks } from './hooks';
+import type { EditableLM, EditStackSpec, PromptIds, StackRun } from './editable';
+import { inputEmbedding } from '../tracing/noise';
+import { captureInto, Hooks } from './hooks';
 import type { CausalLM } from './network';
 import { KVCache } from './network';
 
@@ -43,11 +45,82 @@ export interface GenerateOptions {
  * A causal LM with its tokenizer: next-token distributions, teacher-forced scores of target
  * continuations, and generation with a KV cache, for one prompt or a padded batch.
  */
-export class LanguageModel {
+export class LanguageModel implements EditableLM {
+  readonly architecture = 'decoder-only' as const;
+
   constructor(
     readonly network: CausalLM,
     readonly tokenizer: TextTokenizer,
   ) {}
+
+  /** The whole model is the edit stack (../models/editable.ts). */
+  get editSpec(): EditStackSpec {
+    const { family, layers, hidden, mlpHidden, vocabSize, maxPositions } = this.network.spec;
+    return { family, layers, hidden, mlpHidden, vocabSize, maxPositions };
+  }
+
+  mlpOutWeight(layer: number): { name: string; transposed: boolean } {
+    return this.network.mlpOutWeight(layer);
+  }
+
+  mlpInWeight(layer: number): { name: string; transposed: boolean } {
+    return this.network.mlpInWeight(layer);
+  }
+
+  inputEmbedding(): Tensor {
+    return inputEmbedding(this.network);
+  }
+
+  layout(seqs: readonly PromptIds[]): { width: number; row(b: number, j: number): number } {
+    const width = Math.max(...seqs.map((s) => s.prompt.length + s.continuation.length));
+    return { width, row: (b, j) => b * width + seqs[b]!.prompt.length - 1 + j };
+  }
+
+  /** prompt ++ continuation per sequence, right-padded; continuation token j is predicted at prompt.length − 1 + j. */
+  teacherForced(seqs: readonly PromptIds[], hooks?: Hooks): StackRun & { logits: Tensor } {
+    const ids = seqs.map((s) => [...s.prompt, ...s.continuation]);
+    const { logits, mask } = this.forwardPadded(ids, 'right', hooks);
+    return { logits, mask, row: this.layout(seqs).row };
+  }
+
+  stackToLayer(seqs: readonly PromptIds[], layer: number, hooks: Hooks): StackRun & { residual: Tensor } {
+    const { residual, mask } = this.runToLayer(
+      seqs.map((s) => [...s.prompt, ...s.continuation]),
+      layer,
+      hooks,
+    );
+    return { residual, mask, row: this.layout(seqs).row };
+  }
+
+  head(residual: Tensor): Tensor {
+    return this.network.head(residual);
+  }
+
+  textIds(text: string): PromptIds {
+    return { prompt: this.encode(text).slice(0, this.network.spec.maxPositions), continuation: [] };
+  }
+
+  /**
+   * Token embeddings e_t, read at the 'embed' hook of one-token sequences at position 0. Models that
+   * add a learned position embedding there (GPT-2) add the same wpe[0] to each, which cancels in a
+   * difference of two (KN's e_new − e_old), so no family needs to expose its embedding table.
+   */
+  tokenEmbeddings(ids: readonly number[]): Float32Array[] {
+    const d = this.network.spec.hidden;
+    const values = this.inference(() => {
+      const captured = new Map<string, Tensor>();
+      this.runToLayer(
+        ids.map((id) => [id]),
+        0,
+        new Hooks().on('embed', 0, captureInto(captured)),
+      );
+      const e = captured.get('embed.0')!;
+      const out = e.valuesSync().slice() as Float32Array; // [n, 1, D]
+      e.dispose();
+      return out;
+    });
+    return ids.map((_, b) => values.slice(b * d, (b + 1) * d));
+  }
 
   get engine(): Engine {
     return this.network.engine;

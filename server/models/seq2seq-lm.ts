@@ -1,8 +1,16 @@
 import type { Engine, Tensor } from '../engine';
 import { indexSelect, logSoftmax, narrow, reshape } from '../engine/ops';
+import type { EditableLM, EditStackSpec, PromptIds, StackRun } from './editable';
+import type { Hooks } from './hooks';
 import type { TargetScore, TextTokenizer, TokenProb } from './lm';
 import { topEntries } from './lm';
 import type { Encoded, EncoderDecoderLM, Seq2SeqHooks } from './seq2seq';
+
+/**
+ * T5 has no absolute positions; this bounds what statistics and T-Patcher's memory read per text,
+ * as a decoder-only model's context does (the released T5 checkpoints trained on 512 tokens).
+ */
+const SEQ2SEQ_MAX_POSITIONS = 512;
 
 export interface Seq2SeqGenerateOptions {
   maxNewTokens?: number;
@@ -16,11 +24,94 @@ export interface Seq2SeqGenerateOptions {
  * prompt goes to the encoder (with the tokenizer's special tokens: T5 appends </s>), the target is
  * scored on the decoder side after the decoder start token, teacher-forced, as EasyEdit scores T5.
  */
-export class Seq2SeqLanguageModel {
+export class Seq2SeqLanguageModel implements EditableLM {
+  readonly architecture = 'encoder-decoder' as const;
+
   constructor(
     readonly network: EncoderDecoderLM,
     readonly tokenizer: TextTokenizer,
   ) {}
+
+  /** The decoder is the edit stack (./editable.ts): the target is predicted there. */
+  get editSpec(): EditStackSpec {
+    const { family, decoderLayers, hidden, mlpHidden, vocabSize } = this.network.spec;
+    return { family, layers: decoderLayers, hidden, mlpHidden, vocabSize, maxPositions: SEQ2SEQ_MAX_POSITIONS };
+  }
+
+  mlpOutWeight(layer: number): { name: string; transposed: boolean } {
+    return this.network.mlpOutWeight('decoder', layer);
+  }
+
+  mlpInWeight(layer: number): { name: string; transposed: boolean } {
+    return this.network.mlpInWeight('decoder', layer);
+  }
+
+  /** The shared embedding (T5's decoder input embedding: no positions, no scale). */
+  inputEmbedding(): Tensor {
+    const { params } = this.network;
+    const table = params.get('shared.weight') ?? params.get('encoder.embed_tokens.weight');
+    if (!table) throw new Error('seq2seq: no shared token embedding among the parameters');
+    return table;
+  }
+
+  layout(seqs: readonly PromptIds[]): { width: number; row(b: number, j: number): number } {
+    const width = 1 + Math.max(...seqs.map((s) => s.continuation.length));
+    return { width, row: (b, j) => b * width + j };
+  }
+
+  /**
+   * Prompts to the encoder, [start] ++ continuation to the decoder (both right-padded); hooks act on
+   * the decoder; continuation token j is predicted at decoder position j.
+   */
+  teacherForced(seqs: readonly PromptIds[], hooks?: Hooks): StackRun & { logits: Tensor } {
+    const encoded = this.encodePadded(seqs.map((s) => [...s.prompt]));
+    const { input, mask } = this.padded(this.decoderInputs(seqs), this.network.spec.padId);
+    const { logits } = this.network.decode({ ids: input, encoded, attentionMask: mask, hooks });
+    return { logits, mask, row: this.layout(seqs).row };
+  }
+
+  /**
+   * The decoder residual after `layer` (the decoder runs to its end: its head is cheap, and the
+   * family has one decode path). `hooks` gets a reader at resid_post of `layer`.
+   */
+  stackToLayer(seqs: readonly PromptIds[], layer: number, hooks: Hooks): StackRun & { residual: Tensor } {
+    let residual: Tensor | null = null;
+    hooks.on('resid_post', layer, (x) => {
+      residual = x;
+    });
+    const run = this.teacherForced(seqs, hooks);
+    if (!residual) throw new Error(`seq2seq: decoder layer ${layer} was not reached (the decoder has ${this.network.spec.decoderLayers})`);
+    return { residual, mask: run.mask, row: run.row };
+  }
+
+  head(residual: Tensor): Tensor {
+    return this.network.decoderHead(residual);
+  }
+
+  /**
+   * A text read as the world model's seq2seq framing reads it: its first half of words to the
+   * encoder, the rest to the decoder (so the decoder's positions see real continuations).
+   */
+  textIds(text: string): PromptIds {
+    const words = text.trim().split(/\s+/);
+    const cut = Math.max(1, Math.floor(words.length / 2));
+    const prompt = this.encode(words.slice(0, cut).join(' ')).slice(0, SEQ2SEQ_MAX_POSITIONS);
+    const rest = words.slice(cut).join(' ');
+    const continuation = rest ? this.tokenizer.encode(` ${rest}`, { addSpecialTokens: false }).ids.slice(0, SEQ2SEQ_MAX_POSITIONS - 1) : [];
+    return { prompt, continuation };
+  }
+
+  /** Rows of the shared embedding. */
+  tokenEmbeddings(ids: readonly number[]): Float32Array[] {
+    const values = this.inputEmbedding().valuesSync();
+    const d = this.network.spec.hidden;
+    return ids.map((id) => Float32Array.from(values.subarray(id * d, (id + 1) * d)));
+  }
+
+  /** [start] ++ continuation per sequence. */
+  private decoderInputs(seqs: readonly PromptIds[]): number[][] {
+    return seqs.map((s) => [this.network.spec.decoderStartId, ...s.continuation]);
+  }
 
   get engine(): Engine {
     return this.network.engine;

@@ -19,6 +19,7 @@
  * existing helpers (captureInto, addAt, replaceAt) work on either stack unchanged.
  */
 import type { Engine, Tensor } from '../engine';
+import type { AddedSlots } from './ffn-slots';
 import type { Hooks } from './hooks';
 import { KVCache, type ForwardOutput } from './network';
 
@@ -85,13 +86,19 @@ export interface EncoderDecoderLM {
   readonly engine: Engine;
   /** Parameters by checkpoint key. */
   readonly params: ReadonlyMap<string, Tensor>;
+  /** Key/value slots added beside the decoder's FFNs (T-Patcher, CaliNET): every decode runs them. */
+  readonly slots: AddedSlots;
   /** The FFN output projection of a block of one stack, stored [out, in]. */
   mlpOutWeight(stack: Stack, layer: number): { name: string; transposed: boolean };
+  /** The FFN input projection whose output is the `mlp_pre` hook point (v1.1: wi_1, the ungated factor), stored [out, in]. */
+  mlpInWeight(stack: Stack, layer: number): { name: string; transposed: boolean };
   encode(input: EncodeInput): Encoded;
   /** Logits [B, T, V] of the decoder tokens given the encoded input. */
   decode(input: DecodeInput): ForwardOutput;
   /** encode then decode: teacher-forced logits [B, T, V]. */
   forward(input: Seq2SeqForwardInput): ForwardOutput;
+  /** Final norm and unembedding of a decoder residual after its last layer: [B, T, D] -> [B, T, V]. */
+  decoderHead(residual: Tensor): Tensor;
   newCache(): Seq2SeqCache;
   dispose(): void;
 }

@@ -9,6 +9,7 @@ import {
   type TraceResult,
   type TraceRunOptions,
 } from '../../lib/tracing';
+import type { EditableLM } from '../models/editable';
 import type { LanguageModel } from '../models/lm';
 import type { CausalLM } from '../models/network';
 import { embeddingNoiseLevel } from './noise';
@@ -26,7 +27,7 @@ export class TraceRequestError extends Error {
 }
 
 /** Tokenises a request: the prompt's tokens, the subject's token range, the target's first token. */
-export function traceInput(lm: LanguageModel, request: { prompt: string; subject: string; target: string; subjectAt?: number }): TraceInput {
+export function traceInput(lm: Pick<EditableLM, 'encode' | 'tokenizer'>, request: { prompt: string; subject: string; target: string; subjectAt?: number }): TraceInput {
   const { prompt, subject, target } = request;
   const tokenIds = lm.encode(prompt);
   let range: { start: number; end: number };

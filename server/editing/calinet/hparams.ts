@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM } from '../../models/editable';
 
 /**
  * CaliNET's hyper-parameters (Dong et al. 2022, "Calibrating Factual Knowledge in Pretrained
@@ -24,7 +24,7 @@ export const CaliNetHparams = z.object({
 });
 export type CaliNetHparams = z.output<typeof CaliNetHparams>;
 
-export function calinetDefaults(lm: LanguageModel): z.input<typeof CaliNetHparams> {
-  const { layers } = lm.network.spec;
+export function calinetDefaults(lm: EditableLM): z.input<typeof CaliNetHparams> {
+  const { layers } = lm.editSpec;
   return { layers: layers >= 2 ? [layers - 2, layers - 1] : [0] };
 }

@@ -25,7 +25,7 @@ export const calinet: Editor<typeof CaliNetHparams> = {
     if (!requests.length) return { deltas: [], stats: {} };
     const { lm } = ctx;
     const engine = lm.engine;
-    const { spec } = lm.network;
+    const spec = lm.editSpec;
     const layers = [...new Set(hp.layers)].sort((a, b) => a - b);
     for (const layer of layers) if (layer >= spec.layers) throw new Error(`CaliNET: layer ${layer} does not exist (the model has ${spec.layers})`);
     const hidden = spec.hidden;
@@ -53,7 +53,7 @@ export const calinet: Editor<typeof CaliNetHparams> = {
       for (let step = 0; step < hp.maxSteps; step++) {
         throwIfCancelled(ctx.signal);
         loss = engine.tidy(() => {
-          const { logits } = lm.forwardPadded(batch.seqs, 'right', slotTrainingHooks(slots));
+          const { logits } = lm.teacherForced(batch.seqs, slotTrainingHooks(slots));
           const edit = targetLoss(logits, targets);
           const value = edit.loss.valuesSync()[0]!;
           if (value < hp.earlyStopLoss) engine.releaseGraph();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM } from '../../models/editable';
 import { romeDefaults } from '../rome/hparams';
 
 /**
@@ -34,6 +34,6 @@ export const FtHparams = z.object({
 export type FtHparams = z.output<typeof FtHparams>;
 
 /** FT edits ROME's layer (METHODS.md: "fine-tune W_out of the ROME layer"). */
-export function ftDefaults(lm: LanguageModel, objective: FtHparams['objective']): z.input<typeof FtHparams> {
+export function ftDefaults(lm: EditableLM, objective: FtHparams['objective']): z.input<typeof FtHparams> {
   return { layer: romeDefaults(lm).layer, objective };
 }

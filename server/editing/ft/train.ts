@@ -3,33 +3,33 @@ import type { Tensor } from '../../engine';
 import { add, clamp, indexSelect, logSoftmax, matmul, mul, neg, reshape, sum, takeAlongLast } from '../../engine/ops';
 import { Adam } from '../../engine/optim';
 import { Hooks } from '../../models/hooks';
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM, PromptIds } from '../../models/editable';
 import { throwIfCancelled, type EditContext } from '../editor';
 import type { FtHparams } from './hparams';
 
 /** The sequences to run and, per target token, the logits row that predicts it and its weight. */
 export interface FtBatch {
-  seqs: number[][];
+  seqs: PromptIds[];
   rows: number[];
   ids: number[];
   /** Each request's tokens weigh 1 / (its token count · requests): the loss is a mean of means. */
   weights: number[];
 }
 
-export function ftBatch(lm: LanguageModel, requests: readonly EditRequest[], objective: FtHparams['objective']): FtBatch {
+export function ftBatch(lm: EditableLM, requests: readonly EditRequest[], objective: FtHparams['objective']): FtBatch {
   const parts = requests.map((r) => {
     const prompt = lm.encode(r.prompt.replace('{}', r.subject));
     const target = lm.tokenizer.encode(r.targetNew, { addSpecialTokens: false }).ids;
     if (!target.length) throw new Error(`FT: target ${JSON.stringify(r.targetNew)} has no tokens`);
     return { prompt, target };
   });
-  const seqs = parts.map((p) => (objective === 'target_new' ? [...p.prompt, ...p.target.slice(0, -1)] : p.prompt));
-  const width = Math.max(...seqs.map((s) => s.length));
+  const seqs = parts.map((p) => ({ prompt: p.prompt, continuation: objective === 'target_new' ? p.target.slice(0, -1) : [] }));
+  const { row } = lm.layout(seqs);
   const batch: FtBatch = { seqs, rows: [], ids: [], weights: [] };
   parts.forEach((p, b) =>
     p.target.forEach((id, j) => {
-      // target_new: token j is predicted at prompt end + j; prompt_last: all at the prompt's end.
-      batch.rows.push(b * width + p.prompt.length - 1 + (objective === 'target_new' ? j : 0));
+      // target_new: token j is predicted where continuation token j is; prompt_last: all where the first is.
+      batch.rows.push(row(b, objective === 'target_new' ? j : 0));
       batch.ids.push(id);
       batch.weights.push(1 / (p.target.length * parts.length));
     }),
@@ -46,9 +46,9 @@ export function ftBatch(lm: LanguageModel, requests: readonly EditRequest[], obj
 export async function fineTune(ctx: EditContext, requests: readonly EditRequest[], hp: FtHparams): Promise<{ delta: Float32Array; steps: number; loss: number; shape: readonly number[]; name: string }> {
   const { lm } = ctx;
   const engine = lm.engine;
-  const { spec } = lm.network;
+  const spec = lm.editSpec;
   if (hp.layer >= spec.layers) throw new Error(`FT: layer ${hp.layer} does not exist (the model has ${spec.layers})`);
-  const { name, transposed } = lm.network.mlpOutWeight(hp.layer);
+  const { name, transposed } = lm.mlpOutWeight(hp.layer);
   const shape = lm.network.params.get(name)!.shape;
   const { seqs, rows, ids, weights } = ftBatch(lm, requests, hp.objective);
 
@@ -70,7 +70,7 @@ export async function fineTune(ctx: EditContext, requests: readonly EditRequest[
         // key [B, T, F] @ ΔW: [F, H] as GPT-2's Conv1D stores it, else [H, F] read transposed
         .on('mlp_out', hp.layer, (out) => add(out, matmul(key!, delta, { transB: !transposed })));
       loss = engine.tidy(() => {
-        const { logits } = lm.forwardPadded(seqs, 'right', hooks);
+        const { logits } = lm.teacherForced(seqs, hooks);
         const flat = reshape(logits, [-1, spec.vocabSize]); // [B*T, V]
         const tokenNll = neg(takeAlongLast(logSoftmax(indexSelect(flat, 0, rowIndex)), idIndex)); // [N]
         const total = sum(mul(tokenNll, rowWeights));

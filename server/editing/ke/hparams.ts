@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM } from '../../models/editable';
 
 /**
  * KnowledgeEditor (De Cao, Aziz, Titov 2021, "Editing Factual Knowledge in Language Models",
@@ -37,8 +37,8 @@ export const KE_ARCHITECTURE = ['layers', 'projections', 'lstmHidden', 'conditio
  * (13.2 -> 16.1); with these it fell to 0.94 (ke.test.ts). A = softmax(row)·colᵀ spreads one unit
  * over the weight's rows (1024 of them here), so small updates need a large scale to matter.
  */
-export function keDefaults(lm: LanguageModel): z.input<typeof KeHparams> {
-  const { layers, hidden } = lm.network.spec;
+export function keDefaults(lm: EditableLM): z.input<typeof KeHparams> {
+  const { layers, hidden } = lm.editSpec;
   const n = Math.min(3, layers);
   return { layers: Array.from({ length: n }, (_, i) => layers - n + i), ...(hidden < 1024 ? { maxScale: 100, lr: 1e-3 } : {}) };
 }

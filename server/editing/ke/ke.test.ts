@@ -12,7 +12,7 @@ import { SecondMoments } from '../stats/second-moment';
 import { linesSource } from '../stats/texts';
 import { trainRecords } from '../trained';
 import { TrainedEditorStore, UntrainedEditorError } from '../trained/store';
-import { tinyGpt2 } from '../../models/testing/tiny-gpt2';
+import { tinyGpt2, tokenless } from '../../models/testing/tiny-gpt2';
 import { KeHparams, keDefaults } from './hparams';
 import { keLoss, type KeExample } from './meta';
 import { ke } from './method';
@@ -26,7 +26,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('KE', () => {
   it("differentiates the loss after the edit in the hyper-network's parameters (finite differences on a tiny GPT-2)", async () => {
     const engine = new Engine(new CpuBackend());
-    const network = await tinyGpt2(engine);
+    const network = tokenless(await tinyGpt2(engine)); // a LanguageModel over token ids
     const hp = KeHparams.parse({ layers: [0, 1], lstmHidden: 3, conditionDim: 4, hidden: 3, maxScale: 2 });
     const nets = new KeNetworks(engine, network, hp);
     const batch: KeExample[] = [

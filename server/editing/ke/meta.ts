@@ -6,7 +6,7 @@
 import type { Tensor } from '../../engine';
 import { add, matmul, mul } from '../../engine/ops';
 import { Hooks } from '../../models/hooks';
-import type { CausalLM } from '../../models/network';
+import type { EditableLM } from '../../models/editable';
 import type { EditedWeight } from '../mend/editor-net';
 import { editFactors, points, scoreEdited, type Factors, type MetaExample } from '../mend/meta';
 import type { KeNetworks } from './networks';
@@ -26,8 +26,8 @@ export function conditionText(prompt: string, targetNew: string, targetTrue?: st
  * ΔW of every edited weight for one request (graph tensors, stored layout), from its u/δ factors
  * (`editFactors`, which releases the tape: take every example's factors before building on it).
  */
-export function keDeltas(network: CausalLM, nets: KeNetworks, example: Pick<KeExample, 'condition'>, factors: readonly Factors[]): Tensor[] {
-  const e = network.engine;
+export function keDeltas(lm: EditableLM, nets: KeNetworks, example: Pick<KeExample, 'condition'>, factors: readonly Factors[]): Tensor[] {
+  const e = lm.engine;
   const condition = nets.conditionOf(example.condition);
   const deltas = nets.weights.map((w, i) => {
     const f = factors[i]!;
@@ -54,15 +54,15 @@ export function denseDeltaHooks(weights: readonly EditedWeight[], deltas: readon
 }
 
 /** NLL of the outer prompts after the edit + cloc · locality KL, averaged over the batch's (separate) edits. */
-export function keLoss(network: CausalLM, nets: KeNetworks, batch: readonly KeExample[], cloc: number): { total: Tensor; edit: number; loc: number; pre: number } {
-  const e = network.engine;
+export function keLoss(lm: EditableLM, nets: KeNetworks, batch: readonly KeExample[], cloc: number): { total: Tensor; edit: number; loc: number; pre: number } {
+  const e = lm.engine;
   let total: Tensor | null = null;
   let [edit, loc, pre] = [0, 0, 0];
-  const factors = batch.map((example) => editFactors(network, nets.weights, [example.edit]));
+  const factors = batch.map((example) => editFactors(lm, nets.weights, [example.edit]));
   for (const [k, example] of batch.entries()) {
-    const deltas = keDeltas(network, nets, example, factors[k]!.factors);
+    const deltas = keDeltas(lm, nets, example, factors[k]!.factors);
     const p = factors[k]!.loss;
-    const scored = scoreEdited(network, example.outer, [example.loc], denseDeltaHooks(nets.weights, deltas));
+    const scored = scoreEdited(lm, example.outer, [example.loc], denseDeltaHooks(nets.weights, deltas));
     const term = mul(add(scored.edit, mul(scored.loc, e.scalar(cloc))), e.scalar(1 / batch.length));
     total = total ? add(total, term) : term;
     edit += scored.edit.valuesSync()[0]! / batch.length;

@@ -9,8 +9,7 @@
 import { gaussianArray } from '../../../lib/random';
 import type { Engine, Tensor } from '../../engine';
 import { add, concat, embedding, matmul, mul, narrow, reshape, sigmoid, softmax, tanh } from '../../engine/ops';
-import type { CausalLM } from '../../models/network';
-import { inputEmbedding } from '../../tracing/noise';
+import type { EditableLM } from '../../models/editable';
 import { editedWeights, type EditedWeight } from '../mend/editor-net';
 import type { KeHparams } from './hparams';
 
@@ -41,12 +40,12 @@ export class KeNetworks {
 
   constructor(
     private readonly engine: Engine,
-    network: CausalLM,
+    lm: EditableLM,
     private readonly hp: Pick<KeHparams, 'layers' | 'projections' | 'lstmHidden' | 'conditionDim' | 'hidden' | 'maxScale' | 'seed'>,
   ) {
-    this.weights = editedWeights(network, hp);
-    this.embeddings = inputEmbedding(network);
-    const E = network.spec.hidden;
+    this.weights = editedWeights(lm, hp);
+    this.embeddings = lm.inputEmbedding();
+    const E = lm.editSpec.hidden;
     const H = hp.lstmHidden;
     const cell = (seed: number): LstmCell => ({ input: linear(engine, E, 4 * H, seed), hidden: engine.parameter(gaussianArray(4 * H * H, seed + 1, 0, 1 / Math.sqrt(3 * H)), [4 * H, H]) });
     this.cells = [cell(hp.seed + 1), cell(hp.seed + 3)];

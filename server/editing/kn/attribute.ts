@@ -1,7 +1,7 @@
 import type { Tensor } from '../../engine';
 import { indexSelect, reshape, softmax, sum, takeAlongLast } from '../../engine/ops';
 import { captureInto, Hooks, replaceAt } from '../../models/hooks';
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM, PromptIds } from '../../models/editable';
 import { throwIfCancelled } from '../editor';
 import type { KnHparams } from './hparams';
 
@@ -12,20 +12,23 @@ export interface Neuron {
 }
 
 /**
- * Integrated gradients of p(answer | prompt) with respect to every neuron of `layer` at the prompt's
- * last token (KN step 1): attr_i = k_i · (1/m) Σ_{j<m} ∂p/∂k_i evaluated at (j/m) · k, the
+ * Integrated gradients of p(answer | prompt) with respect to every neuron of `layer` at the position
+ * that predicts the answer (KN step 1; decoder-only: the prompt's last token, encoder-decoder: the
+ * decoder's start position): attr_i = k_i · (1/m) Σ_{j<m} ∂p/∂k_i evaluated at (j/m) · k, the
  * activation scaled from 0 towards its value (left Riemann sum, as the reference). The m scaled
  * copies run as one batch; returns attr [F].
  */
-export function integratedGradients(lm: LanguageModel, ids: readonly number[], answer: number, layer: number, steps: number): Float32Array {
+export function integratedGradients(lm: EditableLM, ids: readonly number[], answer: number, layer: number, steps: number): Float32Array {
   const engine = lm.engine;
-  const f = lm.network.spec.mlpHidden;
-  const last = ids.length - 1;
+  const f = lm.editSpec.mlpHidden;
+  const seq: PromptIds = { prompt: ids, continuation: [] };
+  const { width, row } = lm.layout([seq]);
+  const last = row(0, 0); // the predicting position (one sequence: its flat row is its position)
   // The neuron activations at the last token, unmodified: k [F].
   const activation = engine.noGrad(() =>
     engine.tidy(() => {
       const captured = new Map<string, Tensor>();
-      lm.runToLayer([[...ids]], layer, new Hooks().on('mlp_key', layer, captureInto(captured)));
+      lm.stackToLayer([seq], layer, new Hooks().on('mlp_key', layer, captureInto(captured)));
       const k = captured.get(`mlp_key.${layer}`)!;
       const values = k.valuesSync().slice(last * f, (last + 1) * f) as Float32Array;
       k.dispose();
@@ -38,8 +41,11 @@ export function integratedGradients(lm: LanguageModel, ids: readonly number[], a
     const input = engine.watch(engine.tensor(scaled, [steps, 1, f]));
     const positions = Array.from({ length: steps }, (_, b) => [b, last] as const);
     const hooks = new Hooks().on('mlp_key', layer, (x) => replaceAt(x, positions, input));
-    const { logits } = lm.forwardPadded(Array.from({ length: steps }, () => [...ids]), 'right', hooks); // [m, T, V]
-    const lastRows = indexSelect(reshape(logits, [steps * ids.length, -1]), 0, engine.tensor(Int32Array.from({ length: steps }, (_, b) => b * ids.length + last), [steps], 'i32'));
+    const { logits } = lm.teacherForced(
+      Array.from({ length: steps }, () => seq),
+      hooks,
+    ); // [m, T, V]
+    const lastRows = indexSelect(reshape(logits, [steps * width, -1]), 0, engine.tensor(Int32Array.from({ length: steps }, (_, b) => b * width + last), [steps], 'i32'));
     const probability = takeAlongLast(softmax(lastRows), engine.tensor(new Int32Array(steps).fill(answer), [steps], 'i32')); // [m]
     // Σ_j p_j: each copy's gradient lands in its own row of `input`.
     const [grad] = engine.grad(sum(probability), [input]);
@@ -55,7 +61,7 @@ export function integratedGradients(lm: LanguageModel, ids: readonly number[], a
  * with attribution above adaptiveThreshold × that prompt's maximum; then those found in at least
  * refineThreshold of the prompts.
  */
-export function knowledgeNeurons(lm: LanguageModel, prompts: readonly number[][], answer: number, layers: readonly number[], hp: KnHparams, signal?: AbortSignal): { neurons: Neuron[]; perPrompt: number[]; maxAttribution: number } {
+export function knowledgeNeurons(lm: EditableLM, prompts: readonly number[][], answer: number, layers: readonly number[], hp: KnHparams, signal?: AbortSignal): { neurons: Neuron[]; perPrompt: number[]; maxAttribution: number } {
   const counts = new Map<string, number>();
   const perPrompt: number[] = [];
   let maxAttribution = 0;

@@ -1,7 +1,5 @@
 import type { EditRequest } from '../../../lib/editing/request';
-import type { Tensor } from '../../engine';
-import { captureInto, Hooks } from '../../models/hooks';
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM } from '../../models/editable';
 import type { EditContext, EditOutcome, Editor, WeightDelta } from '../editor';
 import { knowledgeNeurons, type Neuron } from './attribute';
 import { KnHparams, knDefaults } from './hparams';
@@ -24,7 +22,7 @@ export const kn: Editor<typeof KnHparams> = {
   needs: { secondMoments: false, contextTemplates: true, trainedEditor: false },
   async apply(ctx: EditContext, requests: readonly EditRequest[], hp: KnHparams): Promise<EditOutcome> {
     const { lm } = ctx;
-    const { spec } = lm.network;
+    const spec = lm.editSpec;
     const layers = hp.layers.length ? hp.layers : Array.from({ length: spec.layers }, (_, l) => l);
     for (const l of layers) if (l >= spec.layers) throw new Error(`KN: layer ${l} does not exist (the model has ${spec.layers})`);
     const templates = hp.useContextTemplates ? ctx.templates.get() : ['{}'];
@@ -47,7 +45,8 @@ export const kn: Editor<typeof KnHparams> = {
       stats[`request${r}.selected`] = found.neurons.map((n) => `${n.layer}:${n.index}`).join(' ');
       if (!found.neurons.length) continue;
       ctx.onProgress?.({ type: 'stage', stage: 'update', detail: `request ${r}: rewriting ${found.neurons.length} neuron(s)` });
-      const [eOld, eNew] = tokenEmbeddings(lm, [predicted, target]);
+      // e_new − e_old: input embeddings of the edit stack (a position embedding added there cancels)
+      const [eOld, eNew] = lm.tokenEmbeddings([predicted, target]);
       const direction = Float32Array.from(eNew!, (v, i) => hp.editScale * (v - eOld![i]!));
       deltas.push(...neuronDeltas(lm, found.neurons, direction));
     }
@@ -55,34 +54,13 @@ export const kn: Editor<typeof KnHparams> = {
   },
 };
 
-/**
- * Token embeddings e_t, read at the 'embed' hook of one-token sequences at position 0. Models that
- * add a learned position embedding there (GPT-2) add the same wpe[0] to each, which cancels in
- * e_new − e_old, the only use here; so no family needs to expose its embedding table.
- */
-function tokenEmbeddings(lm: LanguageModel, ids: readonly number[]): Float32Array[] {
-  const engine = lm.engine;
-  const d = lm.network.spec.hidden;
-  const values = engine.noGrad(() =>
-    engine.tidy(() => {
-      const captured = new Map<string, Tensor>();
-      lm.runToLayer(ids.map((id) => [id]), 0, new Hooks().on('embed', 0, captureInto(captured)));
-      const e = captured.get('embed.0')!;
-      const out = e.valuesSync().slice() as Float32Array; // [n, 1, D]
-      e.dispose();
-      return out;
-    }),
-  );
-  return ids.map((_, b) => values.slice(b * d, (b + 1) * d));
-}
-
 /** One rank-one delta per touched layer: the neurons' rows of W_out (stored layout) get `direction`. */
-function neuronDeltas(lm: LanguageModel, neurons: readonly Neuron[], direction: Float32Array): WeightDelta[] {
-  const { hidden, mlpHidden } = lm.network.spec;
+function neuronDeltas(lm: EditableLM, neurons: readonly Neuron[], direction: Float32Array): WeightDelta[] {
+  const { hidden, mlpHidden } = lm.editSpec;
   const byLayer = new Map<number, number[]>();
   for (const n of neurons) byLayer.set(n.layer, [...(byLayer.get(n.layer) ?? []), n.index]);
   return [...byLayer].map(([layer, indices]) => {
-    const { name, transposed } = lm.network.mlpOutWeight(layer);
+    const { name, transposed } = lm.mlpOutWeight(layer);
     const indicator = new Float32Array(mlpHidden);
     for (const i of indices) indicator[i] = 1;
     // GPT-2's Conv1D stores [F, H]: neuron i is row i; a Linear stores [H, F]: neuron i is column i.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM } from '../../models/editable';
 import { romeDefaults } from '../rome/hparams';
 
 /** MEMIT's hyper-parameters (Meng et al. 2023; kmeng01/memit hparams/MEMIT/*.json). */
@@ -35,8 +35,8 @@ function range(from: number, to: number): number[] {
  * 6-layer world model (layers [0, 1, 2], factToken 'last'), where λ = 15000 leaves most edits
  * undone (3/10) and clamp 0.75 cannot reach the target (6/10); see README.
  */
-export function memitDefaults(lm: LanguageModel): z.input<typeof MemitHparams> {
-  const { layers, family } = lm.network.spec;
+export function memitDefaults(lm: EditableLM): z.input<typeof MemitHparams> {
+  const { layers, family } = lm.editSpec;
   if (family === 'gpt2' && layers === 48) return { layers: range(13, 17), mom2UpdateWeight: 20000 };
   if (family === 'gptj' && layers === 28) return { layers: range(3, 8), mom2UpdateWeight: 15000 };
   const last = Math.max(romeDefaults(lm).layer, 2);

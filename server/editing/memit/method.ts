@@ -2,7 +2,9 @@ import type { EditRequest } from '../../../lib/editing/request';
 import { Hooks } from '../../models/hooks';
 import type { LanguageModel } from '../../models/lm';
 import { addDelta, snapshot } from '../deltas';
-import type { EditContext, EditOutcome, Editor, WeightDelta } from '../editor';
+import type { DecoderOnlyContext, EditContext, EditOutcome, Editor, WeightDelta } from '../editor';
+import { decoderOnly } from '../../models/editable';
+import { LOCATE_THEN_EDIT_ON_SEQ2SEQ } from '../rome/method';
 import { throwIfCancelled } from '../editor';
 import { norm } from '../linalg';
 import { computeKey, templatedPrompts, type TemplatedPrompt } from '../rome/compute-key';
@@ -22,11 +24,12 @@ import { adjustedKeys } from './update';
 export const memit: Editor<typeof MemitHparams> = {
   name: 'MEMIT',
   hparams: MemitHparams,
-  defaults: (lm: LanguageModel) => memitDefaults(lm),
+  defaults: (lm) => memitDefaults(decoderOnly(lm, 'MEMIT', LOCATE_THEN_EDIT_ON_SEQ2SEQ)),
   batchable: true,
   needs: { secondMoments: true, contextTemplates: true, trainedEditor: false },
-  async apply(ctx: EditContext, requests: readonly EditRequest[], hp: MemitHparams): Promise<EditOutcome> {
-    const { lm } = ctx;
+  async apply(given: EditContext, requests: readonly EditRequest[], hp: MemitHparams): Promise<EditOutcome> {
+    const lm = decoderOnly(given.lm, 'MEMIT', LOCATE_THEN_EDIT_ON_SEQ2SEQ);
+    const ctx: DecoderOnlyContext = { ...given, lm };
     const { spec } = lm.network;
     if (!requests.length) return { deltas: [], stats: {} };
     for (const l of hp.layers) if (l >= spec.layers) throw new Error(`MEMIT: layer ${l} does not exist (the model has ${spec.layers})`);

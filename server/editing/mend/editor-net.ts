@@ -10,7 +10,7 @@
 import { gaussianArray } from '../../../lib/random';
 import type { Engine, Tensor } from '../../engine';
 import { add, concat, matmul, maximum, mul, narrow } from '../../engine/ops';
-import type { CausalLM } from '../../models/network';
+import type { EditableLM } from '../../models/editable';
 import type { MendHparams } from './hparams';
 
 /** One weight MEND edits: the layer's up/in or down/out projection. */
@@ -29,14 +29,14 @@ export interface EditedWeight {
   mode: number;
 }
 
-export function editedWeights(network: CausalLM, hp: Pick<MendHparams, 'layers' | 'projections'>): EditedWeight[] {
-  const { hidden, mlpHidden, layers } = network.spec;
+export function editedWeights(lm: EditableLM, hp: Pick<MendHparams, 'layers' | 'projections'>): EditedWeight[] {
+  const { hidden, mlpHidden, layers } = lm.editSpec;
   const modes = new Map<string, number>();
   const out: EditedWeight[] = [];
   for (const layer of hp.layers) {
     if (layer >= layers) throw new Error(`MEND: layer ${layer} does not exist (the model has ${layers})`);
     for (const projection of hp.projections) {
-      const { name, transposed } = projection === 'in' ? network.mlpInWeight(layer) : network.mlpOutWeight(layer);
+      const { name, transposed } = projection === 'in' ? lm.mlpInWeight(layer) : lm.mlpOutWeight(layer);
       const [inDim, outDim] = projection === 'in' ? [hidden, mlpHidden] : [mlpHidden, hidden];
       const group = `${inDim}x${outDim}`;
       const mode = modes.get(group) ?? 0;
@@ -180,8 +180,8 @@ export class MendNetworks {
   /** α per edited weight, [1] each. */
   readonly alphas: Tensor[];
 
-  constructor(engine: Engine, network: CausalLM, hp: Pick<MendHparams, 'layers' | 'projections' | 'rank' | 'nHidden' | 'editLr' | 'seed'>) {
-    this.weights = editedWeights(network, hp);
+  constructor(engine: Engine, lm: EditableLM, hp: Pick<MendHparams, 'layers' | 'projections' | 'rank' | 'nHidden' | 'editLr' | 'seed'>) {
+    this.weights = editedWeights(lm, hp);
     let k = 0;
     for (const w of this.weights) {
       if (this.transforms.has(w.group)) continue;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM } from '../../models/editable';
 
 /**
  * MEND (Mitchell et al. 2022, "Fast Model Editing at Scale", arXiv:2110.11309; eric-mitchell/mend,
@@ -50,8 +50,8 @@ export type MendHparams = z.output<typeof MendHparams>;
 export const MEND_ARCHITECTURE = ['layers', 'projections', 'rank', 'nHidden'] as const;
 
 /** The last three layers, both projections (MEND's choice for GPT-2 style models); a lower rank for small models. */
-export function mendDefaults(lm: LanguageModel): z.input<typeof MendHparams> {
-  const { layers, hidden } = lm.network.spec;
+export function mendDefaults(lm: EditableLM): z.input<typeof MendHparams> {
+  const { layers, hidden } = lm.editSpec;
   const last = Array.from({ length: Math.min(3, layers) }, (_, i) => layers - Math.min(3, layers) + i);
   return { layers: last, rank: hidden < 1024 ? 256 : 1920, lr: hidden < 1024 ? 1e-5 : 1e-6 };
 }

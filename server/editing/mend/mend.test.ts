@@ -9,7 +9,7 @@ import { gradCheck, paramGradCheck } from '../../engine/testing/gradcheck';
 import { loadEvalCases } from '../../eval/datasets';
 import type { LanguageModel } from '../../models/lm';
 import { loadLanguageModel } from '../../models/load';
-import { tinyGpt2 } from '../../models/testing/tiny-gpt2';
+import { tinyGpt2, tokenless } from '../../models/testing/tiny-gpt2';
 import { ContextTemplates } from '../context-templates';
 import { addDelta } from '../deltas';
 import { EditCancelled } from '../editor';
@@ -74,7 +74,7 @@ describe('MEND editor network', () => {
 
   it("differentiates the loss after the edit in the editor's parameters (finite differences on a tiny GPT-2)", async () => {
     const engine = new Engine(new CpuBackend());
-    const network = await tinyGpt2(engine);
+    const network = tokenless(await tinyGpt2(engine)); // a LanguageModel over token ids
     const hp = MendHparams.parse({ layers: [0, 1], rank: 3, editLr: 0.05 });
     const nets = new MendNetworks(engine, network, hp);
     randomiseUp(nets, 11);
@@ -122,7 +122,7 @@ describe('MEND on the world model', async () => {
     const examples = heldOut.map((r) => ({ edit: { prompt: lm.encode(r.prompt), target: lm.tokenizer.encode(r.target, { addSpecialTokens: false }).ids }, loc: { prompt: lm.encode(r.loc.prompt), target: lm.tokenizer.encode(r.loc.answer, { addSpecialTokens: false }).ids } }));
     const terms = examples.map((x) =>
       engine.tidy(() => {
-        const m = metaLoss(lm.network, nets, [{ ...x, outer: [x.edit] }], { cedit: 1, cloc: 1, learnNorms: false });
+        const m = metaLoss(lm, nets, [{ ...x, outer: [x.edit] }], { cedit: 1, cloc: 1, learnNorms: false });
         engine.releaseGraph();
         return { edit: m.edit, pre: m.pre };
       }),
@@ -143,10 +143,10 @@ describe('MEND on the world model', async () => {
     expect(result.steps).toBe(60);
     expect(events.filter((e) => e.type === 'train')).toHaveLength(60);
     const contents = (await store.read(result.file))!;
-    const trained = new MendNetworks(engine, lm.network, hp);
+    const trained = new MendNetworks(engine, lm, hp);
     trained.load(contents.tensors);
     // the untrained editor with the trained one's normalisers: what training itself changed
-    const initial = new MendNetworks(engine, lm.network, hp);
+    const initial = new MendNetworks(engine, lm, hp);
     const start = initial.values();
     for (const [name, values] of contents.tensors) if (name.includes('.norm.')) start.set(name, values);
     initial.load(start);

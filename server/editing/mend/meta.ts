@@ -9,7 +9,7 @@
 import type { Tensor } from '../../engine';
 import { add, exp, indexSelect, logSoftmax, matmul, mul, neg, reshape, sub, sum, takeAlongLast } from '../../engine/ops';
 import { captureInto, Hooks, type HookPoint } from '../../models/hooks';
-import type { CausalLM } from '../../models/network';
+import type { EditableLM, PromptIds } from '../../models/editable';
 import type { EditedWeight, MendNetworks } from './editor-net';
 
 /** A continuation scored teacher-forced: NLL of `target` after `prompt` (token ids). */
@@ -29,35 +29,34 @@ export function points(w: EditedWeight): { input: HookPoint; output: HookPoint }
   return w.projection === 'in' ? { input: 'mlp_in', output: 'mlp_pre' } : { input: 'mlp_key', output: 'mlp_out' };
 }
 
-/** Right-padded ids [B, T] with their mask; `rows` are flat indices b·T + t. */
-export function padRight(network: CausalLM, seqs: readonly number[][]): { ids: Tensor; mask: number[][]; width: number } {
-  const width = Math.max(...seqs.map((s) => s.length));
-  if (!width) throw new Error('MEND: empty sequence');
-  const ids = new Int32Array(seqs.length * width);
-  seqs.forEach((s, b) => ids.set(s, b * width));
-  const mask = seqs.map((s) => Array.from({ length: width }, (_, t) => (t < s.length ? 1 : 0)));
-  return { ids: network.engine.tensor(ids, [seqs.length, width], 'i32'), mask, width };
-}
-
-/** Sequences prompt + target[:-1], and per target token the row predicting it and its weight (a mean per example, then over examples). */
-export function teacherForced(examples: readonly TargetExample[], offset = 0, width?: number) {
-  const seqs = examples.map((x) => {
+/**
+ * Teacher-forced inputs of the examples (prompt, target without its last token), in the framing of
+ * ../../models/editable.ts: one sequence for a decoder-only model, encoder + decoder for T5.
+ */
+export function exampleInputs(examples: readonly TargetExample[]): PromptIds[] {
+  return examples.map((x) => {
     if (!x.target.length) throw new Error('MEND: a target has no tokens');
     if (!x.prompt.length) throw new Error('MEND: a prompt has no tokens');
-    return [...x.prompt, ...x.target.slice(0, -1)];
+    return { prompt: x.prompt, continuation: x.target.slice(0, -1) };
   });
-  const w = width ?? Math.max(...seqs.map((s) => s.length));
+}
+
+/**
+ * Per target token the flat row predicting it (`row` of the padded batch, sequences from `offset`)
+ * and its weight (a mean per example, then over examples).
+ */
+export function targetRows(examples: readonly TargetExample[], row: (b: number, j: number) => number, offset = 0) {
   const rows: number[] = [];
   const ids: number[] = [];
   const weights: number[] = [];
   examples.forEach((x, b) =>
     x.target.forEach((id, j) => {
-      rows.push((offset + b) * w + x.prompt.length - 1 + j);
+      rows.push(row(offset + b, j));
       ids.push(id);
       weights.push(1 / (x.target.length * examples.length));
     }),
   );
-  return { seqs, rows, ids, weights };
+  return { rows, ids, weights };
 }
 
 /** Σ weight · NLL over the given logits rows. */
@@ -73,10 +72,11 @@ function weightedNll(flat: Tensor, rows: number[], ids: number[], weights: numbe
  * only real tokens whose u and δ are both non-zero (MEND's nz_mask), so padding never enters ΔW.
  * Taking the gradient releases the engine's tape: call it before recording anything else.
  */
-export function editFactors(network: CausalLM, weights: readonly EditedWeight[], examples: readonly TargetExample[]): { factors: Factors[]; loss: number } {
-  const e = network.engine;
+export function editFactors(lm: EditableLM, weights: readonly EditedWeight[], examples: readonly TargetExample[]): { factors: Factors[]; loss: number } {
+  const e = lm.engine;
   if (!e.isRecording) throw new Error('MEND: the pre-edit gradient needs the tape; call editFactors outside engine.noGrad');
-  const { seqs, rows, ids, weights: tokenWeights } = teacherForced(examples);
+  const seqs = exampleInputs(examples);
+  const { rows, ids, weights: tokenWeights } = targetRows(examples, lm.layout(seqs).row);
   const captured = new Map<string, Tensor>();
   const hooks = new Hooks();
   const seen = new Set<string>();
@@ -90,9 +90,9 @@ export function editFactors(network: CausalLM, weights: readonly EditedWeight[],
   }
   try {
     return e.tidy(() => {
-      const { ids: input, mask, width } = padRight(network, seqs);
-      const { logits } = network.forward({ ids: input, attentionMask: mask, hooks });
-      const loss = weightedNll(reshape(logits, [-1, network.spec.vocabSize]), rows, ids, tokenWeights);
+      const { logits, mask } = lm.teacherForced(seqs, hooks);
+      const width = mask[0]!.length;
+      const loss = weightedNll(reshape(logits, [-1, lm.editSpec.vocabSize]), rows, ids, tokenWeights);
       const lossValue = loss.valuesSync()[0]!;
       const outputs = weights.map((w) => captured.get(`${points(w).output}.${w.layer}`)!);
       const grads = e.grad(loss, [...new Set(outputs)]);
@@ -176,9 +176,9 @@ export interface MetaLoss {
  * normalisers first take this batch's u and δ (MEND updates them while training). Call it inside a
  * tidy scope; `total` is a graph tensor for `engine.backward`.
  */
-export function metaLoss(network: CausalLM, nets: MendNetworks, batch: readonly MetaExample[], opts: { cedit: number; cloc: number; learnNorms: boolean }): MetaLoss {
-  const e = network.engine;
-  const { factors, loss: pre } = editFactors(network, nets.weights, batch.map((b) => b.edit));
+export function metaLoss(lm: EditableLM, nets: MendNetworks, batch: readonly MetaExample[], opts: { cedit: number; cloc: number; learnNorms: boolean }): MetaLoss {
+  const e = lm.engine;
+  const { factors, loss: pre } = editFactors(lm, nets.weights, batch.map((b) => b.edit));
   if (opts.learnNorms) {
     nets.weights.forEach((w, i) => {
       const t = nets.transform(w);
@@ -187,7 +187,7 @@ export function metaLoss(network: CausalLM, nets: MendNetworks, batch: readonly 
     });
   }
   const hooks = editedHooks(nets, transformFactors(nets, factors));
-  const scored = scoreEdited(network, batch.flatMap((b) => b.outer), batch.map((b) => b.loc), hooks);
+  const scored = scoreEdited(lm, batch.flatMap((b) => b.outer), batch.map((b) => b.loc), hooks);
   const total = add(mul(scored.edit, e.scalar(opts.cedit)), mul(scored.loc, e.scalar(opts.cloc)));
   return { total, edit: scored.edit.valuesSync()[0]!, loc: scored.loc.valuesSync()[0]!, pre };
 }
@@ -197,18 +197,17 @@ export function metaLoss(network: CausalLM, nets: MendNetworks, batch: readonly 
  * (KL(p_W ‖ p_W') averaged over the positions predicting the loc answers; p_W from a plain run).
  * Both are graph tensors.
  */
-export function scoreEdited(network: CausalLM, outer: readonly TargetExample[], loc: readonly TargetExample[], hooks: Hooks): { edit: Tensor; loc: Tensor } {
-  const e = network.engine;
-  const locSeqs = teacherForced(loc).seqs;
-  const outerTf = teacherForced(outer);
-  const width = Math.max(...[...outerTf.seqs, ...locSeqs].map((s) => s.length));
-  const edit = teacherForced(outer, 0, width);
-  const locRows = teacherForced(loc, outer.length, width);
-  const { ids, mask } = padRight(network, [...edit.seqs, ...locRows.seqs]);
-  const vocab = network.spec.vocabSize;
+export function scoreEdited(lm: EditableLM, outer: readonly TargetExample[], loc: readonly TargetExample[], hooks: Hooks): { edit: Tensor; loc: Tensor } {
+  const e = lm.engine;
+  // outer and loc examples in one padded batch: outer first, loc from row outer.length
+  const seqs = exampleInputs([...outer, ...loc]);
+  const { row } = lm.layout(seqs);
+  const edit = targetRows(outer, row);
+  const locRows = targetRows(loc, row, outer.length);
+  const vocab = lm.editSpec.vocabSize;
   const locIndex = e.tensor(Int32Array.from(locRows.rows), [locRows.rows.length], 'i32');
-  const preLoc = e.noGrad(() => logSoftmax(indexSelect(reshape(network.forward({ ids, attentionMask: mask }).logits, [-1, vocab]), 0, locIndex))); // [L, V]
-  const flat = reshape(network.forward({ ids, attentionMask: mask, hooks }).logits, [-1, vocab]);
+  const preLoc = e.noGrad(() => logSoftmax(indexSelect(reshape(lm.teacherForced(seqs).logits, [-1, vocab]), 0, locIndex))); // [L, V]
+  const flat = reshape(lm.teacherForced(seqs, hooks).logits, [-1, vocab]);
   const editNll = weightedNll(flat, edit.rows, edit.ids, edit.weights);
   const postLoc = logSoftmax(indexSelect(flat, 0, locIndex));
   const locKl = mul(sum(mul(exp(preLoc), sub(preLoc, postLoc))), e.scalar(1 / locRows.rows.length));

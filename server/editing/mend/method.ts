@@ -1,6 +1,5 @@
 import type { EditRequest } from '../../../lib/editing/request';
 import { fillPrompt } from '../../../lib/editing/request';
-import type { LanguageModel } from '../../models/lm';
 import type { EditContext, EditOutcome, Editor, WeightDelta } from '../editor';
 import { throwIfCancelled } from '../editor';
 import { loadTrained } from '../trained/load';
@@ -17,12 +16,12 @@ import { editFactors, transformFactors } from './meta';
 export const mend: Editor<typeof MendHparams> = {
   name: 'MEND',
   hparams: MendHparams,
-  defaults: (lm: LanguageModel) => mendDefaults(lm),
+  defaults: mendDefaults,
   batchable: true,
   needs: { secondMoments: false, contextTemplates: false, trainedEditor: true },
   async apply(ctx: EditContext, requests: readonly EditRequest[], hp: MendHparams): Promise<EditOutcome> {
     if (!requests.length) return { deltas: [], stats: {} };
-    const nets = await loadTrained(ctx, 'mend', 'MEND', hp, MEND_ARCHITECTURE, (saved) => new MendNetworks(ctx.lm.engine, ctx.lm.network, { ...hp, ...(saved as object), layers: hp.layers }));
+    const nets = await loadTrained(ctx, 'mend', 'MEND', hp, MEND_ARCHITECTURE, (saved) => new MendNetworks(ctx.lm.engine, ctx.lm, { ...hp, ...(saved as object), layers: hp.layers }));
     throwIfCancelled(ctx.signal);
     const { lm } = ctx;
     const examples = requests.map((r) => {
@@ -31,7 +30,7 @@ export const mend: Editor<typeof MendHparams> = {
       return { prompt: lm.encode(fillPrompt(r).text), target };
     });
     ctx.onProgress?.({ type: 'stage', stage: 'gradient', detail: `layers ${hp.layers.join(',')}, ${requests.length} request(s)` });
-    const { factors, loss } = editFactors(lm.network, nets.weights, examples);
+    const { factors, loss } = editFactors(lm, nets.weights, examples);
     const engine = lm.engine;
     const deltas = engine.noGrad(() =>
       engine.tidy(() =>

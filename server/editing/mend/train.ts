@@ -5,7 +5,7 @@
  * before the edit), and takes one Adam step on the editor networks and one on the per-weight α.
  * The loop, checkpoints and resume are shared with the other trained editors (../trained/loop.ts).
  */
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM } from '../../models/editable';
 import { trainLoop, type TrainOptions, type TrainRecord, type TrainResult } from '../trained/loop';
 import type { TrainedEditorStore } from '../trained/store';
 import { MendNetworks } from './editor-net';
@@ -13,14 +13,14 @@ import { MEND_ARCHITECTURE, type MendHparams } from './hparams';
 import { metaLoss, type MetaExample } from './meta';
 
 /** Token ids of a target (its leading space included); an empty one is an error. */
-export function targetIds(lm: LanguageModel, text: string): number[] {
+export function targetIds(lm: EditableLM, text: string): number[] {
   const ids = lm.tokenizer.encode(text, { addSpecialTokens: false }).ids;
   if (!ids.length) throw new Error(`target ${JSON.stringify(text)} has no tokens`);
   return ids;
 }
 
 /** The records as tokens; records without a paraphrase are edited and scored on the prompt alone. */
-export function tokenize(lm: LanguageModel, records: readonly TrainRecord[]): MetaExample[] {
+export function tokenize(lm: EditableLM, records: readonly TrainRecord[]): MetaExample[] {
   return records.map((r) => {
     const t = targetIds(lm, r.target);
     return {
@@ -39,8 +39,8 @@ export function trainingKey(hp: object): string {
   return JSON.stringify(rest);
 }
 
-export async function trainMend(lm: LanguageModel, store: TrainedEditorStore, records: readonly TrainRecord[], hp: MendHparams, opts: TrainOptions = {}): Promise<TrainResult> {
-  const nets = new MendNetworks(lm.engine, lm.network, hp);
+export async function trainMend(lm: EditableLM, store: TrainedEditorStore, records: readonly TrainRecord[], hp: MendHparams, opts: TrainOptions = {}): Promise<TrainResult> {
+  const nets = new MendNetworks(lm.engine, lm, hp);
   const params = nets.parameters();
   return trainLoop(
     lm,
@@ -53,7 +53,7 @@ export async function trainMend(lm: LanguageModel, store: TrainedEditorStore, re
       nets: { groups: [{ params, lr: hp.lr }, { params: nets.alphas, lr: hp.lrLr }], values: () => nets.values(), load: (v) => nets.load(v), dispose: () => nets.dispose() },
       examples: tokenize(lm, records),
       loss: (batch) => {
-        const m = metaLoss(lm.network, nets, batch, { cedit: hp.cedit, cloc: hp.cloc, learnNorms: true });
+        const m = metaLoss(lm, nets, batch, { cedit: hp.cedit, cloc: hp.cloc, learnNorms: true });
         return { total: m.total, terms: { edit: m.edit, loc: m.loc, preEdit: m.pre } };
       },
       meta: { architecture: Object.fromEntries(MEND_ARCHITECTURE.map((k) => [k, hp[k]])), hparams: hp },

@@ -3,7 +3,7 @@ import type { Tensor } from '../../engine';
 import { add, addScalar, indexSelect, klDivergence, logSoftmax, mean, mulScalar, neg, reshape, sqrt, square, sum, takeAlongLast } from '../../engine/ops';
 import { Adam } from '../../engine/optim';
 import { addAt, Hooks } from '../../models/hooks';
-import { throwIfCancelled, type EditContext } from '../editor';
+import { throwIfCancelled, type DecoderOnlyContext } from '../editor';
 import { norm } from '../linalg';
 import type { TemplatedPrompt } from './compute-key';
 import type { RomeHparams } from './hparams';
@@ -27,7 +27,7 @@ export interface ValueResult {
  * with ||δ|| clamped to clampNormFactor · ||v_init|| after each Adam step.
  */
 export async function computeValue(
-  ctx: EditContext,
+  ctx: DecoderOnlyContext,
   requestIndex: number,
   request: EditRequest,
   prompts: readonly TemplatedPrompt[],

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM } from '../../models/editable';
 
 /** ROME's hyper-parameters (Meng et al. 2022; kmeng01/rome hparams/ROME/*.json). */
 export const RomeHparams = z.object({
@@ -37,8 +37,8 @@ export type RomeHparams = z.output<typeof RomeHparams>;
  * Defaults per model: ROME edits an early-middle layer (GPT-2 XL: 17 of 48; GPT-J: 5 of 28). For
  * other models we start at a quarter of the depth; the studio proposes the causal trace's peak.
  */
-export function romeDefaults(lm: LanguageModel): z.input<typeof RomeHparams> {
-  const { layers, family } = lm.network.spec;
+export function romeDefaults(lm: EditableLM): z.input<typeof RomeHparams> {
+  const { layers, family } = lm.editSpec;
   if (family === 'gpt2' && layers === 48) return { layer: 17 };
   if (family === 'gptj' && layers === 28) return { layer: 5 };
   return { layer: Math.max(0, Math.round(layers * 0.25)) };

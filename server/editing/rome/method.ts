@@ -1,7 +1,8 @@
 import type { EditRequest } from '../../../lib/editing/request';
+import { decoderOnly } from '../../models/editable';
 import type { LanguageModel } from '../../models/lm';
 import { addDelta, snapshot } from '../deltas';
-import type { EditContext, EditOutcome, Editor, WeightDelta } from '../editor';
+import type { DecoderOnlyContext, EditContext, EditOutcome, Editor, WeightDelta } from '../editor';
 import { choleskySolve, dot } from '../linalg';
 import { computeKey, templatedPrompts } from './compute-key';
 import { computeValue } from './compute-value';
@@ -17,11 +18,13 @@ import { RomeHparams, romeDefaults } from './hparams';
 export const rome: Editor<typeof RomeHparams> = {
   name: 'ROME',
   hparams: RomeHparams,
-  defaults: (lm: LanguageModel) => romeDefaults(lm),
+  // refused here too: callers resolve hyper-parameters (and compute statistics) before apply
+  defaults: (lm) => romeDefaults(decoderOnly(lm, 'ROME', LOCATE_THEN_EDIT_ON_SEQ2SEQ)),
   batchable: false,
   needs: { secondMoments: true, contextTemplates: true, trainedEditor: false },
-  async apply(ctx: EditContext, requests: readonly EditRequest[], hp: RomeHparams): Promise<EditOutcome> {
-    const { lm } = ctx;
+  async apply(given: EditContext, requests: readonly EditRequest[], hp: RomeHparams): Promise<EditOutcome> {
+    const lm = decoderOnly(given.lm, 'ROME', LOCATE_THEN_EDIT_ON_SEQ2SEQ);
+    const ctx: DecoderOnlyContext = { ...given, lm };
     const deltas: WeightDelta[] = [];
     const stats: Record<string, number> = {};
     const original = snapshot(lm.network, [lm.network.mlpOutWeight(hp.layer).name]);
@@ -38,7 +41,20 @@ export const rome: Editor<typeof RomeHparams> = {
   },
 };
 
-async function editOne(ctx: EditContext, index: number, request: EditRequest, hp: RomeHparams, stats: Record<string, number>): Promise<WeightDelta> {
+/**
+ * Why ROME and MEMIT refuse encoder-decoder models. Both rest on one stack that reads the subject
+ * and predicts the object: the key k* is the MLP key at the subject's last token and v* is optimised
+ * at that same position so that the prediction further along the same residual stream changes. In
+ * T5 the subject is read by the encoder and the object predicted by the decoder, which sees the
+ * subject only through cross-attention: no MLP position carries both the subject's key and the
+ * prediction, so k* and v* of the derivation do not exist (an encoder-side insert would have to be
+ * optimised through every decoder layer's cross-attention, which is not ROME). The seed paper
+ * (Yao et al. 2023, Table 2) has no ROME or MEMIT rows for T5-XL for this reason.
+ */
+export const LOCATE_THEN_EDIT_ON_SEQ2SEQ =
+  'it inserts a rank-one key→value memory at the subject\'s last token in the MLP of the one stack that both reads the subject and predicts the object; in an encoder-decoder model the subject is read by the encoder and the object predicted by the decoder (through cross-attention), so no MLP position holds both and the key k* and value v* it solves for do not exist (Yao et al. 2023 report no ROME/MEMIT rows for T5). Use FT, KN, T-Patcher or CaliNET on this model.';
+
+async function editOne(ctx: DecoderOnlyContext, index: number, request: EditRequest, hp: RomeHparams, stats: Record<string, number>): Promise<WeightDelta> {
   const { lm } = ctx;
   const { spec } = lm.network;
   if (hp.layer >= spec.layers) throw new Error(`ROME: layer ${hp.layer} does not exist (the model has ${spec.layers})`);

@@ -1,7 +1,7 @@
 /** Where ROME's and MEMIT's second-moment statistics come from by default, and where they are cached. */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM } from '../../models/editable';
 import { locusCacheDir } from '../../models/registry';
 import type { EditProgress } from '../editor';
 import { SecondMoments, type StatsSource } from './second-moment';
@@ -41,7 +41,7 @@ export function statsSource(location: string, override?: string): StatsSource {
  * when a method first asks for a layer and cached under ${LOCUS_CACHE:-~/.cache/locus}/stats.
  */
 export function secondMoments(
-  lm: LanguageModel,
+  lm: EditableLM,
   location: string,
   source: StatsSource,
   opts: { maxTokens?: number; onProgress?: (e: EditProgress) => void } = {},

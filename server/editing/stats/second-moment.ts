@@ -5,7 +5,7 @@ import path from 'node:path';
 import { matmul, mul, reshape } from '../../engine/ops';
 import { openSafetensors, writeSafetensors } from '../../models/formats/safetensors';
 import { captureInto, Hooks } from '../../models/hooks';
-import type { LanguageModel } from '../../models/lm';
+import { decoderOnly, type EditableLM } from '../../models/editable';
 import { cholesky } from '../linalg';
 import type { EditProgress } from '../editor';
 
@@ -36,7 +36,7 @@ export class SecondMoments {
   private readonly derivedCache = new Map<string, Promise<unknown>>();
 
   constructor(
-    private readonly lm: LanguageModel,
+    private readonly lm: EditableLM,
     private readonly modelId: string,
     /** The text the statistics are taken over (also what T-Patcher reads its memory of unrelated inputs from). */
     readonly source: StatsSource,
@@ -89,7 +89,7 @@ export class SecondMoments {
   async factor(layer: number): Promise<Float64Array> {
     const entry = await this.entry(layer);
     if (!entry.factor) {
-      const n = this.lm.network.spec.mlpHidden;
+      const n = this.lm.editSpec.mlpHidden;
       entry.factor = choleskyWithRidge(entry.moment, n);
     }
     return entry.factor;
@@ -107,7 +107,7 @@ export class SecondMoments {
       entry = { ...(await this.compute(layer)), factor: null };
       if (file) {
         await mkdir(path.dirname(file), { recursive: true });
-        const n = this.lm.network.spec.mlpHidden;
+        const n = this.lm.editSpec.mlpHidden;
         // Written aside, then renamed: several processes (backends) may compute the same layer, and
         // none may read a half-written file.
         const partial = `${file}.${process.pid}.partial`;
@@ -125,7 +125,7 @@ export class SecondMoments {
   }
 
   private async compute(layer: number): Promise<{ moment: Float64Array; tokens: number }> {
-    const { lm } = this;
+    const lm = decoderOnly(this.lm, 'second-moment statistics', 'they are the MLP key covariance ROME and MEMIT read, and those methods edit decoder-only models only');
     const engine = lm.engine;
     const n = lm.network.spec.mlpHidden;
     const sum = new Float64Array(n * n);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM } from '../../models/editable';
 
 /**
  * T-Patcher's hyper-parameters (Huang et al. 2023, "Transformer-Patcher: One Mistake Worth One
@@ -11,7 +11,7 @@ export const TPatcherHparams = z.object({
   layer: z.number().int().nonnegative(),
   /** At most this many patch neurons per edit, one per mistaken target token (max_add_neuron_num). */
   maxPatches: z.number().int().positive().default(5),
-  /** The patch's activation: the FFN's own (GELU; ReLU for gated Llama MLPs, which have no one-key neuron). */
+  /** The patch's activation: the FFN's own (GELU; ReLU for gated Llama MLPs, which have no one-key neuron, and for T5: v1.0's FFN is ReLU, v1.1's gated). */
   activation: z.enum(['relu', 'gelu']).default('gelu'),
   /** Adam learning rate (lr). */
   lr: z.number().positive().default(1e-2),
@@ -36,7 +36,7 @@ export const TPatcherHparams = z.object({
 });
 export type TPatcherHparams = z.output<typeof TPatcherHparams>;
 
-export function tpatcherDefaults(lm: LanguageModel): z.input<typeof TPatcherHparams> {
-  const { layers, family } = lm.network.spec;
-  return { layer: layers - 1, activation: family === 'llama' ? 'relu' : 'gelu' };
+export function tpatcherDefaults(lm: EditableLM): z.input<typeof TPatcherHparams> {
+  const { layers, family } = lm.editSpec;
+  return { layer: layers - 1, activation: family === 'llama' || family === 't5' ? 'relu' : 'gelu' };
 }

@@ -30,7 +30,7 @@ export const tpatcher: Editor<typeof TPatcherHparams> = {
     if (!requests.length) return { deltas: [], stats: {} };
     const { lm } = ctx;
     const engine = lm.engine;
-    const { spec } = lm.network;
+    const spec = lm.editSpec;
     if (hp.layer >= spec.layers) throw new Error(`T-Patcher: layer ${hp.layer} does not exist (the model has ${spec.layers})`);
     const hidden = spec.hidden;
     const batch = targetBatch(lm, requests, 'T-Patcher');
@@ -49,10 +49,10 @@ export const tpatcher: Editor<typeof TPatcherHparams> = {
       const base = engine.noGrad(() =>
         engine.tidy(() => {
           const captured = new Map<string, Tensor>();
-          const { residual } = lm.runToLayer(batch.seqs, hp.layer, new Hooks().on('mlp_in', hp.layer, captureInto(captured)));
+          const { residual } = lm.stackToLayer(batch.seqs, hp.layer, new Hooks().on('mlp_in', hp.layer, captureInto(captured)));
           const mlpIn = captured.get(`mlp_in.${hp.layer}`)!; // [B, T, D], kept by captureInto
           held.push(mlpIn);
-          const logits = last ? lm.network.head(residual) : lm.forwardPadded(batch.seqs, 'right').logits;
+          const logits = last ? lm.head(residual) : lm.teacherForced(batch.seqs).logits;
           return { residual: last ? residual : null, mlpIn: reshape(mlpIn, [-1, hidden]), correct: targetLoss(logits, targets).correct };
         }),
       );
@@ -100,8 +100,8 @@ export const tpatcher: Editor<typeof TPatcherHparams> = {
         throwIfCancelled(ctx.signal);
         const result = engine.tidy(() => {
           const logits = base.residual
-            ? lm.network.head(add(base.residual, reshape(slotOutput(base.mlpIn, slots.keys, slots.bias, trainedValues(slots), slots.activation), base.residual.shape)))
-            : lm.forwardPadded(batch.seqs, 'right', slotTrainingHooks([slots])).logits;
+            ? lm.head(add(base.residual, reshape(slotOutput(base.mlpIn, slots.keys, slots.bias, trainedValues(slots), slots.activation), base.residual.shape)))
+            : lm.teacherForced(batch.seqs, slotTrainingHooks([slots])).logits;
           const edit = targetLoss(logits, targets);
           const { act, memory: memoryLoss } = patchLosses(indexSelect(base.mlpIn, 0, rowIndex), memoryInput, slots.keys, slots.bias, hp);
           const total = add(add(edit.loss, mulScalar(act, hp.actLossWeight)), mulScalar(memoryLoss, hp.memoryLossWeight));

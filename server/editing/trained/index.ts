@@ -4,7 +4,7 @@
  */
 import type { EvalCase } from '../../../lib/eval';
 import { fillPrompt } from '../../../lib/editing/request';
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM } from '../../models/editable';
 import { HparamsError } from '../hparams';
 import type { EditorId } from '../index';
 import type { MendHparams } from '../mend/hparams';
@@ -17,7 +17,7 @@ import type { TrainedEditorStore } from './store';
 export type { TrainOptions, TrainProgress, TrainRecord, TrainResult } from './loop';
 
 export interface Trainer {
-  train(lm: LanguageModel, store: TrainedEditorStore, records: readonly TrainRecord[], hparams: Record<string, unknown>, opts: TrainOptions): Promise<TrainResult>;
+  train(lm: EditableLM, store: TrainedEditorStore, records: readonly TrainRecord[], hparams: Record<string, unknown>, opts: TrainOptions): Promise<TrainResult>;
 }
 
 export const TRAINERS = {

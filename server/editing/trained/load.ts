@@ -36,7 +36,7 @@ export async function loadTrained<T extends Loadable>(
         );
       }
       const spec = (meta.spec ?? {}) as Record<string, unknown>;
-      const model = ctx.lm.network.spec;
+      const model = ctx.lm.editSpec;
       if (spec.hidden !== model.hidden || spec.mlpHidden !== model.mlpHidden || spec.layers !== model.layers) {
         throw new UntrainedEditorError(`the trained ${name} editor ${file} was trained on another architecture (${JSON.stringify(spec)}): ${command}`);
       }

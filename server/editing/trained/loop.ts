@@ -8,7 +8,7 @@
 import { mulberry32 } from '../../../lib/random';
 import type { Tensor } from '../../engine';
 import { Adam } from '../../engine/optim';
-import type { LanguageModel } from '../../models/lm';
+import type { EditableLM } from '../../models/editable';
 import { EditCancelled } from '../editor';
 import type { TrainedEditorStore } from './store';
 
@@ -87,12 +87,12 @@ export function permutation(n: number, seed: number): number[] {
 }
 
 /** The spec's model as a shape summary, stored with the editor and checked when it loads. */
-export function specSummary(lm: LanguageModel) {
-  const s = lm.network.spec;
+export function specSummary(lm: EditableLM) {
+  const s = lm.editSpec;
   return { family: s.family, layers: s.layers, hidden: s.hidden, mlpHidden: s.mlpHidden, vocabSize: s.vocabSize };
 }
 
-export async function trainLoop<E>(lm: LanguageModel, spec: TrainLoopSpec<E>, opts: TrainOptions = {}): Promise<TrainResult> {
+export async function trainLoop<E>(lm: EditableLM, spec: TrainLoopSpec<E>, opts: TrainOptions = {}): Promise<TrainResult> {
   const { store, hp, nets, examples } = spec;
   if (examples.length < 2) throw new Error(`${spec.method}: training needs at least 2 records, got ${examples.length}`);
   const engine = lm.engine;

@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import type { Engine, Tensor } from '../../engine';
 import { add, addMask, embedding, gelu, matmul, mul, mulScalar, permute, relu, reshape, rmsNorm, silu, softmax } from '../../engine/ops';
+import { AddedSlots } from '../ffn-slots';
 import { Hooks } from '../hooks';
 import { linear, mergeHeads, positional, splitHeads } from '../network';
 import type { DecodeInput, Encoded, EncodeInput, EncoderDecoderLM, Seq2SeqForwardInput, Seq2SeqSpec, Stack } from '../seq2seq';
@@ -120,6 +121,9 @@ interface Block {
 const NO_HOOKS = new Hooks();
 
 class T5Model implements EncoderDecoderLM {
+  /** FFN slots beside the decoder's FFNs (T-Patcher, CaliNET): the decoder is the edit stack. */
+  readonly slots: AddedSlots;
+
   constructor(
     readonly engine: Engine,
     readonly spec: Seq2SeqSpec,
@@ -132,16 +136,24 @@ class T5Model implements EncoderDecoderLM {
       encoder: { blocks: Block[]; bias: Tensor; finalNorm: Tensor };
       decoder: { blocks: Block[]; bias: Tensor; finalNorm: Tensor };
       act: Activation;
+      gated: boolean;
       eps: number;
       buckets: number;
       maxDistance: number;
     },
-  ) {}
+  ) {
+    this.slots = new AddedSlots(engine, { layers: spec.decoderLayers, hidden: spec.hidden });
+  }
 
   mlpOutWeight(stack: Stack, layer: number) {
     const layers = stack === 'encoder' ? this.spec.encoderLayers : this.spec.decoderLayers;
     if (layer < 0 || layer >= layers) throw new Error(`${stack} layer ${layer} out of range: the ${stack} has ${layers}`);
     return { name: `${stack}.block.${layer}.layer.${stack === 'encoder' ? 1 : 2}.DenseReluDense.wo.weight`, transposed: false };
+  }
+
+  mlpInWeight(stack: Stack, layer: number) {
+    const { name } = this.mlpOutWeight(stack, layer);
+    return { name: name.replace(/wo\.weight$/, this.w.gated ? 'wi_1.weight' : 'wi.weight'), transposed: false };
   }
 
   forward({ encoderIds, encoderMask, decoderIds, decoderMask, hooks }: Seq2SeqForwardInput) {
@@ -167,14 +179,15 @@ class T5Model implements EncoderDecoderLM {
     return { states: rmsNorm(x, finalNorm, this.w.eps), mask };
   }
 
-  decode({ ids, encoded, attentionMask, hooks = NO_HOOKS, cache }: DecodeInput) {
+  decode({ ids, encoded, attentionMask, hooks: given = NO_HOOKS, cache }: DecodeInput) {
     const [batch, tokens] = checkIds('decode', ids);
+    const hooks = this.slots.wrap(given);
     if (encoded.states.shape[0] !== batch) throw new Error(`decode: ${batch} decoder sequences but ${encoded.states.shape[0]} encoded ones`);
     const past = cache?.self.length ?? 0;
     // causal, with padded decoder keys masked: [B, 1, T, past + T]; extends cache.self.mask
     const selfMask = positional(this.engine, batch, tokens, attentionMask, cache?.self).mask;
     const crossMask = this.keyMask(encoded.mask);
-    const { blocks, bias, finalNorm } = this.w.decoder;
+    const { blocks, bias } = this.w.decoder;
     const positionBias = this.positionBias(bias, past, tokens, past + tokens, false);
     let x = hooks.apply('embed', 0, embedding(this.w.shared, ids));
     for (const [l, block] of blocks.entries()) {
@@ -187,9 +200,13 @@ class T5Model implements EncoderDecoderLM {
       x = add(x, hooks.apply('cross_attn_out', l, cross));
       x = hooks.apply('resid_post', l, add(x, this.ffn(block, x, l, hooks)));
     }
-    const out = rmsNorm(x, finalNorm, this.w.eps);
+    return { logits: this.decoderHead(x) };
+  }
+
+  decoderHead(residual: Tensor): Tensor {
+    const out = rmsNorm(residual, this.w.decoder.finalNorm, this.w.eps);
     const scaled = this.w.headScale === 1 ? out : mulScalar(out, this.w.headScale);
-    return { logits: matmul(scaled, this.w.lmHead, { transB: true }) };
+    return matmul(scaled, this.w.lmHead, { transB: true });
   }
 
   newCache(): Seq2SeqCache {
@@ -197,6 +214,7 @@ class T5Model implements EncoderDecoderLM {
   }
 
   dispose(): void {
+    this.slots.dispose();
     for (const t of this.params.values()) t.dispose();
   }
 
@@ -204,8 +222,11 @@ class T5Model implements EncoderDecoderLM {
   private ffn(block: Block, x: Tensor, l: number, hooks: Hooks): Tensor {
     const { wi, gate, wo } = block.ffn;
     const h = hooks.apply('mlp_in', l, rmsNorm(x, block.ffnNorm, this.w.eps));
-    const activated = this.w.act(linear(h, wi));
-    const key = hooks.apply('mlp_key', l, gate ? mul(activated, linear(h, gate)) : activated);
+    // mlp_pre: the output of the projection linear in the key (v1.0: wi before the activation;
+    // v1.1: wi_1, the factor act(wi_0 h) multiplies, as Llama's up_proj)
+    const key = gate
+      ? hooks.apply('mlp_key', l, mul(this.w.act(linear(h, wi)), hooks.apply('mlp_pre', l, linear(h, gate))))
+      : hooks.apply('mlp_key', l, this.w.act(hooks.apply('mlp_pre', l, linear(h, wi))));
     return hooks.apply('mlp_out', l, linear(key, wo));
   }
 
@@ -328,6 +349,7 @@ export function buildT5(engine: Engine, w: WeightLoader, config: T5Config): Enco
     encoder,
     decoder,
     act,
+    gated,
     eps: config.layer_norm_epsilon,
     buckets: config.relative_attention_num_buckets,
     maxDistance: config.relative_attention_max_distance,

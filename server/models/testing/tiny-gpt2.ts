@@ -1,6 +1,7 @@
 import { gaussianArray } from '../../../lib/random';
 import type { Engine } from '../../engine';
 import { buildModel } from '../families';
+import { LanguageModel, type TextTokenizer } from '../lm';
 import type { CausalLM } from '../network';
 
 /** A random GPT-2 small enough for finite differences: 2 layers, d 8, MLP 32, vocab 16. */
@@ -28,3 +29,20 @@ export async function tinyGpt2(engine: Engine): Promise<CausalLM> {
   return buildModel(engine, source, { model_type: 'gpt2', vocab_size: vocab, n_positions: positions, n_embd: d, n_layer: 2, n_head: 2 });
 }
 
+
+/** A tokenizer for tests that work on token ids only: any text is an error. */
+const NO_TEXT: TextTokenizer = {
+  vocabSize: 16,
+  encode: () => {
+    throw new Error('tokenless: this test model reads token ids, not text');
+  },
+  decode: (ids) => ids.join(' '),
+  findSubjectTokens: () => {
+    throw new Error('tokenless: this test model reads token ids, not text');
+  },
+};
+
+/** The network as a LanguageModel (the interface editors read models through) for token-id tests. */
+export function tokenless(network: CausalLM): LanguageModel {
+  return new LanguageModel(network, NO_TEXT);
+}
