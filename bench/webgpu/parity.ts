@@ -145,6 +145,7 @@ async function main() {
   await both('takeAlongLast', [{ values: randn(20 * 300) }, { values: ints(20, 300), dtype: 'i32' }], (b, [x, i]) => b.takeAlongLast(x, i, 20, 300));
   await both('putAlongLast', [{ values: randn(20) }, { values: ints(20, 300), dtype: 'i32' }], (b, [g, i]) => b.putAlongLast(g, i, 20, 300));
   await both('softmax', [{ values: randn(20 * 300, 5) }], (b, [x]) => b.softmax(x, 20, 300));
+  await both('softmax with a masked row', [{ values: Float32Array.from(randn(4 * 300, 5), (v, i) => (i < 300 ? -Infinity : v)) }], (b, [x]) => b.softmax(x, 4, 300));
   await both('logSoftmax', [{ values: randn(20 * 300, 5) }], (b, [x]) => b.logSoftmax(x, 20, 300));
   const norm = { rows: 12, dim: 64, eps: 1e-5 };
   await both('layerNorm', [{ values: randn(12 * 64, 2, 0.5) }, { values: randn(64, 1, 1) }, { values: randn(64) }], (b, [x, w, bb]) => b.layerNorm(x, w, bb, norm));

@@ -56,6 +56,10 @@ export class DawnDriver implements GpuDriver {
     return buffer;
   }
 
+  write(buffer: unknown, data: Uint8Array): void {
+    this.device.queue.writeBuffer(buffer as GPUBuffer, 0, data as Uint8Array<ArrayBuffer>);
+  }
+
   destroy(buffer: unknown): void {
     (buffer as GPUBuffer).destroy();
   }

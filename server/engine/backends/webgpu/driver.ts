@@ -22,6 +22,8 @@ export interface GpuDriver {
   createBuffer(bytes: number): GpuHandle;
   /** A new storage buffer of `capacity` bytes starting with `data`. */
   upload(data: Uint8Array, capacity: number): GpuHandle;
+  /** Writes `data` at the start of a buffer before the next submit, after every earlier one. */
+  write(buffer: GpuHandle, data: Uint8Array): void;
   destroy(buffer: GpuHandle): void;
   /** A compute pipeline from WGSL (entry point `main`, bind group 0); throws the compiler's message. */
   compile(code: string): GpuHandle;

@@ -6,8 +6,8 @@
  * Dispatch stays synchronous, as the engine wants: kernels are recorded in order and submitted when
  * something is read back (or after many passes). Buffers come from a pool keyed by size; a freed
  * buffer may be reused by a later kernel before the submit, which is safe because the queue runs
- * passes in order. Uploads make fresh buffers (written at creation), never a pooled one that
- * recorded work may still read.
+ * passes in order. An upload into a pooled buffer first submits the recorded work, which may
+ * still read the buffer's old contents.
  */
 import type { Backend, BinaryOp, MatmulArgs, NormArgs, ReduceOp, RopeArgs, UnaryOp } from '../../backend';
 import { fromF32, toF32, type AnyTypedArray, type DType } from '../../dtype';
@@ -86,7 +86,16 @@ export class WebGpuBackend implements Backend {
     const words = dtype === 'f32' || dtype === 'i32' ? (values as Float32Array | Int32Array) : toF32(values, dtype);
     const bytes = Math.max(4, words.byteLength);
     const capacity = capacityOf(bytes);
-    const buffer = this.driver.upload(new Uint8Array(words.buffer, words.byteOffset, words.byteLength), capacity);
+    const data = new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+    // A pooled buffer, written after the recorded work (which may read its old contents) is
+    // submitted; else a fresh one. Always fresh ones would grow the pool by every freed upload.
+    const pooled = this.pool.get(capacity)?.pop();
+    if (pooled !== undefined) {
+      this.pooled -= capacity;
+      if (this.passes > 0) this.flush();
+      if (data.byteLength > 0) this.driver.write(pooled, data);
+    }
+    const buffer = pooled ?? this.driver.upload(data, capacity);
     this.held(capacity);
     return { buffer, bytes, capacity };
   }
@@ -179,6 +188,12 @@ export class WebGpuBackend implements Backend {
     const groups = Math.max(1, Math.ceil(n / K.WG));
     const x = Math.min(groups, 65535);
     return [x, Math.ceil(groups / x), 1];
+  }
+
+  /** One workgroup per row (the ROWWISE kernels). */
+  private rowwise(key: string, code: () => string, rows: number, prm: number[], inputs: GpuBuf[], outputs: GpuBuf[]): void {
+    const x = Math.min(Math.max(1, rows), 65535);
+    this.run(key, code, [rows, ...prm], [...inputs, ...outputs], [x, Math.ceil(Math.max(1, rows) / x), 1]);
   }
 
   private elementwise(key: string, code: () => string, n: number, prm: number[], inputs: GpuBuf[], outputs: GpuBuf[]): void {
@@ -361,13 +376,13 @@ export class WebGpuBackend implements Backend {
 
   softmax(x: unknown, rows: number, dim: number): GpuBuf {
     const out = this.alloc(rows * dim);
-    this.elementwise('softmax', () => K.softmaxKernel(false), rows, [dim], [x as GpuBuf], [out]);
+    this.rowwise('softmax', () => K.softmaxKernel(false), rows, [dim], [x as GpuBuf], [out]);
     return out;
   }
 
   logSoftmax(x: unknown, rows: number, dim: number): GpuBuf {
     const out = this.alloc(rows * dim);
-    this.elementwise('logSoftmax', () => K.softmaxKernel(true), rows, [dim], [x as GpuBuf], [out]);
+    this.rowwise('logSoftmax', () => K.softmaxKernel(true), rows, [dim], [x as GpuBuf], [out]);
     return out;
   }
 
@@ -377,7 +392,7 @@ export class WebGpuBackend implements Backend {
     const rstd = this.alloc(rows);
     // Without beta, gamma is bound in its place and not read.
     const b = (beta ?? gamma) as GpuBuf;
-    this.elementwise('layerNorm', () => K.LAYER_NORM, rows, [dim, f32Bits(eps), beta === null ? 0 : 1], [x as GpuBuf, gamma as GpuBuf, b], [out, mean, rstd]);
+    this.rowwise('layerNorm', () => K.LAYER_NORM, rows, [dim, f32Bits(eps), beta === null ? 0 : 1], [x as GpuBuf, gamma as GpuBuf, b], [out, mean, rstd]);
     return { out, mean, rstd };
   }
 
@@ -385,7 +400,7 @@ export class WebGpuBackend implements Backend {
     const dx = this.alloc(rows * dim);
     const dgamma = this.alloc(dim);
     const dbeta = this.alloc(dim);
-    this.elementwise('layerNormDx', () => K.LAYER_NORM_DX, rows, [dim], [g, x, gamma, mean, rstd] as GpuBuf[], [dx]);
+    this.rowwise('layerNormDx', () => K.LAYER_NORM_DX, rows, [dim], [g, x, gamma, mean, rstd] as GpuBuf[], [dx]);
     this.elementwise('layerNormDparams', () => K.LAYER_NORM_DPARAMS, dim, [rows], [g, x, mean, rstd] as GpuBuf[], [dgamma, dbeta]);
     return { dx, dgamma, dbeta };
   }
@@ -393,14 +408,14 @@ export class WebGpuBackend implements Backend {
   rmsNorm(x: unknown, gamma: unknown, { rows, dim, eps }: NormArgs) {
     const out = this.alloc(rows * dim);
     const rstd = this.alloc(rows);
-    this.elementwise('rmsNorm', () => K.RMS_NORM, rows, [dim, f32Bits(eps)], [x as GpuBuf, gamma as GpuBuf], [out, rstd]);
+    this.rowwise('rmsNorm', () => K.RMS_NORM, rows, [dim, f32Bits(eps)], [x as GpuBuf, gamma as GpuBuf], [out, rstd]);
     return { out, rstd };
   }
 
   rmsNormBackward(g: unknown, x: unknown, gamma: unknown, rstd: unknown, { rows, dim }: NormArgs) {
     const dx = this.alloc(rows * dim);
     const dgamma = this.alloc(dim);
-    this.elementwise('rmsNormDx', () => K.RMS_NORM_DX, rows, [dim], [g, x, gamma, rstd] as GpuBuf[], [dx]);
+    this.rowwise('rmsNormDx', () => K.RMS_NORM_DX, rows, [dim], [g, x, gamma, rstd] as GpuBuf[], [dx]);
     this.elementwise('rmsNormDgamma', () => K.RMS_NORM_DGAMMA, dim, [rows], [g, x, rstd] as GpuBuf[], [dgamma]);
     return { dx, dgamma };
   }

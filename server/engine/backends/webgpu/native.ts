@@ -15,6 +15,7 @@ interface NativeGpu {
   info(): { adapter: string; backend: string; driver: string; features: string[]; cooperativeMatrices: string[]; maxBufferSize: number; maxStorageBufferBindingSize: number };
   createBuffer(bytes: number): number;
   upload(data: Uint8Array, capacity: number): number;
+  write(id: number, data: Uint8Array): void;
   destroy(id: number): void;
   compile(code: string, checked: boolean): number;
   dispatch(pipeline: number, params: Uint32Array, buffers: number[], x: number, y: number, z: number): void;
@@ -64,6 +65,10 @@ export class WgpuDriver implements GpuDriver {
 
   upload(data: Uint8Array, capacity: number): number {
     return this.gpu.upload(data, capacity);
+  }
+
+  write(buffer: unknown, data: Uint8Array): void {
+    this.gpu.write(buffer as number, data);
   }
 
   destroy(buffer: unknown): void {

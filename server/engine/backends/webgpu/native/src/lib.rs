@@ -200,6 +200,15 @@ impl Gpu {
     Ok(self.keep(buffer))
   }
 
+  /// Writes `data` at the start of a buffer, ordered after everything already submitted and before
+  /// the next submit (so the caller submits recorded work that reads the old contents first).
+  #[napi]
+  pub fn write(&mut self, id: u32, data: Uint8Array) -> Result<()> {
+    let buffer = self.buffer(id)?.clone();
+    self.queue.write_buffer(&buffer, 0, &data);
+    self.check()
+  }
+
   /// Ends a buffer. Work already recorded that reads it still runs (wgpu keeps it until then).
   #[napi]
   pub fn destroy(&mut self, id: u32) {
