@@ -9,7 +9,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelInfo, ModelsResponse, PredictResponse, ScoreResponse, VersionsResponse } from '../../lib/api';
-import { CpuBackend, Engine } from '../engine';
+import { Engine } from '../engine';
+import { createBackend } from '../engine/backends/select';
 import { parseModelConfig } from '../models/families';
 import { openGguf } from '../models/formats/gguf';
 import { ggufConfig } from '../models/gguf-checkpoint';
@@ -77,7 +78,8 @@ export interface ScoreInput {
 }
 
 export class ModelHub {
-  private engine: Engine | undefined;
+  /** One engine for every model, on the backend LOCUS_BACKEND names (server/engine/backends/select.ts). */
+  private engine: Promise<Engine> | undefined;
   private readonly slots = new Map<string, Slot>();
   readonly defaultModel: string;
 
@@ -245,9 +247,9 @@ export class ModelHub {
   }
 
   private async startLoad(slot: Slot): Promise<LanguageModel> {
-    this.engine ??= this.opts.createEngine?.() ?? new Engine(new CpuBackend());
     try {
-      const lm = await loadLanguageModel(this.engine, slot.entry.location);
+      this.engine ??= this.opts.createEngine ? Promise.resolve(this.opts.createEngine()) : createBackend().then((b) => new Engine(b));
+      const lm = await loadLanguageModel(await this.engine, slot.entry.location);
       slot.model = lm;
       slot.error = undefined;
       // Edits saved by an earlier process are applied before anyone reads the model.

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { secondMoments, statsSource, StatsSourceError } from '../editing/stats/defaults';
 import type { SecondMoments, StatsSource } from '../editing/stats/second-moment';
-import { CpuBackend, Engine } from '../engine';
+import { Engine } from '../engine';
+import { createBackend } from '../engine/backends/select';
 import type { EditableLM } from '../models/editable';
 import { isEncoderDecoder } from '../models/families';
 import type { LanguageModel } from '../models/lm';
@@ -16,11 +17,11 @@ export function checkModelPath(location: string): void {
   if (!existsSync(location)) throw new UsageError(`--model ${location}: not found (a checkpoint folder with tokenizer.json, or a .gguf file)`);
 }
 
-/** Loads a checkpoint folder or a GGUF file on the CPU backend, showing the weights as they load. */
+/** Loads a checkpoint folder or a GGUF file on the backend LOCUS_BACKEND names (CPU by default), showing the weights as they load. */
 export async function loadModel(location: string, progress: Progress): Promise<LanguageModel> {
   checkModelPath(location);
   const started = performance.now();
-  const lm = await loadLanguageModel(new Engine(new CpuBackend()), location, { onProgress: (done, total) => progress.update('loading weights', done, total) });
+  const lm = await loadLanguageModel(new Engine(await createBackend()), location, { onProgress: (done, total) => progress.update('loading weights', done, total) });
   progress.end();
   const { family, layers, hidden } = lm.network.spec;
   progress.log(`model ${location}: ${family}, ${layers} layers, hidden ${hidden} (${seconds(started)} s)`);
@@ -36,7 +37,7 @@ export async function loadEditableModel(location: string, progress: Progress): P
   const configPath = path.join(location, 'config.json');
   if (location.endsWith('.gguf') || !existsSync(configPath) || !isEncoderDecoder(JSON.parse(readFileSync(configPath, 'utf8')))) return loadModel(location, progress);
   const started = performance.now();
-  const lm = await loadSeq2SeqModel(new Engine(new CpuBackend()), location, { onProgress: (done, total) => progress.update('loading weights', done, total) });
+  const lm = await loadSeq2SeqModel(new Engine(await createBackend()), location, { onProgress: (done, total) => progress.update('loading weights', done, total) });
   progress.end();
   const { family, encoderLayers, decoderLayers, hidden } = lm.network.spec;
   progress.log(`model ${location}: ${family} (encoder-decoder), ${encoderLayers} + ${decoderLayers} layers, hidden ${hidden}; methods edit the decoder (${seconds(started)} s)`);

@@ -33,6 +33,9 @@ export interface GpuDriver {
   submit(): void;
   /** The first `bytes[i]` bytes of each buffer, concatenated, after everything recorded has run. */
   read(buffers: readonly GpuHandle[], bytes: readonly number[]): Promise<ArrayBuffer>;
+  /** `read` without a promise, where the driver can wait for the GPU in place (wgpu can; Dawn cannot):
+   * what lets the engine's synchronous reads (`valuesSync`, used by the editing methods) run on it. */
+  readSync?(buffers: readonly GpuHandle[], bytes: readonly number[]): ArrayBuffer;
   /** Waits for the GPU to finish what was submitted (for timing). */
   finish(): Promise<void>;
 }

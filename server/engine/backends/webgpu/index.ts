@@ -108,10 +108,10 @@ export class WebGpuBackend implements Backend {
   async readMany(items: readonly { data: unknown; dtype: DType; size: number }[]): Promise<AnyTypedArray[]> {
     const bytes = items.map(({ size }) => Math.max(4, size * 4));
     this.passes = 0;
-    const all = await this.driver.read(
-      items.map(({ data }) => (data as GpuBuf).buffer),
-      bytes,
-    );
+    return this.unpack(items, bytes, await this.driver.read(items.map(({ data }) => (data as GpuBuf).buffer), bytes));
+  }
+
+  private unpack(items: readonly { dtype: DType; size: number }[], bytes: number[], all: ArrayBuffer): AnyTypedArray[] {
     let offset = 0;
     return items.map(({ dtype, size }, i) => {
       const copy = all.slice(offset, offset + size * 4);
@@ -122,8 +122,12 @@ export class WebGpuBackend implements Backend {
     });
   }
 
-  readSync(): undefined {
-    return undefined;
+  /** With the wgpu driver, a read that waits for the GPU in place; Dawn's cannot (undefined). */
+  readSync(data: unknown, dtype: DType, size: number): AnyTypedArray | undefined {
+    if (!this.driver.readSync) return undefined;
+    const bytes = [Math.max(4, size * 4)];
+    this.passes = 0;
+    return this.unpack([{ dtype, size }], bytes, this.driver.readSync([(data as GpuBuf).buffer], bytes))[0];
   }
 
   free(data: unknown): void {

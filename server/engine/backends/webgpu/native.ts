@@ -89,6 +89,10 @@ export class WgpuDriver implements GpuDriver {
   }
 
   async read(buffers: readonly unknown[], bytes: readonly number[]): Promise<ArrayBuffer> {
+    return this.readSync(buffers, bytes);
+  }
+
+  readSync(buffers: readonly unknown[], bytes: readonly number[]): ArrayBuffer {
     const out = this.gpu.read(buffers as number[], [...bytes]);
     return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength) as ArrayBuffer;
   }
