@@ -90,6 +90,9 @@ async function main() {
     backend.peakBytes = 0;
   }
 
+  // the matmul tiles the backend timed and chose, per shape class
+  for (const entry of backend.tuner.log) console.log(JSON.stringify({ tuned: entry.shape, chosen: entry.chosen, ms: Object.fromEntries(Object.entries(entry.seconds).map(([k, v]) => [k, +(v * 1e3).toFixed(3)])) }));
+
   // LOCUS_WGPU_PROFILE=1: one more forward + backward with a wait after every kernel, time by kernel
   if (process.env.LOCUS_WGPU_PROFILE === '1') {
     const b = backend as unknown as { run: (...args: unknown[]) => void; driver: { finish(): Promise<void> } };

@@ -1,11 +1,14 @@
 #!/bin/bash
-# Packs bench/webgpu/parity.ts for the GPU machine into .device/wgpu: one esbuild bundle, our wgpu
+# Packs bench/webgpu/parity.ts, gpt2xl.ts, the backend service and rome-http.ts for the GPU machine into .device/wgpu: esbuild bundles, our wgpu
 # addon (npm run build:wgpu) and onnxruntime-node (the CPU backend's GEMM; libraries xz-compressed,
 # as bench/device/pack-cli.sh packs them). The glvnd packages (.device/gl) and Node
 # (.device/node.tar.xz, .device/enter.sh) come from ../shared/tools/device-kit.sh, see README.md.
 #   bash bench/webgpu/pack-parity.sh
 #   device: run `bash .device/wgpu/run.sh`, carry .device/wgpu .device/node.tar.xz .device/enter.sh
-#   .device/gl, with data/world left out of the call (the 64 MiB limit).
+#   .device/gl. The 64 MiB limit: move data/world, data/models/world-t5 and the world model's weights
+#   out of the working tree for the call (and back after); run.sh skips parity's world-model check
+#   without them (gpt2xl.ts checks a model against PyTorch instead). A stripped node
+#   (strip, then tar -cJf .device/node.tar.xz) saves 2 MB more.
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 out=.device/wgpu
@@ -13,10 +16,18 @@ rm -rf $out && mkdir -p $out/node_modules/onnxruntime-node/bin/napi-v6/linux
 npx esbuild bench/webgpu/parity.ts bench/webgpu/gpt2xl.ts --bundle --platform=node --format=esm --target=node20 \
   --external:onnxruntime-node --outdir=$out --out-extension:.js=.mjs --log-level=warning \
   --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
-# the CLI, for ROME edits on the WebGPU backend (step rome)
-npx esbuild server/cli/index.ts --bundle --platform=node --format=esm --target=node20 \
-  --external:onnxruntime-node --external:better-sqlite3 --outfile=$out/locus.mjs --log-level=warning \
-  --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
+# the backend service and its HTTP client, for ROME edits over HTTP on the WebGPU backend (step service)
+for entry in server/backend/service/main.ts bench/webgpu/rome-http.ts; do
+  npx esbuild $entry --bundle --platform=node --format=esm --target=node20 \
+    --external:onnxruntime-node --external:better-sqlite3 --outfile=$out/$(basename $entry .ts).mjs --log-level=warning \
+    --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
+done
+mkdir -p $out/node_modules/better-sqlite3/build/Release
+cp -r node_modules/better-sqlite3/{package.json,lib} $out/node_modules/better-sqlite3/
+cp node_modules/better-sqlite3/build/Release/better_sqlite3.node $out/node_modules/better-sqlite3/build/Release/
+cp -r node_modules/bindings node_modules/file-uri-to-path $out/node_modules/
+# statistics text for the service's ROME edits: the first 20,000 lines of the world corpus
+head -20000 data/world/corpus.txt > $out/stats.txt
 cp -r node_modules/onnxruntime-common $out/node_modules/
 cp -r node_modules/onnxruntime-node/{package.json,dist,lib} $out/node_modules/onnxruntime-node/
 cp -r node_modules/onnxruntime-node/bin/napi-v6/linux/x64 $out/node_modules/onnxruntime-node/bin/napi-v6/linux/
@@ -26,8 +37,12 @@ xz -T2 -9e -c server/engine/backends/webgpu/native/locus-wgpu.node > $out/locus-
 cp bench/webgpu/torch_matmul.py bench/webgpu/gpt2xl_torch.py $out/
 cat > $out/run.sh <<'RUN'
 #!/bin/bash
-# On the GPU machine, from the repository root.
+# On the GPU machine, from the repository root. Steps run in order, each within its own limit and
+# within the call's DEADLINE (seconds from the start; default 570).
 set -u
+start=$SECONDS
+left() { echo $(( ${DEADLINE:-570} - (SECONDS - start) )); }
+limit() { local l=$1 r; r=$(left); (( r < l )) && l=$r; (( l < 1 )) && l=1; echo $l; }
 source .device/enter.sh > /dev/null 2>&1
 node --version
 xz -dkf .device/wgpu/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1.xz
@@ -35,43 +50,33 @@ xz -dkf .device/wgpu/locus-wgpu.node.xz
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 export LOCUS_WGPU_NODE=$PWD/.device/wgpu/locus-wgpu.node
 # STEPS: which parts run (default all): matmul (PyTorch's speed), parity (ours, op by op, the world
-# model, our matmul speed), gpt2xl (a GPT-2 XL-size model: PyTorch, then ours on the same weights),
-# rome (ROME edits of that model, below)
-steps=" ${STEPS:-matmul parity gpt2xl rome} "
-[[ $steps == *" matmul "* ]] && python3 .device/wgpu/torch_matmul.py
-# VARIANTS: environment settings, each run of ours once with each (e.g. "LOCUS_WGPU_CHECKED=1")
-IFS=';' read -ra variants <<< "${VARIANTS:-LOCUS_WGPU_PROFILE=1}"
+# model, our matmul speed per tile), xl-torch (a GPT-2 XL-size model built with transformers: PyTorch's
+# times), service (the backend service on WebGPU serving that model: ROME over HTTP), xl (our forward
+# and forward+backward on the same weights)
+steps=" ${STEPS:-matmul parity xl-torch service xl} "
+[[ $steps == *" matmul "* ]] && python3 .device/wgpu/torch_matmul.py ${MATMUL_SIZES:-4096}
 if [[ $steps == *" parity "* ]]; then
-  for v in "${variants[@]}"; do
-    echo "=== parity $v"; env $v timeout ${LIMIT:-120} node .device/wgpu/parity.mjs; echo "rc=$?"
-  done
+  echo "=== parity"; LOCUS_MATMUL_SIZES=${MATMUL_SIZES:-4096} timeout $(limit ${LIMIT:-120}) node .device/wgpu/parity.mjs; echo "rc=$? at $((SECONDS - start)) s"
 fi
-if [[ $steps == *" gpt2xl "* ]]; then
-  echo "=== gpt2xl"; python3 .device/wgpu/gpt2xl_torch.py /tmp/gpt2xl; echo "rc=$?"
-  for v in "${variants[@]}"; do
-    echo "=== gpt2xl $v"; env $v timeout ${LIMIT_XL:-300} node .device/wgpu/gpt2xl.mjs /tmp/gpt2xl; echo "rc=$?"
-  done
+if [[ $steps == *" xl-torch "* ]]; then
+  echo "=== xl-torch"; timeout $(limit 150) python3 .device/wgpu/gpt2xl_torch.py /tmp/models/gpt2xl; echo "rc=$? at $((SECONDS - start)) s"
+  # the random model reads text with the world model's tokenizer (its 3956 ids index the 50257-row embedding)
+  cp data/models/world-gpt2/tokenizer.json /tmp/models/gpt2xl/
 fi
-# rome: two ROME edits of the GPT-2 XL-size model at layer 17 through the CLI on the WebGPU backend;
-# the first computes layer 17's second moments, the second finds them cached and times the edit alone.
-# The random model gets the world model's tokenizer (its 3956 ids index the 50257-row embedding) and
-# statistics text from the docstrings of Python's standard library (no other English text is there).
-if [[ $steps == *" rome "* ]]; then
-  cp data/models/world-gpt2/tokenizer.json /tmp/gpt2xl/
-  python3 -c "
-import pydoc, json, email, http.client, argparse, logging, collections, unittest, asyncio
-for m in (json, email, http.client, argparse, logging, collections, unittest, asyncio, pydoc):
-    for line in pydoc.render_doc(m, renderer=pydoc.plaintext).splitlines():
-        if len(line.split()) > 5: print(line.strip())
-" > /tmp/stats.txt
-  wc -l /tmp/stats.txt
-  for fact in "Nirel Reberg|Nirel Reberg has a passport from| Flodedia" "Bemmatten Strand|Bemmatten Strand works in the field of| chemistry"; do
-    IFS='|' read -r subject prompt target <<< "$fact"
-    echo "=== rome $subject"
-    LOCUS_BACKEND=webgpu LOCUS_CACHE=/tmp/locus-cache timeout ${LIMIT_ROME:-240} node .device/wgpu/locus.mjs edit --model /tmp/gpt2xl --method rome \
-      --prompt "$prompt" --subject "$subject" --target "$target" --hparams '{"layer":17}' --stats-text /tmp/stats.txt --stats-tokens ${STATS_TOKENS:-20000}
-    echo "rc=$?"
-  done
+# service: the standalone backend on WebGPU, the GPT-2 XL-size model by path, ROME edits at layer 17
+# requested over HTTP and followed on their event streams (bench/webgpu/rome-http.ts)
+if [[ $steps == *" service "* ]]; then
+  echo "=== service"
+  LOCUS_BACKEND=webgpu LOCUS_BACKEND_TOKEN=gpu-demo LOCUS_BACKEND_PORT=4100 LOCUS_DATA_DIR=/tmp/locus-data LOCUS_CACHE=/tmp/locus-cache \
+    LOCUS_MODEL_ROOTS=/tmp/models LOCUS_STATS_TEXT=$PWD/.device/wgpu/stats.txt node .device/wgpu/main.mjs > /tmp/service.log 2>&1 &
+  svc=$!
+  for _ in $(seq 60); do grep -q listening /tmp/service.log && break; sleep 0.5; done
+  cat /tmp/service.log
+  LOCUS_BACKEND_TOKEN=gpu-demo timeout $(limit ${LIMIT_SERVICE:-260}) node .device/wgpu/rome-http.mjs http://127.0.0.1:4100 path:gpt2xl 17; echo "rc=$? at $((SECONDS - start)) s"
+  kill $svc; sleep 1; tail -5 /tmp/service.log
+fi
+if [[ $steps == *" xl "* ]]; then
+  echo "=== xl"; LOCUS_WGPU_PROFILE=1 timeout $(limit ${LIMIT_XL:-150}) node .device/wgpu/gpt2xl.mjs /tmp/models/gpt2xl; echo "rc=$? at $((SECONDS - start)) s"
 fi
 RUN
 du -sh $out

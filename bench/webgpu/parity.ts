@@ -6,6 +6,7 @@
  * LOCUS_PARITY_ONLY=<text> runs the kernel checks whose name contains it (and skips the model and
  * speed parts); LOCUS_WGPU_WARM=1 compiles every kernel first (WebGpuBackend.warm).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CpuBackend, Engine } from '../../server/engine';
@@ -13,6 +14,7 @@ import type { Backend } from '../../server/engine/backend';
 import type { AnyTypedArray } from '../../server/engine/dtype';
 import { createWebGpuBackend } from '../../server/engine/backends/webgpu/open';
 import type { WebGpuBackend } from '../../server/engine/backends/webgpu/index';
+import { TILES, tileName } from '../../server/engine/backends/webgpu/matmul';
 import { logSoftmax, reshape, sum, takeAlongLast } from '../../server/engine/ops';
 import { loadCheckpointDir } from '../../server/models/load';
 
@@ -130,10 +132,14 @@ async function main() {
     [false, true],
     [true, true],
   ] as const) {
-    const [m, k, nn] = [200, 147, 301]; // the tiled kernel, with edges in every dimension
-    await both(`matmul tiled transA=${ta} transB=${tb} batch [2] x [1]`, [{ values: randn(2 * m * k) }, { values: randn(k * nn) }], (b, [x, y]) =>
-      b.matmul(x, y, { aShape: ta ? [2, k, m] : [2, m, k], bShape: tb ? [1, nn, k] : [1, k, nn], transA: ta, transB: tb, outShape: [2, m, nn] }),
-    );
+    const [m, k, nn] = [200, 147, 301]; // the tiled kernels, with edges in every dimension
+    for (const tile of TILES) {
+      (gpu as WebGpuBackend).tileOverride = tile;
+      await both(`matmul tiled ${tileName(tile)} transA=${ta} transB=${tb} batch [2] x [1]`, [{ values: randn(2 * m * k) }, { values: randn(k * nn) }], (b, [x, y]) =>
+        b.matmul(x, y, { aShape: ta ? [2, k, m] : [2, m, k], bShape: tb ? [1, nn, k] : [1, k, nn], transA: ta, transB: tb, outShape: [2, m, nn] }),
+      );
+      (gpu as WebGpuBackend).tileOverride = undefined;
+    }
   }
   await both('permute', [{ values: randn(2 * 3 * 4 * 5) }], (b, [x]) => b.permute(x, [2, 3, 4, 5], [0, 2, 1, 3]));
   await both('slice', [{ values: randn(4 * 6 * 8) }], (b, [x]) => b.slice(x, [4, 6, 8], [1, 2, 3], [2, 3, 4]));
@@ -191,7 +197,8 @@ async function main() {
     const out = { logits: (await logits.values()) as Float32Array, grad: (await grad!.values()) as Float32Array, seconds: (performance.now() - started) / 1000 };
     return out;
   };
-  if (!only) try {
+  // (skipped when the weights are not there: a call to the GPU machine may leave them out for its size limit)
+  if (!only && existsSync(path.join(dir, 'model.safetensors'))) try {
     const c = await modelRun(cpu);
     const g = await modelRun(gpu);
     record('world model logits (2x8 tokens)', relError(g.logits, c.logits), `cpu ${c.seconds.toFixed(3)} s, webgpu ${g.seconds.toFixed(3)} s (first run: compiles pipelines)`);
@@ -201,22 +208,58 @@ async function main() {
     console.log(JSON.stringify(rows.at(-1)));
   }
 
-  // f32 matmul speed (this first kernel: 16x16 tiles).
-  for (const size of only ? [] : (process.env.LOCUS_MATMUL_SIZES ?? '1024,2048,4096').split(',').filter(Boolean).map(Number)) {
+  // f32 matmul speed: square products, then the products of a GPT-2 XL-size forward and backward at
+  // 8 x 64 tokens (M = 512), each with every tile (the tuner's choice is the fastest of them).
+  const square = (process.env.LOCUS_MATMUL_SIZES ?? '1024,2048,4096').split(',').filter(Boolean).map(Number);
+  const shapes: [string, number, number, number, boolean, boolean][] = [
+    ...square.map((s): [string, number, number, number, boolean, boolean] => [`${s}^3`, s, s, s, false, false]),
+    ...(square.length && process.env.LOCUS_MATMUL_XL !== '0'
+      ? ([
+          ['xl attn qkv 512x1600 @ 1600x4800', 512, 4800, 1600, false, false],
+          ['xl attn out 512x1600 @ 1600x1600', 512, 1600, 1600, false, false],
+          ['xl mlp fc 512x1600 @ 1600x6400', 512, 6400, 1600, false, false],
+          ['xl mlp proj 512x6400 @ 6400x1600', 512, 1600, 6400, false, false],
+          ['xl lm head 512x1600 @ (50257x1600)^T', 512, 50257, 1600, false, true],
+          ['xl backward mlp proj dX 512x1600 @ (6400x1600)^T', 512, 6400, 1600, false, true],
+        ] as [string, number, number, number, boolean, boolean][])
+      : []),
+  ];
+  const g = gpu as WebGpuBackend;
+  const speed: { shape: string; tflops: Record<string, number> }[] = [];
+  for (const [label, m, nn, k, ta, tb] of only ? [] : shapes) {
     try {
-      const a = gpu.upload(randn(size * size), 'f32');
-      const bb = gpu.upload(randn(size * size), 'f32');
-      const args = { aShape: [size, size], bShape: [size, size], transA: false, transB: false, outShape: [size, size] };
-      // Several products and one read (few waits for the GPU: see readMany); the read of one value is in the time.
-      const reps = 5;
-      const t = performance.now();
-      const outs = Array.from({ length: reps }, () => gpu.matmul(a, bb, args));
-      await gpu.readMany([{ data: outs.at(-1), dtype: 'f32', size: 1 }]);
-      const seconds = (performance.now() - t) / 1000 / reps;
-      outs.forEach((o) => gpu.free(o));
-      console.log(JSON.stringify({ bench: `matmul f32 ${size}^3`, seconds, tflops: (2 * size ** 3) / seconds / 1e12 }));
+      const a = gpu.upload(randn(m * k), 'f32');
+      const bb = gpu.upload(randn(k * nn), 'f32');
+      const args = { aShape: ta ? [k, m] : [m, k], bShape: tb ? [nn, k] : [k, nn], transA: ta, transB: tb, outShape: [m, nn] };
+      const tflops: Record<string, number> = {};
+      for (const tile of TILES) {
+        g.tileOverride = tile;
+        gpu.free(gpu.matmul(a, bb, args)); // compiles the pipeline
+        await g.sync();
+        // Several products and one wait for the GPU: the time per product, submission included.
+        const reps = 5;
+        const t = performance.now();
+        const outs = Array.from({ length: reps }, () => gpu.matmul(a, bb, args));
+        await g.sync();
+        const seconds = (performance.now() - t) / 1000 / reps;
+        outs.forEach((o) => gpu.free(o));
+        tflops[tileName(tile)] = (2 * m * nn * k) / seconds / 1e12;
+      }
+      g.tileOverride = undefined;
+      gpu.free(a);
+      gpu.free(bb);
+      speed.push({ shape: label, tflops });
+      console.log(JSON.stringify({ bench: `matmul f32 ${label}`, tflops }));
     } catch (error) {
-      console.log(JSON.stringify({ bench: `matmul f32 ${size}^3`, error: (error as Error).message }));
+      g.tileOverride = undefined;
+      console.log(JSON.stringify({ bench: `matmul f32 ${label}`, error: (error as Error).message }));
+    }
+  }
+  if (speed.length) {
+    console.log(`\n| f32 matmul TFLOP/s | ${TILES.map(tileName).join(' | ')} | best |\n|---|${TILES.map(() => '---|').join('')}---|`);
+    for (const { shape, tflops } of speed) {
+      const values = TILES.map((t) => tflops[tileName(t)] ?? 0);
+      console.log(`| ${shape} | ${values.map((v) => v.toFixed(2)).join(' | ')} | ${Math.max(...values).toFixed(2)} |`);
     }
   }
   (gpu as WebGpuBackend).trim();

@@ -65,6 +65,7 @@ export function EditResult({ result, applied, onRevert, reverting, revertError }
         </h3>
         <p className="text-sm text-neutral-600" data-testid="edit-time">
           {result.method} · edit {result.editSeconds.toFixed(2)} s (job {result.seconds.toFixed(2)} s)
+          {result.devicePeakBytes !== null && <> · peak GPU memory {(result.devicePeakBytes / 2 ** 30).toFixed(2)} GiB</>}
           {layer !== undefined && <> · layer {JSON.stringify(layer)}</>}
         </p>
       </div>

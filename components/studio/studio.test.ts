@@ -198,7 +198,7 @@ describe('probeRows', () => {
       portability: [],
       generation: ' x',
     });
-    const rows = probeRows({ editId: 1, method: 'ROME', hparams: {}, before: snapshot(0.01), after: snapshot(0.9), editSeconds: 1, seconds: 2, stats: {}, deltas: [] });
+    const rows = probeRows({ editId: 1, method: 'ROME', hparams: {}, before: snapshot(0.01), after: snapshot(0.9), editSeconds: 1, seconds: 2, devicePeakBytes: null, stats: {}, deltas: [] });
     expect(rows.map((r) => [r.kind, r.before.p, r.after.p])).toEqual([
       ['target-new', 0.01, 0.9],
       ['target-true', 0.99, 0.09999999999999998],

@@ -209,6 +209,8 @@ export const EditJobResult = z.object({
   /** Wall time of the edit itself (statistics included), and of the whole job. */
   editSeconds: z.number(),
   seconds: z.number(),
+  /** The device memory the backend held at most during the edit (weights included); null where it is not tracked (CPU). */
+  devicePeakBytes: z.number().nullable().default(null),
   stats: z.record(z.string(), z.union([z.number(), z.string()])),
   /** ffnSlots: key/value slots added beside a layer's MLP (T-Patcher, CaliNET); `slots` counts them (absent for the other kinds). */
   deltas: z.array(z.object({ param: z.string(), kind: z.enum(['lowRank', 'dense', 'ffnSlots']), rank: z.number().int().nullable(), slots: z.number().int().optional() })),

@@ -92,6 +92,8 @@ const edit: RunnerSpec<'edit'> = {
     const { lm } = workspace;
     const editor = EDITORS[method];
     const before = lm.engine.noGrad(() => probeSnapshot(lm, input.request, input.probes));
+    const device = lm.engine.backend;
+    device.resetPeak?.();
     const editStarted = performance.now();
     const emit = (e: unknown) => ctx.emit('progress', e);
     const outcome = await whileEditing(workspace, 'edit', emit, () =>
@@ -110,6 +112,7 @@ const edit: RunnerSpec<'edit'> = {
       after,
       editSeconds,
       seconds: (performance.now() - started) / 1000,
+      devicePeakBytes: device.peakBytes ?? null,
       stats: outcome.stats,
       deltas: outcome.deltas.map((d) => ({ param: d.param, kind: d.kind, rank: d.kind === 'lowRank' ? d.rank : null, ...(d.kind === 'ffnSlots' ? { slots: d.count } : {}) })),
     };

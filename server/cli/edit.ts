@@ -73,7 +73,7 @@ export async function edit(argv: string[]): Promise<void> {
   out.write(`after:  ${describe(lm, prompt, request.targetNew)}\n`);
   const changed = outcome.deltas.map((d) => `${d.param} (${d.kind === 'lowRank' ? `rank ${d.rank}` : d.kind === 'ffnSlots' ? `${d.count} added ${d.activation} slot(s)` : 'dense'})`);
   out.write(`edit took ${seconds(started)} s; changed ${changed.join(', ') || 'nothing'}\n`);
-  const backend = lm.engine.backend as { name: string; peakBytes?: number };
+  const backend = lm.engine.backend;
   if (backend.peakBytes !== undefined) out.write(`peak GPU memory ${(backend.peakBytes / 2 ** 30).toFixed(2)} GiB (${backend.name}, weights included)\n`);
   const numbers = Object.entries(outcome.stats).map(([k, v]) => `${k} ${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`);
   if (numbers.length) out.write(`${numbers.join(', ')}\n`);

@@ -58,6 +58,12 @@ export interface Backend {
   free(data: BackendData): void;
   /** Bytes the backend holds live (for memory reports and leak tests). */
   bytesInUse(): number;
+  /**
+   * Device memory high-water mark since the last `resetPeak` (GPU backends: tensors and the buffer
+   * pool, what the device really holds); absent where the backend does not track it (CPU).
+   */
+  readonly peakBytes?: number;
+  resetPeak?(): void;
 
   fill(size: number, value: number, dtype: DType): BackendData;
   cast(x: BackendData, size: number, from: DType, to: DType): BackendData;

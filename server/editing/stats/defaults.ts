@@ -17,11 +17,12 @@ export class StatsSourceError extends Error {
 }
 
 /**
- * The text second moments are computed from: `override` when given (a .txt file, one sample per line,
- * or a folder of JSON files, their English sentences); else the world corpus (data/world/corpus.txt)
- * for a checkpoint folder, the sentences of ../shared/data/editing for a GGUF.
+ * The text second moments are computed from: `override` when given, else LOCUS_STATS_TEXT (a .txt
+ * file, one sample per line, or a folder of JSON files, their English sentences); else the world
+ * corpus (data/world/corpus.txt) for a checkpoint folder, the sentences of ../shared/data/editing for
+ * a GGUF.
  */
-export function statsSource(location: string, override?: string): StatsSource {
+export function statsSource(location: string, override = process.env.LOCUS_STATS_TEXT): StatsSource {
   if (override) {
     if (!existsSync(override)) throw new StatsSourceError(`statistics text ${override}: not found`);
     return statSync(override).isDirectory() ? jsonSentencesSource(override) : linesSource(override);

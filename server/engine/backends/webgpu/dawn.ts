@@ -6,7 +6,6 @@
  * (bench/webgpu/README.md), which is why ./native.ts is the default. Locally there is no adapter
  * Dawn accepts (Debian 12's lavapipe lacks shaderUniform*ArrayDynamicIndexing).
  */
-import { createRequire } from 'node:module';
 import { NoWebGpuError, type GpuDriver, type WebGpuInfo } from './driver';
 
 const STORAGE = 0x80 | 0x04 | 0x08; // GPUBufferUsage.STORAGE | COPY_SRC | COPY_DST
@@ -23,7 +22,9 @@ export class DawnDriver implements GpuDriver {
 
   static async open(dawnPath = process.env.LOCUS_DAWN_NODE): Promise<DawnDriver> {
     if (!dawnPath) throw new NoWebGpuError('The Dawn driver needs LOCUS_DAWN_NODE: the path of dawn.node (the webgpu npm package ships it)');
-    const { create, globals } = createRequire(import.meta.url)(dawnPath) as { create(flags: string[]): GPU; globals: Record<string, unknown> };
+    const addon = { exports: {} as { create(flags: string[]): GPU; globals: Record<string, unknown> } };
+    process.dlopen(addon, dawnPath); // as native.ts: a run-time path bundlers cannot resolve
+    const { create, globals } = addon.exports;
     Object.assign(globalThis, globals); // GPUBufferUsage, GPUMapMode... as browsers define them
     const gpu = create(['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia']);
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });

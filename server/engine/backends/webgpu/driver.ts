@@ -38,6 +38,8 @@ export interface GpuDriver {
   readSync?(buffers: readonly GpuHandle[], bytes: readonly number[]): ArrayBuffer;
   /** Waits for the GPU to finish what was submitted (for timing). */
   finish(): Promise<void>;
+  /** `finish` in place, where the driver can (wgpu): what lets the backend time matmul tiles mid-run. */
+  finishSync?(): void;
 }
 
 export class NoWebGpuError extends Error {

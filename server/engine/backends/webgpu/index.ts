@@ -15,6 +15,7 @@ import { EngineError } from '../../errors';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape';
 import type { GpuDriver, GpuHandle } from './driver';
 import * as K from './kernels';
+import { defaultTile, MatmulTuner, tileCols, tiledKey, tiledMatmulKernel, tileRows, type MatmulTile } from './matmul';
 
 interface GpuBuf {
   buffer: GpuHandle;
@@ -27,6 +28,8 @@ interface GpuBuf {
 const DTYPE_CODE: Record<DType, number> = { f32: 0, i32: 1, f16: 2, bf16: 3 };
 /** Passes recorded before they are submitted even without a read. */
 const MAX_PASSES = 256;
+/** Products with fewer multiply-adds take the default tile untimed (timing would cost more than it saves). */
+const TUNE_MIN_WORK = 2 ** 28;
 
 const f32Bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0]!;
 const capacityOf = (bytes: number) => Math.ceil(Math.max(4, bytes) / 256) * 256;
@@ -41,8 +44,17 @@ export class WebGpuBackend implements Backend {
   /** The most bytes held at once (tensors + pool): the backend's peak GPU memory. */
   peakBytes = 0;
   private passes = 0;
+  /** Matmul tiles chosen by timing (see `tileFor`); its log is what the benchmarks print. */
+  readonly tuner = new MatmulTuner();
+  /** LOCUS_WGPU_TUNE=0 turns timing off (every product takes `defaultTile`); off on CPU-emulated devices. */
+  tuning: boolean;
+  /** One tile for every tiled product, instead of the chosen one. */
+  tileOverride: MatmulTile | undefined;
 
-  constructor(readonly driver: GpuDriver) {}
+  constructor(readonly driver: GpuDriver) {
+    // Timings of a Vulkan device emulated on the CPU (Mesa's llvmpipe) say nothing about a GPU.
+    this.tuning = process.env.LOCUS_WGPU_TUNE !== '0' && !/llvmpipe/i.test(driver.info.adapter);
+  }
 
   // ---- buffers -------------------------------------------------------------------------------
 
@@ -144,6 +156,10 @@ export class WebGpuBackend implements Backend {
     return this.live;
   }
 
+  resetPeak(): void {
+    this.peakBytes = this.live + this.pooled;
+  }
+
   /** Submits what is recorded. Reads do it; so does a long run of kernels without a read. */
   flush(): void {
     this.driver.submit();
@@ -165,6 +181,29 @@ export class WebGpuBackend implements Backend {
   }
 
   // ---- dispatch ------------------------------------------------------------------------------
+
+  /**
+   * The matmul tile for a product: `tileOverride` when set (the parity checks run every candidate),
+   * else, for products of at least TUNE_MIN_WORK multiply-adds on a driver that can wait in place,
+   * the fastest candidate timed on the first product of that shape; else `defaultTile`.
+   */
+  private tileFor(m: number, n: number, k: number, batch: number, transA: boolean, transB: boolean, dispatch: (tile: MatmulTile) => void): MatmulTile {
+    if (this.tileOverride) return this.tileOverride;
+    const finish = this.driver.finishSync?.bind(this.driver);
+    if (!this.tuning || !finish || m * n * k * batch < TUNE_MIN_WORK) return defaultTile(m, n, batch);
+    // One timing per shape class (each size rounded up to a power of two): a product over a
+    // different number of tokens each batch must not be timed again each time.
+    const up = (v: number) => 2 ** Math.ceil(Math.log2(v));
+    return this.tuner.choose(`${up(m)}x${up(n)}x${up(k)} batch ${up(batch)} transA=${transA} transB=${transB}`, (tile) => {
+      this.flush();
+      finish();
+      const started = performance.now();
+      dispatch(tile);
+      this.flush();
+      finish();
+      return (performance.now() - started) / 1000;
+    });
+  }
 
   /** Compiles every kernel ahead, instead of on first use. */
   warm(): void {
@@ -287,10 +326,12 @@ export class WebGpuBackend implements Backend {
     const bBatch = broadcastStrides(bShape.slice(0, -2), batchShape).map((s) => s * k * n);
     const out = this.alloc(batch * m * n);
     const prm = [m, n, k, transA ? 1 : 0, transB ? 1 : 0, batchShape.length, ...batchShape, ...aBatch, ...bBatch];
-    // The 128x128 tile wastes most of its work on thin products; below that the 16x16 kernel.
+    // Tiles waste most of their work on thin products; below 64 rows or columns the 16x16 kernel.
     if (m >= 64 && n >= 64 && k >= 16) {
-      const key = `matmul:tiled:${transA}:${transB}`;
-      this.run(key, () => K.tiledMatmulKernel(transA, transB), prm, [a as GpuBuf, b as GpuBuf, out], [Math.ceil(n / K.TILE), Math.ceil(m / K.TILE), batch]);
+      const buffers = [a as GpuBuf, b as GpuBuf, out];
+      const dispatch = (tile: MatmulTile) =>
+        this.run(tiledKey(tile, transA, transB), () => tiledMatmulKernel(tile, transA, transB), prm, buffers, [Math.ceil(n / tileCols(tile)), Math.ceil(m / tileRows(tile)), batch]);
+      dispatch(this.tileFor(m, n, k, batch, transA, transB, dispatch));
       return out;
     }
     this.run('matmul', () => K.MATMUL, prm, [a as GpuBuf, b as GpuBuf, out], [

@@ -9,6 +9,7 @@
  * the fast kernels (larger tiles, subgroup matrices, f16) replace these one by one, measured.
  */
 import type { BinaryOp, ReduceOp, UnaryOp } from '../../backend';
+import { TILES, tiledKey, tiledMatmulKernel } from './matmul';
 
 export const WG = 256;
 
@@ -298,102 +299,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
   if (row < M && col < N) { y[wg.z * M * N + row * N + col] = acc; }
 }`;
-
-/** Output tile of the tiled matmul: 128x128 per workgroup of 16x16 invocations, 8x8 each. */
-export const TILE = 128;
-const BK = 16;
-
-/**
- * The fast f32 matmul: each workgroup computes a 128x128 tile of y, staging 128x16 slices of a and b
- * in workgroup memory as vec4 along M and N, and accumulates 8x8 outputs per invocation in 16 vec4
- * registers (rows ty*4.. and 64+ty*4.., columns tx*4.. and 64+tx*4..), so reads of workgroup memory
- * are broadcasts or consecutive. The code is unrolled here, not left to loops over local arrays:
- * dynamically indexed locals are spilled to memory by the shader compilers we run on. Loads are
- * bounds-checked (zeros past the edges), so any M, N, K work; the layout of a and b (transposed or
- * not) is compiled in. prm: as MATMUL.
- */
-export function tiledMatmulKernel(transA: boolean, transB: boolean): string {
-  const ROWS = [0, 1, 2, 3];
-  // One vec4 of a's tile (4 rows at one k) and one of b's (4 columns at one k) per load; which
-  // invocation loads which follows memory order, so neighbouring invocations read neighbouring words.
-  const loadA = (q: number) => {
-    const e = `t + ${q * 256}u`;
-    const [r4, kk] = transA ? [`(${e}) % 32u`, `(${e}) / 32u`] : [`(${e}) / 16u`, `(${e}) % 16u`];
-    const at = (i: number) => (transA ? `a[oa + k * M + r + ${i}u]` : `a[oa + (r + ${i}u) * K + k]`);
-    return `{ let r4 = ${r4}; let kk = ${kk}; let r = row0 + r4 * 4u; let k = t0 + kk;
-      var v = vec4<f32>();
-      if (k < K) { ${ROWS.map((i) => `if (r + ${i}u < M) { v[${i}] = ${at(i)}; }`).join(' ')} }
-      As[kk * 32u + r4] = v; }`;
-  };
-  const loadB = (q: number) => {
-    const e = `t + ${q * 256}u`;
-    const [c4, kk] = transB ? [`(${e}) / 16u`, `(${e}) % 16u`] : [`(${e}) % 32u`, `(${e}) / 32u`];
-    const at = (i: number) => (transB ? `b[ob + (c + ${i}u) * K + k]` : `b[ob + k * N + c + ${i}u]`);
-    return `{ let c4 = ${c4}; let kk = ${kk}; let c = col0 + c4 * 4u; let k = t0 + kk;
-      var v = vec4<f32>();
-      if (k < K) { ${ROWS.map((i) => `if (c + ${i}u < N) { v[${i}] = ${at(i)}; }`).join(' ')} }
-      Bs[kk * 32u + c4] = v; }`;
-  };
-  const acc = (i: number, j: number) => `c${i}_${j}`;
-  const XYZW = ['x', 'y', 'z', 'w'];
-  const fmas = [0, 1]
-    .flatMap((half) => ROWS.map((i) => [half, i] as const))
-    .flatMap(([half, i]) => [0, 1].map((j) => `${acc(half * 4 + i, j)} = fma(vec4<f32>(a${half}.${XYZW[i]}), b${j}, ${acc(half * 4 + i, j)});`))
-    .join('\n      ');
-  const stores = [0, 1, 2, 3, 4, 5, 6, 7]
-    .map((i) => {
-      const r = `row0 + ${(i >> 2) * 64 + (i & 3)}u + ly * 4u`;
-      return `{ let r = ${r}; if (r < M) {
-${[0, 1].map((j) => ROWS.map((l) => `    { let c = col0 + ${j * 64 + l}u + lx * 4u; if (c < N) { y[base + r * N + c] = ${acc(i, j)}.${XYZW[l]}; } }`).join('\n')).join('\n')}
-  } }`;
-    })
-    .join('\n  ');
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> prm: array<u32>;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-var<workgroup> As: array<vec4<f32>, ${(BK * TILE) / 4}>; // [k][m/4]
-var<workgroup> Bs: array<vec4<f32>, ${(BK * TILE) / 4}>; // [k][n/4]
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let M = prm[0]; let N = prm[1]; let K = prm[2];
-  let br = prm[5];
-  var rem = wg.z;
-  var oa = 0u;
-  var ob = 0u;
-  for (var d = i32(br) - 1; d >= 0; d--) {
-    let ud = u32(d);
-    let size = prm[6u + ud];
-    let idx = rem % size;
-    rem = rem / size;
-    oa += idx * prm[6u + br + ud];
-    ob += idx * prm[6u + 2u * br + ud];
-  }
-  let row0 = wg.y * 128u;
-  let col0 = wg.x * 128u;
-  let lx = lid.x;
-  let ly = lid.y;
-  ${[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `var ${acc(i, 0)} = vec4<f32>(); var ${acc(i, 1)} = vec4<f32>();`).join('\n  ')}
-  for (var t0 = 0u; t0 < K; t0 += ${BK}u) {
-    ${loadA(0)}
-    ${loadA(1)}
-    ${loadB(0)}
-    ${loadB(1)}
-    workgroupBarrier();
-    for (var k = 0u; k < ${BK}u; k++) {
-      let a0 = As[k * 32u + ly];
-      let a1 = As[k * 32u + 16u + ly];
-      let b0 = Bs[k * 32u + lx];
-      let b1 = Bs[k * 32u + 16u + lx];
-      ${fmas}
-    }
-    workgroupBarrier();
-  }
-  let base = wg.z * M * N;
-  ${stores}
-}`;
-}
 
 /** out[i] = x[base + sum(idx_d * strides_d)], idx over `shape`. prm: [n, base, rank, shape[rank], strides[rank]] (permute, slice) */
 export const GATHER_STRIDED = ELEMENTWISE(
@@ -693,7 +598,7 @@ export function allKernels(): [string, string][] {
     ['where', WHERE],
     ['argmax', ARGMAX],
     ['matmul', MATMUL],
-    ...[false, true].flatMap((ta) => [false, true].map((tb): [string, string] => [`matmul:tiled:${ta}:${tb}`, tiledMatmulKernel(ta, tb)])),
+    ...TILES.flatMap((tile) => [false, true].flatMap((ta) => [false, true].map((tb): [string, string] => [tiledKey(tile, ta, tb), tiledMatmulKernel(tile, ta, tb)]))),
     ['strided', GATHER_STRIDED],
     ['pad', PAD],
     ['concat', CONCAT_PART],

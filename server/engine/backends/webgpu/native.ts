@@ -6,7 +6,6 @@
  * On the dev machine it runs on Mesa's lavapipe (Vulkan on the CPU), so the kernels are tested in CI.
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NoWebGpuError, type GpuDriver, type WebGpuInfo } from './driver';
@@ -51,7 +50,10 @@ export class WgpuDriver implements GpuDriver {
 
   static open(file = addonPath()): WgpuDriver {
     if (!existsSync(file)) throw new NoWebGpuError(`WebGPU needs the wgpu addon at ${file}: build it with \`npm run build:wgpu\` (Rust)`);
-    const { Gpu } = createRequire(import.meta.url)(file) as { Gpu: { open(): NativeGpu } };
+    // process.dlopen, not require: bundlers (Next's Turbopack) cannot resolve a path known at run time only
+    const addon = { exports: {} as { Gpu: { open(): NativeGpu } } };
+    process.dlopen(addon, file);
+    const { Gpu } = addon.exports;
     try {
       return new WgpuDriver(Gpu.open());
     } catch (error) {
@@ -98,6 +100,10 @@ export class WgpuDriver implements GpuDriver {
   }
 
   async finish(): Promise<void> {
+    this.gpu.wait();
+  }
+
+  finishSync(): void {
     this.gpu.wait();
   }
 }
