@@ -136,7 +136,7 @@ export class LanguageModel implements EditableLM {
     const lastLogProbs = this.inference(() => {
       const { logits } = this.forwardPadded(seqs, 'right', hooks);
       const rows = seqs.map((s, b) => narrow(narrow(logits, 0, b, 1), 1, s.length - 1, 1));
-      return rows.map((r) => logSoftmax(reshape(r, [-1])).valuesSync());
+      return rows.map((r) => logSoftmax(reshape(r, [-1])).valuesSync().subarray(0, this.namedIds()));
     });
     return lastLogProbs.map((lp) => topEntries(lp, k).map(([id, logProb]) => ({ id, token: this.tokenizer.decode([id]), prob: Math.exp(logProb) })));
   }
@@ -185,6 +185,15 @@ export class LanguageModel implements EditableLM {
     return Math.exp(nll);
   }
 
+  /**
+   * Ids the tokenizer can name: an embedding may have more rows than the tokenizer has tokens (a
+   * padded vocabulary, or a random model read with a smaller tokenizer); predictions and
+   * generations stay among the named ones.
+   */
+  private namedIds(): number {
+    return Math.min(this.network.spec.vocabSize, this.tokenizer.vocabSize);
+  }
+
   /** Continues each prompt (left-padded batch) with a KV cache; returns the new text. */
   generate(prompts: readonly string[], opts: GenerateOptions = {}): string[] {
     const { maxNewTokens = 20, temperature = 0, topK, seed = 0, stopAtEos = true } = opts;
@@ -196,7 +205,7 @@ export class LanguageModel implements EditableLM {
     try {
       let step = this.inference(() => lastRows(this.forwardPadded(seqs, 'left', undefined, cache).logits));
       for (let n = 0; n < maxNewTokens && !done.every(Boolean); n++) {
-        const next = step.map((logits) => pick(logits, temperature, topK, random));
+        const next = step.map((logits) => pick(logits.subarray(0, this.namedIds()), temperature, topK, random));
         next.forEach((id, b) => {
           if (done[b]) return;
           if (stopAtEos && id === this.tokenizer.eosId) done[b] = true;
