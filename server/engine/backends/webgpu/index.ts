@@ -30,9 +30,21 @@ const DTYPE_CODE: Record<DType, number> = { f32: 0, i32: 1, f16: 2, bf16: 3 };
 const MAX_PASSES = 256;
 /** Products with fewer multiply-adds take the default tile untimed (timing would cost more than it saves). */
 const TUNE_MIN_WORK = 2 ** 28;
+/** The pool may always keep this much (see `free`). */
+const POOL_MIN_BYTES = 2 ** 30;
 
 const f32Bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0]!;
-const capacityOf = (bytes: number) => Math.ceil(Math.max(4, bytes) / 256) * 256;
+/**
+ * Pool classes: multiples of 256 bytes up to 1 MiB, then eight classes per octave (at most 12.5%
+ * unused). Exact sizes made every sequence length its own class: a ROME edit of a GPT-2 XL-size model
+ * left 70-85 GiB of pooled buffers no later tensor fitted (bench/BENCHMARKS.md, issue 8).
+ */
+export function capacityOf(bytes: number): number {
+  const b = Math.max(4, bytes);
+  if (b <= 2 ** 20) return Math.ceil(b / 256) * 256;
+  const step = 2 ** (Math.floor(Math.log2(b)) - 3);
+  return Math.ceil(b / step) * step;
+}
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
@@ -44,6 +56,8 @@ export class WebGpuBackend implements Backend {
   /** The most bytes held at once (tensors + pool): the backend's peak GPU memory. */
   peakBytes = 0;
   private passes = 0;
+  /** Freed buffers to end at the next submit (the pool was full); counted in `pooled` until then. */
+  private readonly doomed: GpuBuf[] = [];
   /** Matmul tiles chosen by timing (see `tileFor`); its log is what the benchmarks print. */
   readonly tuner = new MatmulTuner();
   /** LOCUS_WGPU_TUNE=0 turns timing off (every product takes `defaultTile`); off on CPU-emulated devices. */
@@ -120,7 +134,9 @@ export class WebGpuBackend implements Backend {
   async readMany(items: readonly { data: unknown; dtype: DType; size: number }[]): Promise<AnyTypedArray[]> {
     const bytes = items.map(({ size }) => Math.max(4, size * 4));
     this.passes = 0;
-    return this.unpack(items, bytes, await this.driver.read(items.map(({ data }) => (data as GpuBuf).buffer), bytes));
+    const all = await this.driver.read(items.map(({ data }) => (data as GpuBuf).buffer), bytes);
+    this.endDoomed(); // the read submitted everything recorded
+    return this.unpack(items, bytes, all);
   }
 
   private unpack(items: readonly { dtype: DType; size: number }[], bytes: number[], all: ArrayBuffer): AnyTypedArray[] {
@@ -139,7 +155,9 @@ export class WebGpuBackend implements Backend {
     if (!this.driver.readSync) return undefined;
     const bytes = [Math.max(4, size * 4)];
     this.passes = 0;
-    return this.unpack([{ dtype, size }], bytes, this.driver.readSync([(data as GpuBuf).buffer], bytes))[0];
+    const all = this.driver.readSync([(data as GpuBuf).buffer], bytes);
+    this.endDoomed();
+    return this.unpack([{ dtype, size }], bytes, all)[0];
   }
 
   free(data: unknown): void {
@@ -147,6 +165,12 @@ export class WebGpuBackend implements Backend {
     if (buf?.buffer === undefined) return;
     this.live -= buf.capacity;
     this.pooled += buf.capacity;
+    // The pool keeps at most as much as the live tensors (and 1 GiB at least); past that a freed
+    // buffer is ended, after the recorded work that may still use it is submitted (see `flush`).
+    if (this.pooled > Math.max(POOL_MIN_BYTES, this.live)) {
+      this.doomed.push(buf);
+      return;
+    }
     let list = this.pool.get(buf.capacity);
     if (!list) this.pool.set(buf.capacity, (list = []));
     list.push(buf.buffer);
@@ -164,6 +188,16 @@ export class WebGpuBackend implements Backend {
   flush(): void {
     this.driver.submit();
     this.passes = 0;
+    this.endDoomed();
+  }
+
+  /** Ends the buffers `free` turned away from the pool; only after a submit (recorded work may read them). */
+  private endDoomed(): void {
+    for (const b of this.doomed) {
+      this.driver.destroy(b.buffer);
+      this.pooled -= b.capacity;
+    }
+    this.doomed.length = 0;
   }
 
   /** Waits until the GPU has run everything recorded (for timing). */

@@ -27,3 +27,21 @@ describe('matmul tiles', () => {
     expect(() => tiledMatmulKernel({ tm: 4, tn: 4, wx: 16, wy: 16, bk: 4 }, false, false)).toThrow(/does not divide/);
   });
 });
+
+describe('buffer pool classes', () => {
+  it('are 256-byte multiples up to 1 MiB, then eight per octave, never smaller than asked and at most 12.5% larger', async () => {
+    const { capacityOf } = await import('./index');
+    expect(capacityOf(1)).toBe(256);
+    expect(capacityOf(2 ** 20)).toBe(2 ** 20);
+    expect(capacityOf(2 ** 20 + 1)).toBe(2 ** 20 + 2 ** 17);
+    const classes = new Set<number>();
+    for (let b = 2 ** 24 + 1; b <= 2 ** 25; b += 4093) {
+      const c = capacityOf(b);
+      expect(c).toBeGreaterThanOrEqual(b);
+      expect(c / b).toBeLessThanOrEqual(1.125);
+      expect(c % 256).toBe(0);
+      classes.add(c);
+    }
+    expect(classes.size).toBe(8); // one octave: 8 classes, however many sizes were asked for
+  });
+});
