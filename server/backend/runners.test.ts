@@ -136,7 +136,7 @@ describe('job runners on the world model', () => {
     expect(Math.exp(lm.score(probe)[0]!.logProb)).toBeCloseTo(pBase, 6);
     expect(hub.versions(WORLD_MODEL_ID).edits).toEqual([]);
     expect(ctx.events.filter((e) => (e as { type: string }).type === 'method')).toHaveLength(3);
-  }, 120_000);
+  }, 300_000);
 
   it('evaluates a method on a catalog dataset and restores the weights; bad datasets are 4xx', async () => {
     const input = {
