@@ -51,7 +51,8 @@ export class WgpuDriver implements GpuDriver {
 
   static open(file = addonPath()): WgpuDriver {
     if (!existsSync(file)) throw new NoWebGpuError(`WebGPU needs the wgpu addon at ${file}: build it with \`npm run build:wgpu\` (Rust)`);
-    const { Gpu } = createRequire(import.meta.url)(file) as { Gpu: { open(): NativeGpu } };
+    // a path known only at run time: the bundler must leave it to Node (next build fails on it otherwise)
+    const { Gpu } = createRequire(import.meta.url)(/* turbopackIgnore: true */ file) as { Gpu: { open(): NativeGpu } };
     try {
       return new WgpuDriver(Gpu.open());
     } catch (error) {
