@@ -76,3 +76,14 @@ test('the T5 world model: predicts, traces with encoder and decoder heatmaps, re
   await page.getByTestId('revert-this-edit').click();
   await expect(page.getByTestId('versions-base')).toBeVisible();
 });
+
+test('the benchmarks page shows the T5 world model\'s committed rows under its name', async ({ page }) => {
+  await page.goto('/benchmarks');
+  await page.locator('#results-model').selectOption('world-t5');
+  const rows = page.locator('[data-testid="result-row"][data-source="committed"]');
+  await expect(rows.first()).toBeVisible();
+  for (const method of ['FT-L', 'FT-M', 'KN', 'CaliNET', 'T-Patcher', 'MEND', 'KE']) {
+    const row = rows.filter({ has: page.getByRole('rowheader', { name: method, exact: true }) });
+    await expect(row.first(), method).toContainText('world-t5 · world:counterfact-test');
+  }
+});
