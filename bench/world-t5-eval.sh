@@ -4,7 +4,10 @@
 # CounterFact-format test edits as bench/world-eval.sh runs on the decoder-only world model. The
 # methods edit the decoder (server/models/editable.ts); ROME and MEMIT refuse T5. MEND and KE edit with
 # a trained editor: `npx locus train --method mend|ke --model data/models/world-t5` first, then run
-# them by name (they are not in ORDER). Each run writes bench/results/world-t5/<name>.json and .log.
+# them by name (they are not in ORDER). SERAC (method id `serac`, being built on another branch) has its
+# row reserved: run it by name once `locus eval --method serac` exists (a trained classifier and
+# counterfactual model first, if it needs them, as MEND and KE do). Each run writes
+# bench/results/world-t5/<name>.json and .log.
 #   bash bench/world-t5-eval.sh [name ...]     (default: all, cheapest first)
 set -u
 cd "$(dirname "$0")/.."
@@ -26,6 +29,7 @@ declare -A RUNS=(
   [tpatcher-single-200]="--method tpatcher --n 200 --mode single"
   [mend-single-200]="--method mend --n 200 --mode single"
   [ke-single-100]="--method ke --n 100 --mode single"
+  [serac-single-200]="--method serac --n 200 --mode single"
 )
 ORDER=(ft-l-single-200 ft-m-single-200 calinet-single-200 kn-single-200 tpatcher-single-200)
 names=("$@")

@@ -90,7 +90,11 @@ export function LaunchForm({ onLaunched }: { onLaunched: () => void }) {
         />
         <fieldset>
           <legend className={labelClass}>Methods</legend>
-          <MethodChecks chosen={form.methods} onChange={(next) => set('methods', next)} />
+          <MethodChecks
+            chosen={form.methods}
+            onChange={(next) => set('methods', next)}
+            architecture={models.data?.models.find((m) => m.id === model)?.architecture}
+          />
           {fieldError('methods')}
         </fieldset>
         <div className="grid gap-3 sm:grid-cols-[1fr_8rem]">

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { CompareJobResult, type CompareRun, type ProbeScore, type ProbeSnapshot } from '@/lib/api/jobs';
 import { ChartFigure } from '../charts/ChartFigure';
 import { seriesColour } from '../charts/palette';
-import { EDIT_METHODS, buildCompareJob, type EditFact, type EditForm } from './edit-form';
+import { EDIT_METHODS, buildCompareJob, defaultCompareMethods, type EditFact, type EditForm } from './edit-form';
 import { percent } from './format';
 import { MethodChecks } from './MethodChecks';
 import { errorBox, labelClass, primaryButton, secondaryButton } from './ui';
@@ -39,6 +39,8 @@ interface Props {
   fact: Omit<EditFact, 'model'>;
   /** The edit panel's form: the new target, probes and context-template choice are shared. */
   form: EditForm;
+  /** The model's architecture (lib/api ModelInfo), when known: methods that refuse it are marked. */
+  architecture?: string | null;
 }
 
 /**
@@ -46,9 +48,9 @@ interface Props {
  * edit before the next): probabilities, greedy continuations, edit time and peak memory side by side.
  * Nothing is kept: the model's versions do not change.
  */
-export function ComparePanel({ model, fact, form }: Props) {
+export function ComparePanel({ model, fact, form, architecture }: Props) {
   const job = useJob({ progress: parseProgress, result: parseResult });
-  const [methods, setMethods] = useState<string[]>(['rome', 'memit', 'ft-m']);
+  const [methods, setMethods] = useState<string[]>(() => defaultCompareMethods(architecture));
   const [problem, setProblem] = useState<string | null>(null);
 
   function onCompare() {
@@ -78,7 +80,7 @@ export function ComparePanel({ model, fact, form }: Props) {
       </p>
       <fieldset className="mt-2">
         <legend className={labelClass}>Methods</legend>
-        <MethodChecks chosen={methods} onChange={setMethods} />
+        <MethodChecks chosen={methods} onChange={setMethods} architecture={architecture} />
       </fieldset>
       <div className="mt-3 flex flex-wrap items-center gap-3">
         <button type="button" className={primaryButton} onClick={onCompare} disabled={job.running || !model}>

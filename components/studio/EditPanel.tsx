@@ -2,7 +2,18 @@
 
 import { useState, type FormEvent } from 'react';
 import { EditJobResult } from '@/lib/api/jobs';
-import { EDIT_METHODS, EditProgressSchema, PROBES_MAX, TEMPLATED_METHODS, buildEditJob, type EditField, type EditForm, type EditProgress } from './edit-form';
+import {
+  EDIT_METHODS,
+  EditProgressSchema,
+  PROBES_MAX,
+  TEMPLATED_METHODS,
+  buildEditJob,
+  defaultMethod,
+  editsArchitecture,
+  type EditField,
+  type EditForm,
+  type EditProgress,
+} from './edit-form';
 import { ComparePanel } from './ComparePanel';
 import { EditResult } from './EditResult';
 import type { StudioExample } from './examples';
@@ -39,6 +50,8 @@ interface Props {
   /** The example the fact box holds, when it holds one. */
   example: StudioExample | undefined;
   versions: Versions;
+  /** The model's architecture (lib/api ModelInfo), when known: methods that refuse it are marked. */
+  architecture?: string | null;
   onFinished?: () => void;
 }
 
@@ -46,9 +59,9 @@ interface Props {
  * Rewrites the fact in the fact box with an editing method, as a job: stages and the loss per step
  * stream in while it runs; the result compares the probes before and after, and can be reverted.
  */
-export function EditPanel({ model, prompt, subject, targetTrue, example, versions, onFinished }: Props) {
+export function EditPanel({ model, prompt, subject, targetTrue, example, versions, architecture, onFinished }: Props) {
   const job = useJob({ progress: parseProgress, result: parseResult, onFinished });
-  const [form, setForm] = useState<EditForm>(() => ({ method: 'rome', hparams: '', useContextTemplates: true, ...probeFields(example) }));
+  const [form, setForm] = useState<EditForm>(() => ({ method: defaultMethod(architecture), hparams: '', useContextTemplates: true, ...probeFields(example) }));
   const [invalid, setInvalid] = useState<{ field: EditField; message: string } | null>(null);
   // A new example brings its own probes and suggested target; the method and hparams stay.
   const [lastExample, setLastExample] = useState(example);
@@ -117,6 +130,7 @@ export function EditPanel({ model, prompt, subject, targetTrue, example, version
               {EDIT_METHODS.map((m) => (
                 <option key={m.id} value={m.id}>
                   {m.label}
+                  {editsArchitecture(m, architecture) ? '' : ' (decoder-only models; refuses this one)'}
                 </option>
               ))}
             </select>
@@ -316,7 +330,7 @@ export function EditPanel({ model, prompt, subject, targetTrue, example, version
         />
       )}
 
-      <ComparePanel model={model} fact={{ prompt, subject, targetTrue }} form={form} />
+      <ComparePanel model={model} fact={{ prompt, subject, targetTrue }} form={form} architecture={architecture} />
     </section>
   );
 }

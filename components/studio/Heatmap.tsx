@@ -1,9 +1,9 @@
 'use client';
 
-import type { TraceKind, TraceSetup } from '@/lib/tracing/schema';
+import type { TraceKind, TraceSetup, TraceStack } from '@/lib/tracing/schema';
 import { normalise, viridis, viridisGradient } from './colors';
 import { visibleToken } from './format';
-import { KIND_PHRASE, KIND_TITLE, type Cell } from './trace-view';
+import { DECODER_KIND_TITLE, KIND_PHRASE, KIND_TITLE, type Cell } from './trace-view';
 
 interface Props {
   kind: TraceKind;
@@ -14,6 +14,11 @@ interface Props {
   max: number;
   /** The cell the layer suggestion reads, outlined. */
   highlight?: { layer: number; token: number } | null;
+  /**
+   * Encoder-decoder traces: which stack this heatmap shows. 'decoder' draws the setup's decoder grid
+   * (its positions, no subject there); otherwise the setup's own tokens and layers.
+   */
+  stack?: TraceStack;
 }
 
 /** Up to six significant digits: the value as the server computed it, without float noise. */
@@ -26,35 +31,42 @@ export function effectText(v: number): string {
  * layer). Subject tokens carry a “*”. Each cell's colour comes from the viridis scale over
  * [min, max]; its title and its screen-reader text give the exact value.
  */
-export function Heatmap({ kind, setup, cells, min, max, highlight }: Props) {
-  const layers = Array.from({ length: setup.layers }, (_, l) => l);
-  const inSubject = (t: number) => t >= setup.subjectRange.start && t < setup.subjectRange.end;
+export function Heatmap({ kind, setup, cells, min, max, highlight, stack }: Props) {
+  const onDecoder = stack === 'decoder' && setup.decoder !== undefined;
+  const grid = onDecoder ? setup.decoder! : setup;
+  const layers = Array.from({ length: grid.layers }, (_, l) => l);
+  const inSubject = (t: number) => !onDecoder && t >= setup.subjectRange.start && t < setup.subjectRange.end;
   const filledRows = cells.filter((row) => row.length > 0 && row.every((v) => v !== undefined)).length;
-  const titleId = `heatmap-${kind}-title`;
-  const restored = kind === 'hidden' ? 'the hidden state after layer' : `the ${kind === 'mlp' ? 'MLP' : 'attention'} outputs of the window around layer`;
+  // decoder-only models keep the plain ids (heatmap-mlp); T5's encoder and decoder say which is which
+  const id = stack === 'decoder' ? `heatmap-decoder-${kind}` : `heatmap-${kind}`;
+  const titleId = `${id}-title`;
+  const title = `${stack ? (stack === 'decoder' ? 'Decoder · ' : 'Encoder · ') : ''}${(stack === 'decoder' ? DECODER_KIND_TITLE : KIND_TITLE)[kind]}`;
+  const attention = stack === 'decoder' ? 'cross-attention' : 'attention';
+  const restored = kind === 'hidden' ? 'the hidden state after layer' : `the ${kind === 'mlp' ? 'MLP' : attention} outputs of the window around layer`;
+  const where = (l: number, token: string, t: number) => `${stack ? `${stack} ` : ''}${kind === 'attn' ? `${attention} output` : KIND_PHRASE[kind]}, layer ${l}, token ${visibleToken(token)}${inSubject(t) ? ' (subject)' : ''}`;
   const target = visibleToken(setup.targetToken.text);
 
   return (
     <figure className="mt-4" aria-labelledby={titleId}>
       <figcaption id={titleId} className="text-sm font-medium text-neutral-800">
-        {KIND_TITLE[kind]}
+        {title}
         {kind !== 'hidden' && setup.window > 1 && <span className="font-normal text-neutral-600"> · window of {setup.window} layers</span>}
       </figcaption>
-      <div className="mt-1 overflow-x-auto rounded focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-400" tabIndex={0} role="group" aria-label={`${KIND_TITLE[kind]} heatmap, scrollable`}>
+      <div className="mt-1 overflow-x-auto rounded focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-400" tabIndex={0} role="group" aria-label={`${title} heatmap, scrollable`}>
         <table
           className="border-separate border-spacing-0.5 text-xs"
-          data-testid={`heatmap-${kind}`}
+          data-testid={id}
           data-filled-rows={filledRows}
-          data-layers={setup.layers}
+          data-layers={grid.layers}
         >
           <caption className="sr-only">
-            Indirect effect on p({target}) of restoring {restored} at each token, from {effectText(min)} to {effectText(max)}. Subject tokens are marked with a
-            star.
+            Indirect effect on p({target}) of restoring {restored} at each {onDecoder ? 'decoder position' : 'token'}, from {effectText(min)} to {effectText(max)}.
+            {onDecoder ? ' The decoder reads the start token, where the target’s first token is predicted.' : ' Subject tokens are marked with a star.'}
           </caption>
           <thead>
             <tr>
               <th scope="col" className="pr-2 text-left font-normal text-neutral-500">
-                token \ layer
+                {onDecoder ? 'position' : 'token'} \ layer
               </th>
               {layers.map((l) => (
                 <th key={l} scope="col" className="min-w-7 text-center font-normal tabular-nums text-neutral-600">
@@ -64,7 +76,7 @@ export function Heatmap({ kind, setup, cells, min, max, highlight }: Props) {
             </tr>
           </thead>
           <tbody>
-            {setup.tokens.map((token, t) => (
+            {grid.tokens.map((token, t) => (
               <tr key={t}>
                 <th
                   scope="row"
@@ -76,17 +88,17 @@ export function Heatmap({ kind, setup, cells, min, max, highlight }: Props) {
                 </th>
                 {layers.map((l) => {
                   const v = cells[l]?.[t];
-                  const where = `${KIND_PHRASE[kind]}, layer ${l}, token ${visibleToken(token)}${inSubject(t) ? ' (subject)' : ''}`;
+                  const cell = where(l, token, t);
                   const marked = highlight?.layer === l && highlight.token === t;
                   if (v === undefined)
                     return (
-                      <td key={l} className="h-6 min-w-7 animate-pulse rounded-sm bg-neutral-100" title={`${where}: not computed yet`} data-state="pending">
+                      <td key={l} className="h-6 min-w-7 animate-pulse rounded-sm bg-neutral-100" title={`${cell}: not computed yet`} data-state="pending">
                         <span className="sr-only">pending</span>
                       </td>
                     );
                   if (v === null)
                     return (
-                      <td key={l} className="h-6 min-w-7 rounded-sm bg-neutral-50 text-center text-neutral-400" title={`${where}: not traced`} data-state="skipped">
+                      <td key={l} className="h-6 min-w-7 rounded-sm bg-neutral-50 text-center text-neutral-400" title={`${cell}: not traced`} data-state="skipped">
                         <span aria-hidden="true">·</span>
                         <span className="sr-only">not traced</span>
                       </td>
@@ -96,7 +108,7 @@ export function Heatmap({ kind, setup, cells, min, max, highlight }: Props) {
                       key={l}
                       className={`h-6 min-w-7 rounded-sm ${marked ? 'outline-2 outline-offset-1 outline-red-600' : ''}`}
                       style={{ backgroundColor: viridis(normalise(v, min, max)) }}
-                      title={`${where}: indirect effect ${effectText(v)} (p restored ${effectText(v + setup.pCorrupted)})${marked ? ' — suggested layer' : ''}`}
+                      title={`${cell}: indirect effect ${effectText(v)} (p restored ${effectText(v + setup.pCorrupted)})${marked ? ' — suggested layer' : ''}`}
                       data-state="filled"
                       data-value={v}
                     >

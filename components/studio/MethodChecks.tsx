@@ -1,9 +1,13 @@
 'use client';
 
-import { EDIT_METHODS } from './edit-form';
+import { EDIT_METHODS, editsArchitecture } from './edit-form';
 
-/** One checkbox per editing method (the comparison and the benchmarks' launch form pick several). */
-export function MethodChecks({ chosen, onChange }: { chosen: readonly string[]; onChange: (next: string[]) => void }) {
+/**
+ * One checkbox per editing method (the comparison and the benchmarks' launch form pick several).
+ * Given the model's architecture, methods that refuse it are marked (still choosable: the server
+ * says why).
+ */
+export function MethodChecks({ chosen, onChange, architecture }: { chosen: readonly string[]; onChange: (next: string[]) => void; architecture?: string | null }) {
   return (
     <div className="mt-1 flex flex-wrap gap-x-4 gap-y-1">
       {EDIT_METHODS.map((m) => (
@@ -17,6 +21,11 @@ export function MethodChecks({ chosen, onChange }: { chosen: readonly string[]; 
             onChange={(e) => onChange(e.target.checked ? [...chosen, m.id] : chosen.filter((x) => x !== m.id))}
           />
           {m.name}
+          {!editsArchitecture(m, architecture) && (
+            <span className="text-xs text-neutral-500" title={`${m.name} edits decoder-only models only`}>
+              (decoder-only)
+            </span>
+          )}
         </label>
       ))}
     </div>

@@ -77,10 +77,11 @@ export function ModelPicker({ models, value, onChange, pending, error, onRetry }
 function ModelDetails({ model }: { model: ModelInfo }) {
   const parts = [
     model.family && `family ${model.family}`,
-    model.layers !== null && `${model.layers} layers`,
+    model.architecture === 'encoder-decoder' && 'encoder-decoder',
+    model.layers !== null && (model.encoderLayers !== null ? `${model.encoderLayers} + ${model.layers} layers (encoder + decoder)` : `${model.layers} layers`),
     model.hidden !== null && `hidden size ${model.hidden}`,
     model.vocabSize !== null && `vocabulary ${model.vocabSize.toLocaleString('en-US')}`,
-    model.maxPositions !== null && `context ${model.maxPositions.toLocaleString('en-US')} tokens`,
+    model.maxPositions !== null && `${model.architecture === 'encoder-decoder' ? 'reads up to' : 'context'} ${model.maxPositions.toLocaleString('en-US')} tokens`,
     model.params !== null ? `${compactCount(model.params)} parameters` : null,
   ].filter(Boolean);
   return (

@@ -309,7 +309,7 @@ export function Studio({ examples }: { examples: readonly StudioExample[] }) {
         </p>
       )}
       <div className={busy ? 'opacity-50 transition-opacity' : undefined} aria-busy={busy}>
-        {predict.data && <TopTokens result={predict.data} />}
+        {predict.data && <TopTokens result={predict.data} architecture={models.data?.models.find((m) => m.id === predict.data.model)?.architecture} />}
         {score.data && <TargetScores result={score.data} />}
       </div>
 
@@ -331,6 +331,7 @@ export function Studio({ examples }: { examples: readonly StudioExample[] }) {
         targetTrue={firstTarget}
         example={current}
         versions={versions}
+        architecture={chosen?.architecture}
         onFinished={onJobFinished}
       />
       <VersionHistory model={model} versions={versions} />

@@ -6,8 +6,12 @@ import { milliseconds, percent, visibleToken } from './format';
 
 const ROW_HEIGHT = 28;
 
-/** The top-k next tokens as a horizontal bar chart, with the same numbers in a table below. */
-export function TopTokens({ result }: { result: PredictResponse }) {
+/**
+ * The top-k next tokens as a horizontal bar chart, with the same numbers in a table below. For an
+ * encoder-decoder model: the decoder's first tokens after its start token, the prompt read by the encoder.
+ */
+export function TopTokens({ result, architecture }: { result: PredictResponse; architecture?: string | null }) {
+  const seq2seq = architecture === 'encoder-decoder';
   const data = result.tokens.map((t, i) => ({
     // Recharts keys categories by label: the rank keeps repeated token texts apart.
     label: `${i + 1}. ${visibleToken(t.token)}`,
@@ -18,7 +22,7 @@ export function TopTokens({ result }: { result: PredictResponse }) {
     <section aria-labelledby="top-tokens-title" className="mt-6">
       <div className="flex flex-wrap items-baseline justify-between gap-2">
         <h2 id="top-tokens-title" className="text-lg font-medium">
-          Next token
+          {seq2seq ? 'First decoder token' : 'Next token'}
         </h2>
         <p className="text-sm text-neutral-600" data-testid="predict-timing">
           {result.model} · forward pass {milliseconds(result.elapsedMs)}
@@ -26,7 +30,7 @@ export function TopTokens({ result }: { result: PredictResponse }) {
         </p>
       </div>
       <p className="mt-1 text-sm text-neutral-600">
-        The model reads {result.promptTokens.length} {result.promptTokens.length === 1 ? 'token' : 'tokens'}:{' '}
+        The {seq2seq ? 'encoder' : 'model'} reads {result.promptTokens.length} {result.promptTokens.length === 1 ? 'token' : 'tokens'}:{' '}
         <span className="font-mono" data-testid="prompt-tokens">
           {result.promptTokens.map((t, i) => (
             <span key={i} className="mr-0.5 inline-block rounded bg-neutral-100 px-1">

@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from 'react';
 import type { ModelInfo } from '@/lib/api';
 import { TRACE_KINDS, type TraceRequestInput } from '@/lib/tracing/schema';
-import { subjectProblem } from './edit-form';
+import { EDIT_METHODS, editsArchitecture, subjectProblem } from './edit-form';
 import { percent, visibleToken } from './format';
 import { Heatmap, HeatmapLegend, effectText } from './Heatmap';
 import { KIND_PHRASE, defaultWindow, parseTraceEvent, parseTraceResult, strongestCell, traceView } from './trace-view';
@@ -42,7 +42,9 @@ export function TracePanel({ model, modelInfo, prompt, subject, target, onFinish
   const [source, setSource] = useState<'server' | 'browser'>('server');
   const inBrowser = source === 'browser';
   const running = job.running || browser.running;
+  // The ONNX export (server/onnx) knows the gpt2 family only.
   const browserOffered = modelInfo?.family === 'gpt2';
+  const seq2seq = modelInfo?.architecture === 'encoder-decoder';
 
   function onSubmit(e: FormEvent) {
     e.preventDefault();
@@ -77,7 +79,7 @@ export function TracePanel({ model, modelInfo, prompt, subject, target, onFinish
 
   const result = inBrowser ? browser.result : job.result;
   const view = inBrowser ? traceView(browser.events, browser.result) : traceView(job.events, job.result);
-  const { setup } = view;
+  const { setup, decoder } = view;
   const suggestion = result?.suggestion ?? null;
   const strongest = suggestion ? strongestCell(view.cells[suggestion.kind]) : null;
   const targetText = setup ? visibleToken(setup.targetToken.text) : visibleToken(target);
@@ -99,6 +101,8 @@ export function TracePanel({ model, modelInfo, prompt, subject, target, onFinish
       <p className="mt-1 text-sm text-neutral-600">
         Where does the model look the fact up? The subject’s embeddings are corrupted with noise, then one layer’s state at one token is restored from the
         clean run; the heatmaps show how much of p({visibleToken(target) || 'target'}) each restoration brings back.
+        {seq2seq &&
+          ' This is an encoder-decoder model: the subject is corrupted in the encoder’s input, and states are restored in the encoder (at each prompt token) and in the decoder (at its start position, where the answer’s first token is predicted).'}
       </p>
 
       <form onSubmit={onSubmit} noValidate className="mt-3" aria-label="Trace settings">
@@ -166,11 +170,18 @@ export function TracePanel({ model, modelInfo, prompt, subject, target, onFinish
             {status}
           </p>
         </div>
-        {browserOffered && (
+        {browserOffered ? (
           <p id="trace-browser-hint" className={hintClass}>
             Trace in my browser downloads this model version as ONNX
             {modelInfo?.params ? ` (${((modelInfo.params * 4) / 1e6).toFixed(0)} MB)` : ''} and runs the same trace here, on WebGPU or the CPU (WebAssembly).
           </p>
+        ) : (
+          modelInfo?.family && (
+            <p className={hintClass} data-testid="trace-browser-unavailable">
+              Tracing in the browser needs the model as ONNX, which Locus exports for GPT-2 models only; {modelInfo.label} ({modelInfo.family}
+              {seq2seq ? ', encoder-decoder' : ''}) traces on the server.
+            </p>
+          )
         )}
         {inBrowser && browser.running && browser.phase?.phase === 'downloading' && (
           <progress
@@ -199,7 +210,14 @@ export function TracePanel({ model, modelInfo, prompt, subject, target, onFinish
             <span className="font-medium tabular-nums">{percent(setup.pCorrupted)}</span> with the subject corrupted (noise σ {effectText(setup.noiseLevel)},{' '}
             {setup.samples} samples); the total effect is {effectText(setup.totalEffect)}.
           </p>
-          {suggestion && (
+          {suggestion && decoder && (
+            <p className="mt-2 rounded bg-sky-50 p-2 text-sm text-sky-900" data-testid="trace-suggestion" data-layer={suggestion.layer}>
+              In the encoder, restoring the {KIND_PHRASE[suggestion.kind]} at the subject’s last token ({visibleToken(setup.tokens[suggestion.token] ?? '')})
+              brings back the most of p({targetText}) at <strong>encoder layer {suggestion.layer}</strong>: {effectText(suggestion.effects[suggestion.layer] ?? 0)}.
+              Edits of this model act on the decoder ({EDIT_METHODS.filter((m) => editsArchitecture(m, 'encoder-decoder')).map((m) => m.name).join(', ')}); {EDIT_METHODS.filter((m) => !editsArchitecture(m, 'encoder-decoder')).map((m) => m.name).join(' and ')}, which edit where the subject is read, refuse it.
+            </p>
+          )}
+          {suggestion && !decoder && (
             <div className="mt-2 rounded bg-sky-50 p-2 text-sm text-sky-900">
               <p data-testid="trace-suggestion" data-layer={suggestion.layer}>
                 Suggested layer to edit: <strong>layer {suggestion.layer}</strong>. Restoring the {KIND_PHRASE[suggestion.kind]} there at the subject’s last
@@ -216,6 +234,11 @@ export function TracePanel({ model, modelInfo, prompt, subject, target, onFinish
             </div>
           )}
           <HeatmapLegend min={view.min} max={view.max} target={targetText} />
+          {decoder && (
+            <h3 className="mt-4 text-sm font-semibold text-neutral-800" id="trace-encoder-title">
+              Encoder: layers × prompt tokens
+            </h3>
+          )}
           {view.kinds.map((kind) => (
             <Heatmap
               key={kind}
@@ -225,8 +248,21 @@ export function TracePanel({ model, modelInfo, prompt, subject, target, onFinish
               min={view.min}
               max={view.max}
               highlight={suggestion?.kind === kind ? { layer: suggestion.layer, token: suggestion.token } : null}
+              stack={decoder ? 'encoder' : undefined}
             />
           ))}
+          {decoder && (
+            <div data-testid="trace-decoder">
+              <h3 className="mt-6 text-sm font-semibold text-neutral-800">Decoder: layers × decoder positions</h3>
+              <p className="mt-1 text-xs text-neutral-600">
+                The decoder reads only its start token here; its attention row restores the cross-attention output, where the corrupted encoder states
+                enter. The colour scale is shared with the encoder’s heatmaps.
+              </p>
+              {view.kinds.map((kind) => (
+                <Heatmap key={kind} kind={kind} setup={setup} cells={decoder.cells[kind]} min={view.min} max={view.max} highlight={null} stack="decoder" />
+              ))}
+            </div>
+          )}
         </div>
       )}
     </section>

@@ -4,18 +4,40 @@ import type { JobStart } from '@/lib/api/job-client';
 import { COMPARE_METHODS_MAX, EditProbes } from '@/lib/api/jobs';
 import { templateOf } from '@/lib/editing/request';
 
-/** The methods the studio offers; `batchable`: edits several facts in one call (server/editing Editor.batchable). */
+/**
+ * The methods the studio offers; `batchable`: edits several facts in one call (server/editing
+ * Editor.batchable); `decoderOnly`: refuses encoder-decoder models (T5) with its reason
+ * (server/models/editable.ts decoderOnly; server/backend/routes-t5.test.ts checks the two agree).
+ */
 export const EDIT_METHODS = [
-  { id: 'rome', name: 'ROME', label: 'ROME: rank-one update of one MLP', batchable: false },
-  { id: 'memit', name: 'MEMIT', label: 'MEMIT: updates spread over several MLPs', batchable: true },
-  { id: 'ft-l', name: 'FT-L', label: 'FT-L: constrained fine-tuning of one MLP', batchable: true },
-  { id: 'ft-m', name: 'FT-M', label: 'FT-M: fine-tuning on the target tokens only', batchable: true },
-  { id: 'kn', name: 'KN', label: 'KN: knowledge neurons', batchable: false },
-  { id: 'tpatcher', name: 'T-Patcher', label: 'T-Patcher: one trained patch neuron per mistake, beside the last MLP', batchable: true },
-  { id: 'calinet', name: 'CaliNET', label: 'CaliNET: trained calibration slots beside the last MLPs', batchable: true },
-  { id: 'mend', name: 'MEND', label: 'MEND: trained editor networks (train first)', batchable: true },
-  { id: 'ke', name: 'KE', label: 'KE: trained hyper-network (train first)', batchable: false },
+  { id: 'rome', name: 'ROME', label: 'ROME: rank-one update of one MLP', batchable: false, decoderOnly: true },
+  { id: 'memit', name: 'MEMIT', label: 'MEMIT: updates spread over several MLPs', batchable: true, decoderOnly: true },
+  { id: 'ft-l', name: 'FT-L', label: 'FT-L: constrained fine-tuning of one MLP', batchable: true, decoderOnly: false },
+  { id: 'ft-m', name: 'FT-M', label: 'FT-M: fine-tuning on the target tokens only', batchable: true, decoderOnly: false },
+  { id: 'kn', name: 'KN', label: 'KN: knowledge neurons', batchable: false, decoderOnly: false },
+  { id: 'tpatcher', name: 'T-Patcher', label: 'T-Patcher: one trained patch neuron per mistake, beside the last MLP', batchable: true, decoderOnly: false },
+  { id: 'calinet', name: 'CaliNET', label: 'CaliNET: trained calibration slots beside the last MLPs', batchable: true, decoderOnly: false },
+  { id: 'mend', name: 'MEND', label: 'MEND: trained editor networks (train first)', batchable: true, decoderOnly: false },
+  { id: 'ke', name: 'KE', label: 'KE: trained hyper-network (train first)', batchable: false, decoderOnly: false },
 ] as const;
+
+/** Whether a method edits models of this architecture (unknown architecture: assume it does; the server decides). */
+export function editsArchitecture(method: (typeof EDIT_METHODS)[number], architecture: string | null | undefined): boolean {
+  return !(method.decoderOnly && architecture === 'encoder-decoder');
+}
+
+/** The methods a fresh comparison starts with: three of these that edit this architecture. */
+export function defaultCompareMethods(architecture: string | null | undefined): string[] {
+  const preferred = ['rome', 'memit', 'ft-m', 'tpatcher', 'calinet'];
+  return EDIT_METHODS.filter((m) => preferred.includes(m.id) && editsArchitecture(m, architecture))
+    .map((m) => m.id)
+    .slice(0, 3);
+}
+
+/** The method a fresh edit form starts with: ROME, or the first one that edits this architecture. */
+export function defaultMethod(architecture: string | null | undefined): string {
+  return (EDIT_METHODS.find((m) => editsArchitecture(m, architecture)) ?? EDIT_METHODS[0]).id;
+}
 export type EditMethod = (typeof EDIT_METHODS)[number]['id'];
 
 /** Methods whose key/value estimates average over generated context prefixes (`useContextTemplates`). */

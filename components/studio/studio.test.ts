@@ -82,6 +82,31 @@ describe('traceView', () => {
     expect(view.cells.mlp[0]![4]).toBe(0.9);
     expect(view.max).toBe(0.9);
   });
+
+  it('puts an encoder-decoder trace’s decoder rows on the decoder grid, with one colour scale for both stacks', () => {
+    const seq2seq = { ...setup, decoder: { layers: 2, tokens: ['<pad>'] } };
+    const events: TraceEvent[] = [
+      { type: 'clean', setup: seq2seq, rows: 4 },
+      { type: 'row', kind: 'hidden', layer: 0, effects: [0, 0, 0, 0.2, 0.5, 0.1], done: 1, total: 4 },
+      { type: 'row', stack: 'decoder', kind: 'hidden', layer: 1, effects: [0.95], done: 4, total: 4 },
+    ];
+    const view = traceView(events, null, ['hidden']);
+    expect(view.decoder!.cells.hidden).toEqual([[undefined], [0.95]]);
+    expect(view.cells.hidden[1]).toEqual(new Array(6).fill(undefined));
+    expect([view.done, view.total, view.max]).toEqual([4, 4, 0.95]);
+    const result: TraceResult = {
+      ...seq2seq,
+      traces: [{ kind: 'hidden', effects: [[0, 0, 0, 0.2, 0.5, 0.1], [0, 0, 0, 0.1, 0.3, 0.2]] }],
+      decoderTraces: [{ kind: 'hidden', effects: [[-0.2], [0.8]] }],
+      suggestion: { kind: 'hidden', layer: 0, token: 4, effects: [0.5, 0.3] },
+      seconds: 1,
+    };
+    const final = traceView(events, result, ['hidden']);
+    expect(final.decoder!.cells.hidden).toEqual([[-0.2], [0.8]]);
+    expect([final.done, final.total, final.min]).toEqual([4, 4, -0.2]);
+    expect(traceView(events.slice(0, 2), null).decoder).not.toBeNull();
+    expect(traceView([{ type: 'clean', setup, rows: 6 }], null).decoder).toBeNull();
+  });
 });
 
 const form: EditForm = { method: 'rome', targetNew: 'Moudia', hparams: '', useContextTemplates: true, paraphrases: '', neighbours: '', portability: '' };

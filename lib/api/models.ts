@@ -14,12 +14,17 @@ export const ModelInfo = z.object({
   id: z.string(),
   label: z.string(),
   description: z.string(),
-  /** gpt2, gptj, llama, neox (config.json's model_type until the model is loaded). */
+  /** gpt2, gptj, llama, neox, t5 (config.json's model_type until the model is loaded). */
   family: z.string().nullable(),
+  /** Decoder-only, or encoder-decoder (T5: the prompt goes to the encoder, the answer is the decoder's). */
+  architecture: z.enum(['decoder-only', 'encoder-decoder']).nullable(),
+  /** Layers of the stack edits act on: the decoder-only model's, or T5's decoder. */
   layers: z.number().int().nullable(),
+  /** T5's encoder layers; null for a decoder-only model. */
+  encoderLayers: z.number().int().nullable(),
   hidden: z.number().int().nullable(),
   vocabSize: z.number().int().nullable(),
-  /** Context length in tokens. */
+  /** Context length in tokens (T5 has no absolute positions: the bound Locus reads). */
   maxPositions: z.number().int().nullable(),
   params: z.number().int().nullable(),
   status: ModelStatus,

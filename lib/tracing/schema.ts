@@ -57,6 +57,22 @@ export const tokenRangeSchema = z
   .refine((r) => r.end > r.start, { message: 'the subject range is empty (end <= start)' });
 export type TokenRange = z.infer<typeof tokenRangeSchema>;
 
+/** The stacks of an encoder-decoder model a trace restores states in (server/tracing/seq2seq.ts). */
+export const TRACE_STACKS = ['encoder', 'decoder'] as const;
+export const traceStackSchema = z.enum(TRACE_STACKS);
+export type TraceStack = z.infer<typeof traceStackSchema>;
+
+/**
+ * An encoder-decoder model's decoder grid: its layers and the decoder positions restored (the start
+ * token, where the target's first token is predicted). The setup's own tokens and layers are then
+ * the encoder's, where the subject is.
+ */
+export const decoderGridSchema = z.object({
+  layers: z.number().int().positive(),
+  tokens: z.array(z.string()),
+});
+export type DecoderGrid = z.infer<typeof decoderGridSchema>;
+
 /** What the clean run established; the first event of a trace and part of its result. */
 export const traceSetupSchema = z.object({
   prompt: z.string(),
@@ -79,6 +95,8 @@ export const traceSetupSchema = z.object({
   pCorrupted: z.number(),
   /** pClean - pCorrupted. */
   totalEffect: z.number(),
+  /** Encoder-decoder models only: the decoder's grid (tokens and layers above are the encoder's). */
+  decoder: decoderGridSchema.optional(),
 });
 export type TraceSetup = z.infer<typeof traceSetupSchema>;
 
@@ -105,8 +123,11 @@ export const layerSuggestionSchema = z.object({
 export type LayerSuggestion = z.infer<typeof layerSuggestionSchema>;
 
 export const traceResultSchema = traceSetupSchema.extend({
+  /** Of the setup's stack (encoder-decoder models: the encoder). */
   traces: z.array(kindTraceSchema),
-  /** From 'mlp' when traced (ROME edits an MLP), else 'hidden', else 'attn'. */
+  /** Encoder-decoder models: the decoder's heatmaps, per kind [decoder layer][decoder position] (on the grid `decoder`). */
+  decoderTraces: z.array(kindTraceSchema).optional(),
+  /** From 'mlp' when traced (ROME edits an MLP), else 'hidden', else 'attn'; of the setup's stack. */
   suggestion: layerSuggestionSchema,
   /** Wall time of the whole trace, clean run included. */
   seconds: z.number().nonnegative(),
@@ -118,6 +139,8 @@ export const traceEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('clean'), setup: traceSetupSchema, rows: z.number().int().nonnegative() }),
   z.object({
     type: z.literal('row'),
+    /** Encoder-decoder models: which stack's heatmap the row belongs to (absent: the setup's stack). */
+    stack: traceStackSchema.optional(),
     kind: traceKindSchema,
     layer: z.number().int().nonnegative(),
     /** Per token: the indirect effect, null where not traced. */

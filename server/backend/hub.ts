@@ -11,11 +11,12 @@ import path from 'node:path';
 import type { ModelInfo, ModelsResponse, PredictResponse, ScoreResponse, VersionsResponse } from '../../lib/api';
 import { Engine } from '../engine';
 import { createBackend } from '../engine/backends/select';
-import { parseModelConfig } from '../models/families';
+import { modelShape } from '../models/describe';
+import type { EditableLM } from '../models/editable';
+import { isEncoderDecoder, parseModelConfig, parseSeq2SeqConfig } from '../models/families';
 import { openGguf } from '../models/formats/gguf';
 import { ggufConfig } from '../models/gguf-checkpoint';
-import type { LanguageModel } from '../models/lm';
-import { loadLanguageModel } from '../models/load';
+import { loadEditableLM } from '../models/load';
 import { SMOLLM2_ID, smollm2Path } from '../models/registry';
 import { ModelPathError, modelRoots, PATH_PREFIX, resolveModelPath } from './model-roots';
 import { EditWorkspace } from './workspace';
@@ -24,6 +25,9 @@ import { VersionStore } from '../editing/version-store';
 export const WORLD_MODEL_ID = 'world-gpt2';
 /** The world model's folder, relative to the working directory the server starts in. */
 export const WORLD_MODEL_DIR = path.join('data', 'models', 'world-gpt2');
+/** The T5-architecture world model (issue 12): the same world, an encoder-decoder model. */
+export const WORLD_T5_MODEL_ID = 'world-t5';
+export const WORLD_T5_MODEL_DIR = path.join('data', 'models', 'world-t5');
 
 /** A model the hub offers. */
 export interface ModelEntry {
@@ -48,7 +52,9 @@ export class HubError extends Error {
 /** Architecture numbers read from a checkpoint's config without loading its weights. */
 interface Preview {
   family: string;
+  architecture: ModelInfo['architecture'];
   layers: number | null;
+  encoderLayers: number | null;
   hidden: number | null;
   vocabSize: number | null;
   maxPositions: number | null;
@@ -57,8 +63,8 @@ interface Preview {
 interface Slot {
   entry: ModelEntry;
   preview?: Promise<Preview>;
-  loading?: Promise<LanguageModel>;
-  model?: LanguageModel;
+  loading?: Promise<EditableLM>;
+  model?: EditableLM;
   /** Versions, statistics and templates of the loaded model, made on the first edit. */
   workspace?: EditWorkspace;
   /** The last load failure, until a later load succeeds. */
@@ -97,8 +103,9 @@ export class ModelHub {
   }
 
   /**
-   * The studio's models: the world model (data/models/world-gpt2 under `cwd`, the default) and
-   * SmolLM2-135M-Instruct when `npm run models:smollm2` has registered it.
+   * The studio's models: the world model (data/models/world-gpt2 under `cwd`, the default), its
+   * T5-architecture twin (data/models/world-t5) and SmolLM2-135M-Instruct when
+   * `npm run models:smollm2` has registered it.
    */
   static withDefaults(cwd = process.cwd()): ModelHub {
     const entries: ModelEntry[] = [
@@ -107,6 +114,12 @@ export class ModelHub {
         label: 'World model (GPT-2)',
         description: 'A small GPT-2 trained on the synthetic world: every fact it should know is on record.',
         location: path.resolve(cwd, WORLD_MODEL_DIR),
+      },
+      {
+        id: WORLD_T5_MODEL_ID,
+        label: 'World model (T5)',
+        description: 'A small T5 (encoder-decoder) trained on the same world: the prompt goes to the encoder, the answer comes from the decoder.',
+        location: path.resolve(cwd, WORLD_T5_MODEL_DIR),
       },
     ];
     let smollm2: string | undefined;
@@ -143,7 +156,7 @@ export class ModelHub {
   }
 
   /** The loaded model `id`, loading it first if needed (concurrent callers share one load). */
-  async load(id: string): Promise<LanguageModel> {
+  async load(id: string): Promise<EditableLM> {
     const slot = this.slot(id);
     if (slot.model) return slot.model;
     slot.loading ??= this.startLoad(slot);
@@ -156,7 +169,7 @@ export class ModelHub {
     return this.makeWorkspace(this.slot(id), lm);
   }
 
-  private makeWorkspace(slot: Slot, lm: LanguageModel): EditWorkspace {
+  private makeWorkspace(slot: Slot, lm: EditableLM): EditWorkspace {
     const store = this.opts.versionStore;
     slot.workspace ??= new EditWorkspace(lm, slot.entry.location, store ? { store, model: slot.entry.id } : undefined, this.opts.trainedRoot);
     return slot.workspace;
@@ -178,7 +191,7 @@ export class ModelHub {
     return this.versions(id);
   }
 
-  /** The k most likely next tokens after the prompt. */
+  /** The k most likely next tokens after the prompt (encoder-decoder: the decoder's first tokens). */
   async predict({ model, prompt, k }: PredictInput): Promise<PredictResponse> {
     const { lm, loadMs } = await this.timedLoad(model);
     const ids = lm.encode(prompt);
@@ -238,7 +251,7 @@ export class ModelHub {
     return slot;
   }
 
-  private async timedLoad(id: string): Promise<{ lm: LanguageModel; loadMs: number }> {
+  private async timedLoad(id: string): Promise<{ lm: EditableLM; loadMs: number }> {
     const slot = this.slot(id);
     if (slot.model) return { lm: slot.model, loadMs: 0 };
     const start = performance.now();
@@ -246,10 +259,10 @@ export class ModelHub {
     return { lm, loadMs: performance.now() - start };
   }
 
-  private async startLoad(slot: Slot): Promise<LanguageModel> {
+  private async startLoad(slot: Slot): Promise<EditableLM> {
     try {
       this.engine ??= this.opts.createEngine ? Promise.resolve(this.opts.createEngine()) : createBackend().then((b) => new Engine(b));
-      const lm = await loadLanguageModel(await this.engine, slot.entry.location);
+      const lm = await loadEditableLM(await this.engine, slot.entry.location);
       slot.model = lm;
       slot.error = undefined;
       // Edits saved by an earlier process are applied before anyone reads the model.
@@ -264,8 +277,8 @@ export class ModelHub {
     }
   }
 
-  private checkLength(model: string, lm: LanguageModel, what: string, tokens: number): void {
-    const max = lm.network.spec.maxPositions;
+  private checkLength(model: string, lm: EditableLM, what: string, tokens: number): void {
+    const max = lm.editSpec.maxPositions;
     if (tokens === 0) throw new HubError(400, `${capitalize(what)} has no tokens`);
     if (tokens > max) throw new HubError(400, `${capitalize(what)} is ${tokens} tokens long; ${model} reads at most ${max}`);
   }
@@ -274,19 +287,8 @@ export class ModelHub {
     const { entry } = slot;
     const base = { id: entry.id, label: entry.label, description: entry.description, isDefault: entry.id === this.defaultModel };
     if (slot.model) {
-      const spec = slot.model.network.spec;
-      let params = 0;
-      for (const t of slot.model.network.params.values()) params += t.size;
-      return {
-        ...base,
-        family: spec.family,
-        layers: spec.layers,
-        hidden: spec.hidden,
-        vocabSize: spec.vocabSize,
-        maxPositions: spec.maxPositions,
-        params,
-        status: 'loaded',
-      };
+      const { family, architecture, layers, encoderLayers, hidden, vocabSize, maxPositions, params } = modelShape(slot.model);
+      return { ...base, family, architecture, layers, encoderLayers, hidden, vocabSize, maxPositions, params, status: 'loaded' };
     }
     const status = slot.loading ? 'loading' : slot.error ? 'error' : 'available';
     slot.preview ??= previewCheckpoint(entry.location);
@@ -298,7 +300,9 @@ export class ModelHub {
       return {
         ...base,
         family: null,
+        architecture: null,
         layers: null,
+        encoderLayers: null,
         hidden: null,
         vocabSize: null,
         maxPositions: null,
@@ -313,8 +317,9 @@ export class ModelHub {
 /**
  * Architecture numbers from config.json (or a GGUF's metadata) without reading weights. The
  * keys are Hugging Face's: GPT-2 and GPT-J name them n_layer/n_embd/n_positions, Llama and NeoX
- * num_hidden_layers/hidden_size/max_position_embeddings. Once loaded, the family's ModelSpec
- * replaces these numbers.
+ * num_hidden_layers/hidden_size/max_position_embeddings, T5 num_layers (encoder) /
+ * num_decoder_layers / d_model (and has no absolute positions). Once loaded, the model's own
+ * numbers (server/models/describe.ts) replace these.
  */
 async function previewCheckpoint(location: string): Promise<Preview> {
   let raw: unknown;
@@ -327,15 +332,30 @@ async function previewCheckpoint(location: string): Promise<Preview> {
       throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : messageOf(err)}`, { cause: err });
     }
   }
-  const { type, config } = parseModelConfig(raw);
+  const seq2seq = isEncoderDecoder(raw);
+  const { type, config } = seq2seq ? parseSeq2SeqConfig(raw) : parseModelConfig(raw);
   const c = config as Record<string, unknown>;
   const int = (...keys: string[]) => {
     for (const key of keys) if (typeof c[key] === 'number') return c[key];
     return null;
   };
+  if (seq2seq) {
+    const encoderLayers = int('num_layers');
+    return {
+      family: type,
+      architecture: 'encoder-decoder',
+      layers: int('num_decoder_layers') ?? encoderLayers,
+      encoderLayers,
+      hidden: int('d_model'),
+      vocabSize: int('vocab_size'),
+      maxPositions: null,
+    };
+  }
   return {
     family: type,
+    architecture: 'decoder-only',
     layers: int('n_layer', 'num_hidden_layers'),
+    encoderLayers: null,
     hidden: int('n_embd', 'hidden_size'),
     vocabSize: int('vocab_size'),
     maxPositions: int('n_positions', 'max_position_embeddings'),

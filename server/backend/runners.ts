@@ -12,9 +12,10 @@ import { editorIdOf, hparamLayers, HparamsError, resolveHparams } from '../editi
 import { EDITORS, type EditorId } from '../editing/index';
 import { TRAINERS, trainableIdOf, trainRecords } from '../editing/trained';
 import { DatasetError, getCatalog } from '../eval/catalog';
+import { UnsupportedArchitectureError } from '../models/editable';
 import { evaluate, peakMemory } from '../eval/runner';
 import { probeSnapshot } from '../eval/snapshot';
-import { traceStream, TraceRequestError } from '../tracing';
+import { traceLayers, traceModelStream, TraceRequestError } from '../tracing';
 import { getHub } from './instance';
 import { HubError, type ModelHub } from './hub';
 import type { EditWorkspace } from './workspace';
@@ -44,13 +45,14 @@ const trace: RunnerSpec<'trace'> = {
     const lm = await hub.load(input.model);
     const { subject, prompt } = input.request;
     if (!prompt.includes(subject)) throw new HubError(400, `The subject "${subject}" is not in the prompt`);
-    if (input.request.window > lm.network.spec.layers) throw new HubError(400, `window ${input.request.window} is larger than the model's ${lm.network.spec.layers} layers`);
+    const layers = traceLayers(lm);
+    if (input.request.window > layers) throw new HubError(400, `window ${input.request.window} is larger than the model's ${layers} layers`);
   },
   async run(input, ctx, hub = getHub()) {
     const lm = await hub.load(input.model);
     let result: unknown = null;
     try {
-      for await (const event of traceStream(lm, input.request)) {
+      for await (const event of traceModelStream(lm, input.request)) {
         if (ctx.signal.aborted) throw new JobCancelled('trace cancelled');
         if (event.type === 'done') result = event.result;
         else ctx.emit('progress', event);
@@ -164,7 +166,7 @@ async function resolveEval(input: Input<'eval'>, hub: ModelHub) {
     requireTrained(method, hparams, workspace);
     return { method, hparams, workspace, cases, format: loaded.format };
   } catch (error) {
-    if (error instanceof HparamsError) throw new HubError(400, error.message);
+    if (error instanceof HparamsError || error instanceof UnsupportedArchitectureError) throw new HubError(400, error.message);
     if (error instanceof DatasetError) throw new HubError(error.status, error.message);
     throw error;
   }
@@ -244,7 +246,7 @@ async function resolve(input: { model: string; method: string; request: EditRequ
     requireTrained(method, hparams, workspace);
     return { method, hparams, workspace };
   } catch (error) {
-    if (error instanceof HparamsError) throw new HubError(400, error.message);
+    if (error instanceof HparamsError || error instanceof UnsupportedArchitectureError) throw new HubError(400, error.message);
     throw error;
   }
 }
@@ -256,7 +258,7 @@ async function resolve(input: { model: string; method: string; request: EditRequ
 const statistics: RunnerSpec<'statistics'> = {
   access: (input) => ({ key: `model:${input.model}`, mode: 'write' }),
   async check(input, hub = getHub()) {
-    const { layers } = (await hub.load(input.model)).network.spec;
+    const { layers } = (await hub.load(input.model)).editSpec;
     const outside = input.layers.filter((l) => l >= layers);
     if (outside.length) throw new HubError(400, `Layer ${outside.join(', ')} is not in the model: its layers are 0-${layers - 1}`);
   },
@@ -330,7 +332,7 @@ async function resolveTrain(input: Input<'train'>, hub: ModelHub) {
     const hparams = resolveHparams(method, workspace.lm, input.hparams, workspace.location);
     return { method, hparams, workspace, records };
   } catch (error) {
-    if (error instanceof HparamsError) throw new HubError(400, error.message);
+    if (error instanceof HparamsError || error instanceof UnsupportedArchitectureError) throw new HubError(400, error.message);
     if (error instanceof DatasetError) throw new HubError(error.status, error.message);
     throw error;
   }

@@ -12,7 +12,7 @@ import type { SecondMoments } from '../editing/stats/second-moment';
 import { TrainedEditorStore } from '../editing/trained/store';
 import type { VersionStore } from '../editing/version-store';
 import { ModelVersions, type AppliedEdit } from '../editing/versions';
-import type { LanguageModel } from '../models/lm';
+import type { EditableLM } from '../models/editable';
 
 export class EditWorkspace {
   readonly versions: ModelVersions;
@@ -24,7 +24,7 @@ export class EditWorkspace {
   editing = false;
 
   constructor(
-    readonly lm: LanguageModel,
+    readonly lm: EditableLM,
     /** The checkpoint folder or GGUF file (hyper-parameter files, the statistics' cache name). */
     readonly location: string,
     private readonly saved?: { store: VersionStore; model: string },
@@ -32,7 +32,7 @@ export class EditWorkspace {
     trainedRoot?: string,
   ) {
     this.trained = TrainedEditorStore.forModel(location, trainedRoot);
-    this.versions = new ModelVersions(lm.network);
+    this.versions = new ModelVersions(lm);
     this.templates = new ContextTemplates(lm);
     this.stats = secondMoments(lm, location, statsSource(location));
     for (const edit of saved?.store.load(saved.model) ?? []) {

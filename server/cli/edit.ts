@@ -68,7 +68,7 @@ export async function edit(argv: string[]): Promise<void> {
     hparams as never,
   );
   progress.end();
-  const versions = new ModelVersions(lm.network);
+  const versions = new ModelVersions(lm);
   versions.apply(editor.name, [request], outcome.deltas);
   out.write(`after:  ${describe(lm, prompt, request.targetNew)}\n`);
   const changed = outcome.deltas.map((d) => `${d.param} (${d.kind === 'lowRank' ? `rank ${d.rank}` : d.kind === 'ffnSlots' ? `${d.count} added ${d.activation} slot(s)` : 'dense'})`);

@@ -1,14 +1,12 @@
 /** The model and the second-moment statistics the commands share. */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { secondMoments, statsSource, StatsSourceError } from '../editing/stats/defaults';
 import type { SecondMoments, StatsSource } from '../editing/stats/second-moment';
 import { Engine } from '../engine';
 import { createBackend } from '../engine/backends/select';
 import type { EditableLM } from '../models/editable';
-import { isEncoderDecoder } from '../models/families';
 import type { LanguageModel } from '../models/lm';
-import { loadLanguageModel, loadSeq2SeqModel } from '../models/load';
+import { isEncoderDecoderDir, loadLanguageModel, loadSeq2SeqModel } from '../models/load';
 import { UsageError } from './args';
 import type { Progress } from './progress';
 
@@ -34,8 +32,7 @@ export async function loadModel(location: string, progress: Progress): Promise<L
  */
 export async function loadEditableModel(location: string, progress: Progress): Promise<EditableLM> {
   checkModelPath(location);
-  const configPath = path.join(location, 'config.json');
-  if (location.endsWith('.gguf') || !existsSync(configPath) || !isEncoderDecoder(JSON.parse(readFileSync(configPath, 'utf8')))) return loadModel(location, progress);
+  if (!isEncoderDecoderDir(location)) return loadModel(location, progress);
   const started = performance.now();
   const lm = await loadSeq2SeqModel(new Engine(await createBackend()), location, { onProgress: (done, total) => progress.update('loading weights', done, total) });
   progress.end();

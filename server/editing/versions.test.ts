@@ -22,7 +22,7 @@ describe('model versions', () => {
   it('apply, revert one of two edits exactly, reset, and export a loadable checkpoint', async () => {
     const engine = new Engine(new CpuBackend());
     const lm = await loadLanguageModel(engine, WORLD);
-    const versions = new ModelVersions(lm.network);
+    const versions = new ModelVersions(lm);
     const { name } = lm.network.mlpOutWeight(1);
     const weight = () => lm.network.params.get(name)!.valuesSync().slice();
     const base = weight();
@@ -33,7 +33,7 @@ describe('model versions', () => {
     versions.revert(a.id);
     expect(versions.history().map((e) => e.id)).toEqual([2]);
     // base + delta 2 alone, computed fresh, equals what the revert left
-    const onlyB = new ModelVersions(lm.network);
+    const onlyB = new ModelVersions(lm);
     const reverted = weight();
     versions.reset();
     expect(weight()).toEqual(base);

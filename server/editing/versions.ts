@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EditRequest } from '../../lib/editing/request';
 import { writeSafetensors } from '../models/formats/safetensors';
-import type { CausalLM } from '../models/network';
+import type { EditableLM, EditableNetwork } from '../models/editable';
 import type { Tensor } from '../engine';
 import { checkSlotGroup, type SlotGroup } from '../models/ffn-slots';
 import { addDelta } from './deltas';
@@ -35,8 +35,14 @@ export class ModelVersions {
   /** The slot groups of every layer an edit has added slots to, as they were before. */
   private readonly baseSlots = new Map<number, readonly SlotGroup[]>();
   private nextId = 1;
+  readonly network: EditableNetwork;
+  /** The edit stack's depth and width, which added slots must fit. */
+  private readonly stack: { layers: number; hidden: number };
 
-  constructor(readonly network: CausalLM) {}
+  constructor(lm: Pick<EditableLM, 'network' | 'editSpec'>) {
+    this.network = lm.network;
+    this.stack = lm.editSpec;
+  }
 
   /** The applied edits, oldest first. */
   history(): readonly AppliedEdit[] {
@@ -49,7 +55,7 @@ export class ModelVersions {
     for (const d of deltas) {
       if (d.kind === 'ffnSlots') {
         if (d.param !== slotParam(d.layer)) throw new Error(`FFN slots delta named ${d.param} is for layer ${d.layer} (${slotParam(d.layer)})`);
-        checkSlotGroup(d, this.network.spec);
+        checkSlotGroup(d, this.stack);
         continue;
       }
       const { param, rows, cols } = d;

@@ -46,6 +46,7 @@ describe('the dataset catalog', () => {
     expect(datasetIdOf('data/world/datasets/counterfact-test.json')).toBe('world:counterfact-test');
     expect(datasetIdOf('../shared/data/editing/counterfact-portability.sample.json')).toBe('shared:counterfact-portability.sample');
     expect(modelIdOf('data/models/world-gpt2')).toBe('world-gpt2');
+    expect(modelIdOf('data/models/world-t5')).toBe('world-t5');
     expect(modelIdOf('/root/.cache/locus/smollm2/x/SmolLM2-135M-Instruct.Q4_1.gguf')).toBe('smollm2-135m-instruct');
   });
 });
@@ -60,6 +61,11 @@ describe('benchmark results', () => {
     const batch = rows.find((r) => r.id === 'file:world/memit-batch-100-bare.json');
     expect(batch).toMatchObject({ mode: 'batch', batchSize: 100 });
     expect(batch!.post.reliability).toBeGreaterThan(0.9);
+    // the T5 world model's rows (bench/world-t5-eval.sh), under the hub's id for that model
+    const t5 = rows.filter((r) => r.id.startsWith('file:world-t5/'));
+    expect(new Set(t5.map((r) => r.model))).toEqual(new Set(['world-t5']));
+    expect(t5.map((r) => r.method)).toEqual(expect.arrayContaining(['FT-L', 'FT-M', 'KN', 'CaliNET', 'T-Patcher', 'MEND']));
+    expect(t5.find((r) => r.method === 'CaliNET')).toMatchObject({ mode: 'single', cases: 200, dataset: 'world:counterfact-test' });
   });
 
   it('takes finished evaluation jobs only', () => {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { summarizeReport, type BenchmarkRow } from '../../lib/api/benchmarks';
 import type { JobSummary } from '../../lib/api/jobs';
 import type { EvalReport } from '../../lib/eval';
-import { WORLD_MODEL_ID } from '../backend/hub';
+import { WORLD_MODEL_ID, WORLD_T5_MODEL_ID } from '../backend/hub';
 import { SMOLLM2_ID } from '../models/registry';
 import { datasetIdOf } from './catalog';
 
@@ -25,7 +25,7 @@ function isReport(json: unknown): json is ReportFile {
 /** The hub's id for the model a report names by path (the CLI takes paths, the studio ids). */
 export function modelIdOf(location: string): string {
   const base = path.basename(location);
-  if (base === WORLD_MODEL_ID) return WORLD_MODEL_ID;
+  if (base === WORLD_MODEL_ID || base === WORLD_T5_MODEL_ID) return base;
   if (/smollm2/i.test(location)) return SMOLLM2_ID;
   return base;
 }

@@ -1,13 +1,13 @@
 /** What the studio shows before and after an edit: p(target) of each probe and a greedy continuation. */
 import type { EditProbes, ProbeScore, ProbeSnapshot } from '../../lib/api/jobs';
 import { fillPrompt, type EditRequest } from '../../lib/editing/request';
-import type { LanguageModel } from '../models/lm';
+import type { EditableLM } from '../models/editable';
 import { scoreAll } from './metrics';
 
 /** Tokens generated after the edit prompt. */
 export const SNAPSHOT_GENERATION_TOKENS = 12;
 
-export function probeSnapshot(lm: LanguageModel, request: EditRequest, probes: EditProbes): ProbeSnapshot {
+export function probeSnapshot(lm: Pick<EditableLM, 'score' | 'generate'>, request: EditRequest, probes: EditProbes): ProbeSnapshot {
   const prompt = fillPrompt(request).text;
   const pairs = [
     { prompt, target: request.targetNew },

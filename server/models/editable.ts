@@ -91,11 +91,16 @@ export interface EditableLM {
   tokenEmbeddings(ids: readonly number[]): Float32Array[];
 }
 
+/** A method's refusal of a model of the other architecture: bad input (400 in the studio), fit to show. */
+export class UnsupportedArchitectureError extends Error {
+  override name = 'UnsupportedArchitectureError';
+}
+
 /**
  * A method that only works on decoder-only models narrows with this; the message names the method,
  * the model's family and architecture, and `why`.
  */
 export function decoderOnly(lm: EditableLM, method: string, why: string): LanguageModel {
-  if (!(lm instanceof LanguageModel)) throw new Error(`${method} does not edit ${lm.editSpec.family} models (${lm.architecture}): ${why}`);
+  if (!(lm instanceof LanguageModel)) throw new UnsupportedArchitectureError(`${method} does not edit ${lm.editSpec.family} models (${lm.architecture}): ${why}`);
   return lm;
 }

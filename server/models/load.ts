@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Engine } from '../engine';
-import { buildModel, buildSeq2SeqModel, type DecoderOnlyLM } from './families';
+import type { EditableLM } from './editable';
+import { buildModel, buildSeq2SeqModel, isEncoderDecoder, type DecoderOnlyLM } from './families';
 import { openGguf } from './formats/gguf';
 import { openCheckpoint } from './formats/safetensors';
 import { ggufConfig, ggufTensorSource } from './gguf-checkpoint';
@@ -77,4 +78,25 @@ function checkVocabulary(lm: LanguageModel, location: string): LanguageModel {
     throw new ModelLoadError(`${location}: the tokenizer has ${lm.tokenizer.vocabSize} tokens but the model's embedding has ${modelVocab} rows; they do not belong together`);
   }
   return lm;
+}
+
+/**
+ * A model of either architecture from a checkpoint folder or a .gguf file: a folder whose
+ * config.json names an encoder-decoder family (T5) loads as a Seq2SeqLanguageModel, anything else
+ * as a LanguageModel. For callers that work on both through EditableLM (the hub, `locus eval`,
+ * the world report).
+ */
+export async function loadEditableLM(engine: Engine, location: string, opts: LoadOptions = {}): Promise<EditableLM> {
+  return isEncoderDecoderDir(location) ? loadSeq2SeqModel(engine, location, opts) : loadLanguageModel(engine, location, opts);
+}
+
+/** Whether `location` is a checkpoint folder whose config.json names an encoder-decoder family. */
+export function isEncoderDecoderDir(location: string): boolean {
+  const configPath = path.join(location, 'config.json');
+  if (location.endsWith('.gguf') || !existsSync(configPath)) return false;
+  try {
+    return isEncoderDecoder(JSON.parse(readFileSync(configPath, 'utf8')));
+  } catch {
+    return false; // an unreadable config is reported by the loader, with its path
+  }
 }

@@ -110,7 +110,7 @@ describe('ONNX export of the world model', () => {
   });
 
   it('exports the loaded version: an applied edit changes the exported weights, a revert restores them', async () => {
-    const versions = new ModelVersions(lm.network);
+    const versions = new ModelVersions(lm);
     const probe = probes[1]!;
     const ids = lm.encode(probe.prompt);
     const { hidden, mlpHidden } = lm.network.spec;
@@ -132,7 +132,7 @@ describe('ONNX export of the world model', () => {
   });
 
   it('refuses a version with added FFN slots (T-Patcher, CaliNET), which the graph would leave out', () => {
-    const versions = new ModelVersions(lm.network);
+    const versions = new ModelVersions(lm);
     const { hidden } = lm.network.spec;
     const slots = { param: 'ffn_slots.5', kind: 'ffnSlots', layer: 5, count: 1, width: hidden, activation: 'relu', keys: new Float32Array(hidden), bias: new Float32Array(1), values: new Float32Array(hidden) } as const;
     const edit = versions.apply('test', [], [slots]);

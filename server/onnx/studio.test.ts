@@ -54,7 +54,7 @@ describe('tracing in the browser: what the server serves', () => {
       await session.release();
     }
     const { versions, lm } = await hub.workspace(WORLD_MODEL_ID);
-    const { hidden } = lm.network.spec;
+    const { hidden } = lm.editSpec;
     const edit = versions.apply('test', [], [{ param: 'transformer.h.0.attn.c_proj.weight', kind: 'lowRank', rows: hidden, cols: hidden, rank: 1, left: new Float32Array(hidden).fill(0.01), right: new Float32Array(hidden).fill(0.01) }]);
     try {
       const edited = await modelOnnx(hub, WORLD_MODEL_ID);

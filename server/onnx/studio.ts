@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { BrowserTraceInput } from '../../lib/api/onnx';
 import { traceRequestSchema, type TraceRequest } from '../../lib/tracing';
 import { HubError, type ModelHub } from '../backend/hub';
+import { LanguageModel } from '../models/lm';
 import { embeddingNoiseLevel, traceInput, TraceRequestError } from '../tracing';
 import { exportOnnx, onnxMaxBytes, onnxWeightBytes, OnnxExportError, tooLargeMessage, type OnnxExport } from './export';
 
@@ -20,7 +21,7 @@ export function versionOf(hub: ModelHub, id: string): string {
 
 /** Model `id` as it is now (base + applied edits), as ONNX; 413 over LOCUS_ONNX_MAX_MB. */
 export async function modelOnnx(hub: ModelHub, id: string): Promise<OnnxExport & { version: string }> {
-  const lm = await hub.load(id);
+  const lm = await decoderOnlyModel(hub, id, 'ONNX export');
   const location = hub.location(id);
   if (location.endsWith('.gguf')) throw new HubError(400, `ONNX export supports the gpt2 family; ${id} is ${lm.network.spec.family}`);
   const config = JSON.parse(await readFile(path.join(location, 'config.json'), 'utf8')) as unknown;
@@ -34,7 +35,7 @@ export async function modelOnnx(hub: ModelHub, id: string): Promise<OnnxExport &
 /** A trace request tokenised on the server, with the noise level resolved as the server trace
  * resolves it (3 x the std of the subject's token embeddings, unless the request fixes it). */
 export async function browserTraceInput(hub: ModelHub, id: string, request: TraceRequest): Promise<BrowserTraceInput> {
-  const lm = await hub.load(id);
+  const lm = await decoderOnlyModel(hub, id, 'Tracing in the browser');
   const { spec } = lm.network;
   if (spec.family !== 'gpt2') throw new HubError(400, `Tracing in the browser supports the gpt2 family; ${id} is ${spec.family}`);
   const onnxBytes = onnxWeightBytes(lm.network);
@@ -62,4 +63,11 @@ export async function browserTraceInput(hub: ModelHub, id: string, request: Trac
     input: { ...input, tokens: [...input.tokens], tokenIds: [...input.tokenIds] },
     settings: { kinds, samples, noiseLevel, window, seed, positions },
   };
+}
+
+/** Model `id`, which the ONNX export (of decoder-only families) must be able to read. */
+async function decoderOnlyModel(hub: ModelHub, id: string, what: string): Promise<LanguageModel> {
+  const lm = await hub.load(id);
+  if (!(lm instanceof LanguageModel)) throw new HubError(400, `${what} supports the gpt2 family; ${id} is ${lm.editSpec.family} (${lm.architecture}), which traces on the server only`);
+  return lm;
 }

@@ -1,7 +1,7 @@
 import { noiseLevelFromEmbeddings } from '../../lib/tracing';
 import type { Tensor } from '../engine';
 import { embedding } from '../engine/ops';
-import type { LanguageModel } from '../models/lm';
+import type { EditableLM } from '../models/editable';
 import type { CausalLM, ModelSpec } from '../models/network';
 
 /**
@@ -23,22 +23,21 @@ export function inputEmbedding(network: CausalLM): Tensor {
   return table;
 }
 
-/** The input embedding rows of these token ids, [ids, hidden], read to the host. */
-export function embeddingRows(network: CausalLM, ids: readonly number[]): Float32Array {
-  const engine = network.engine;
-  return engine.noGrad(() =>
-    engine.tidy(() => embedding(inputEmbedding(network), engine.tensor(Int32Array.from(ids), [1, ids.length], 'i32')).valuesSync() as Float32Array),
-  );
+/** Rows of an embedding table [V, D] for these token ids, [ids, hidden], read to the host. */
+export function embeddingRows(table: Tensor, ids: readonly number[]): Float32Array {
+  const engine = table.engine;
+  return engine.noGrad(() => engine.tidy(() => embedding(table, engine.tensor(Int32Array.from(ids), [1, ids.length], 'i32')).valuesSync() as Float32Array));
 }
 
 /**
  * ROME's noise level: `multiplier` (3) x the standard deviation of the token embeddings of the
  * subjects' tokens (collect_embedding_std tokenises each subject on its own, without special
  * tokens, and takes the std over every value). Use many subjects for a stable figure; the trace
- * falls back to the traced subject alone.
+ * falls back to the traced subject alone. The table is the model's input token embedding (T5: the
+ * shared one both stacks read).
  */
-export function embeddingNoiseLevel(lm: LanguageModel, subjects: readonly string[], opts: { multiplier?: number } = {}): number {
+export function embeddingNoiseLevel(lm: Pick<EditableLM, 'tokenizer' | 'inputEmbedding'>, subjects: readonly string[], opts: { multiplier?: number } = {}): number {
   const ids = subjects.flatMap((s) => lm.tokenizer.encode(s, { addSpecialTokens: false }).ids);
   if (ids.length === 0) throw new Error('embeddingNoiseLevel: the subjects have no tokens');
-  return noiseLevelFromEmbeddings(embeddingRows(lm.network, ids), opts.multiplier ?? 3);
+  return noiseLevelFromEmbeddings(embeddingRows(lm.inputEmbedding(), ids), opts.multiplier ?? 3);
 }

@@ -14,12 +14,14 @@
  */
 import {
   collectTrace,
-  noiseLevelFromEmbeddings,
   restoreWindow,
   traceRequestSchema,
   traceTokens,
   type CorruptedRow,
+  type DecoderGrid,
+  type KindTrace,
   type RunnerSetup,
+  type TraceEvent,
   type TraceKind,
   type TraceRequestInput,
   type TraceResult,
@@ -31,6 +33,7 @@ import { add, logSoftmax, narrow, where } from '../engine/ops';
 import { Hooks, type HookPoint } from '../models/hooks';
 import type { EncoderDecoderLM, Stack } from '../models/seq2seq';
 import type { Seq2SeqLanguageModel } from '../models/seq2seq-lm';
+import { embeddingNoiseLevel } from './noise';
 import { traceInput, TraceRequestError } from './trace';
 
 export const SEQ2SEQ_HOOK_POINTS: Record<Stack, Record<TraceKind, HookPoint>> = {
@@ -176,12 +179,11 @@ export class Seq2SeqTraceRunner implements TraceRunner {
 }
 
 /** Decoder-side effects: per kind, [decoder layer][decoder position] indirect effect. */
-export interface DecoderTrace {
-  layers: number;
-  tokens: string[];
-  traces: { kind: TraceKind; effects: number[][] }[];
+export interface DecoderTrace extends DecoderGrid {
+  traces: KindTrace[];
 }
 
+/** The two heatmaps of an encoder-decoder trace, apart. */
 export interface Seq2SeqTraceResult {
   /** The encoder heatmap, with the setup (clean / corrupted probabilities, tokens, subject range). */
   encoder: TraceResult;
@@ -189,11 +191,16 @@ export interface Seq2SeqTraceResult {
 }
 
 /**
- * A causal trace of a prompt, subject and target on an encoder-decoder model: both heatmaps. The
- * noise level, when not given, is noiseMultiplier x the std of the subject's token embeddings (the
- * shared embedding both stacks read), as traceStream computes it for decoder-only models.
+ * A causal trace of a prompt, subject and target on an encoder-decoder model, streamed as a
+ * decoder-only trace is (lib/tracing TraceEvent): 'clean' (its setup names the decoder's grid; its
+ * row count covers both stacks), the encoder's rows, the decoder's rows (`stack: 'decoder'`), then
+ * 'done' with the encoder's result and `decoder` beside it. The noise level, when not given, is
+ * noiseMultiplier x the std of the subject's token embeddings (the shared embedding both stacks
+ * read), as traceStream computes it for decoder-only models.
  */
-export async function traceSeq2Seq(lm: Seq2SeqLanguageModel, request: TraceRequestInput, opts: TraceRunOptions = {}): Promise<Seq2SeqTraceResult> {
+export async function* traceSeq2SeqStream(lm: Seq2SeqLanguageModel, request: TraceRequestInput, opts: TraceRunOptions = {}): AsyncGenerator<TraceEvent, void> {
+  const now = opts.now ?? (() => performance.now());
+  const started = now();
   const parsed = traceRequestSchema.safeParse(request);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -201,33 +208,48 @@ export async function traceSeq2Seq(lm: Seq2SeqLanguageModel, request: TraceReque
   }
   const { kinds, samples, window, seed, positions, noiseLevel, noiseMultiplier, subject } = parsed.data;
   const input = traceInput(lm, parsed.data);
-  const subjectIds = lm.tokenizer.encode(subject, { addSpecialTokens: false }).ids;
-  const rows = lm.tokenEmbeddings(subjectIds);
-  const embeddings = new Float32Array(rows.length * lm.network.spec.hidden);
-  rows.forEach((r, i) => embeddings.set(r, i * r.length));
-  const level = noiseLevel ?? noiseLevelFromEmbeddings(embeddings, noiseMultiplier);
+  const level = noiseLevel ?? embeddingNoiseLevel(lm, [subject], { multiplier: noiseMultiplier });
 
   const runner = new Seq2SeqTraceRunner(lm.network);
   try {
-    const encoder = await collectTrace(traceTokens(runner, input, { kinds, samples, window, seed, positions, noiseLevel: level }, opts));
     const layers = runner.layersOf('decoder');
+    const grid = { layers, tokens: runner.decoderIds.map((id) => lm.tokenizer.decode([id])) };
+    const decoderRows = kinds.length * layers;
+    let encoder: TraceResult | null = null;
+    for await (const event of traceTokens(runner, input, { kinds, samples, window, seed, positions, noiseLevel: level }, opts)) {
+      if (event.type === 'clean') yield { ...event, setup: { ...event.setup, decoder: grid }, rows: event.rows + decoderRows };
+      else if (event.type === 'row') yield { ...event, total: event.total + decoderRows };
+      else encoder = event.result;
+    }
+    if (!encoder) throw new Error('trace: the encoder trace ended without a result');
+    const encoderRows = encoder.traces.reduce((n, t) => n + t.effects.length, 0);
+    const pause = opts.pause ?? (() => new Promise<void>((r) => setImmediate(r)));
     const positionsOut = runner.decoderIds.map((_, t) => t);
-    const traces = [];
+    const traces: KindTrace[] = [];
     for (const kind of kinds) {
       const effects: number[][] = [];
       for (let layer = 0; layer < layers; layer++) {
         const restoreLayers = restoreWindow(kind, layer, layers, window);
         const cells = positionsOut.flatMap((token) => Array.from({ length: samples }, (_, sample) => ({ sample, restore: [{ kind, layers: restoreLayers, tokens: [token] }] })));
         const probs = await runner.corruptedIn('decoder', cells);
-        effects.push(positionsOut.map((_, i) => mean(probs.subarray(i * samples, (i + 1) * samples)) - encoder.pCorrupted));
-        await new Promise((r) => setImmediate(r));
+        const row = positionsOut.map((_, i) => mean(probs.subarray(i * samples, (i + 1) * samples)) - encoder.pCorrupted);
+        effects.push(row);
+        yield { type: 'row', stack: 'decoder', kind, layer, effects: row, done: encoderRows + traces.length * layers + layer + 1, total: encoderRows + decoderRows };
+        await pause();
       }
       traces.push({ kind, effects });
     }
-    return { encoder, decoder: { layers, tokens: runner.decoderIds.map((id) => lm.tokenizer.decode([id])), traces } };
+    yield { type: 'done', result: { ...encoder, decoder: grid, decoderTraces: traces, seconds: (now() - started) / 1000 } };
   } finally {
     runner.dispose();
   }
+}
+
+/** A whole encoder-decoder trace, its two heatmaps apart. */
+export async function traceSeq2Seq(lm: Seq2SeqLanguageModel, request: TraceRequestInput, opts: TraceRunOptions = {}): Promise<Seq2SeqTraceResult> {
+  const { decoder, decoderTraces, ...encoder } = await collectTrace(traceSeq2SeqStream(lm, request, opts));
+  if (!decoder || !decoderTraces) throw new Error('trace: the encoder-decoder trace ended without its decoder heatmaps');
+  return { encoder, decoder: { ...decoder, traces: decoderTraces } };
 }
 
 function mean(values: ArrayLike<number>): number {

@@ -1,22 +1,26 @@
 /**
- * The world model's report (issue 4): what it knows, measured with our engine on the CPU from the
- * probe files the generator wrote, written to <model>/REPORT.md with the training record.
- *   npm run world:report [-- --model data/models/world-gpt2 --probes data/world/probes]
+ * A world model's report (issues 4 and 12): what it knows, measured with our engine on the CPU from
+ * the probe files the generator wrote, written to <model>/REPORT.md with the training record. Either
+ * architecture: the decoder-only world model (data/models/world-gpt2) or the T5 one
+ * (data/models/world-t5), read through EditableLM (for T5 the prompt goes to the encoder and the
+ * answer's first token is the decoder's first prediction).
+ *   npm run world:report [-- --model data/models/world-t5 --probes data/world/probes]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CpuBackend, Engine } from '../engine';
-import type { LanguageModel } from '../models/lm';
-import { loadLanguageModel } from '../models/load';
+import { modelShape, type ModelShape } from '../models/describe';
+import type { EditableLM } from '../models/editable';
+import { loadEditableLM } from '../models/load';
 
 interface Probe {
   prompt: string;
   answer: string;
 }
 
-/** Share of prompts whose top-1 next token is the answer's first token (answers follow a space). */
-export function firstTokenAccuracy(lm: LanguageModel, probes: readonly Probe[], batch = 128): { accuracy: number; predictions: number[] } {
+/** Share of prompts whose top-1 next (T5: first decoder) token is the answer's first token (answers follow a space). */
+export function firstTokenAccuracy(lm: Pick<EditableLM, 'topK' | 'tokenizer'>, probes: readonly Probe[], batch = 128): { accuracy: number; predictions: number[] } {
   const predictions: number[] = [];
   let correct = 0;
   for (let i = 0; i < probes.length; i += batch) {
@@ -36,13 +40,69 @@ export function firstTokenAccuracy(lm: LanguageModel, probes: readonly Probe[], 
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
+const DEFAULT_MODEL = 'data/models/world-gpt2';
+
+/** What reference/train_world.py and train_world_t5.py record in training.json (the T5 script counts decoder target tokens). */
+interface TrainingRecord {
+  command: string;
+  parameters: number;
+  corpus_lines: number;
+  tokens_per_epoch?: number;
+  target_tokens_per_epoch?: number;
+  /** T5: (encoder input, decoder target) pairs, one per sentence with an object. */
+  examples?: number;
+  framing?: string;
+  tokens_seen: number;
+  epochs: number;
+  seconds: number;
+  device: string;
+  versions: Record<string, string>;
+  quick_accuracy_pytorch?: Record<string, number>;
+  loss_curve: { step: number; loss: number; lr: number }[];
+}
+
+const QUICK_KEYS = ['known-facts/train', 'known-facts/heldOut', 'two-hop/train', 'two-hop/heldOut', 'two-hop/heldOut-with-shortcut'];
+
+/** config.json's dtype as the report names it, and its bytes per parameter. */
+const DTYPE_NAMES: Record<string, { name: string; bytes: number }> = {
+  float16: { name: 'f16', bytes: 2 },
+  bfloat16: { name: 'bf16', bytes: 2 },
+  float32: { name: 'f32', bytes: 4 },
+};
+
+const FAMILY_NAMES: Record<string, string> = { gpt2: 'GPT-2', t5: 'T5' };
+
+function architectureSentence(shape: ModelShape): string {
+  const family = FAMILY_NAMES[shape.family] ?? shape.family;
+  return shape.architecture === 'encoder-decoder' ? `A ${family}-architecture (encoder-decoder) model` : `A ${family}-architecture model`;
+}
+
+function configRows(shape: ModelShape, training: TrainingRecord, stored: { name: string; bytes: number }): [string, string][] {
+  const seq2seq = shape.encoderLayers !== null;
+  const perEpoch = training.tokens_per_epoch !== undefined ? `${training.tokens_per_epoch} tokens` : `${training.target_tokens_per_epoch} decoder target tokens`;
+  return [
+    seq2seq
+      ? ['encoder + decoder layers / width / heads', `${shape.encoderLayers} + ${shape.layers} / ${shape.hidden} / ${shape.heads}`]
+      : ['layers / width / heads', `${shape.layers} / ${shape.hidden} / ${shape.heads}`],
+    ['FFN width', String(shape.mlpHidden)],
+    ['vocabulary (byte-level BPE trained on the corpus)', String(shape.vocabSize)],
+    seq2seq
+      ? ['context', `no absolute positions (relative position buckets); Locus reads up to ${shape.maxPositions} tokens`]
+      : ['context', `${shape.maxPositions} tokens`],
+    ['parameters', `${(training.parameters / 1e6).toFixed(2)}M (${stored.name} checkpoint: ${((training.parameters * stored.bytes) / 1e6).toFixed(1)} MB)`],
+    ['corpus', `${training.corpus_lines} lines${training.examples ? `, ${training.examples} encoder-decoder examples` : ''}, ${perEpoch} per epoch`],
+    ['tokens seen', `${training.tokens_seen} (${training.epochs.toFixed(1)} epochs)`],
+    ['training', `${training.seconds} s on ${training.device} (torch ${training.versions.torch}, transformers ${training.versions.transformers})`],
+  ];
+}
+
 async function main() {
-  const { values } = parseArgs({ options: { model: { type: 'string', default: 'data/models/world-gpt2' }, probes: { type: 'string', default: 'data/world/probes' } } });
+  const { values } = parseArgs({ options: { model: { type: 'string', default: DEFAULT_MODEL }, probes: { type: 'string', default: 'data/world/probes' } } });
   const modelDir = values.model!;
   const probesDir = values.probes!;
   const read = <T>(file: string) => JSON.parse(readFileSync(path.join(probesDir, file), 'utf8')) as T;
   const engine = new Engine(new CpuBackend());
-  const lm = await loadLanguageModel(engine, modelDir);
+  const lm = await loadEditableLM(engine, modelDir);
   const started = performance.now();
 
   const facts = read<(Probe & { phrasing: string; form: string })[]>('known-facts.json');
@@ -72,40 +132,26 @@ async function main() {
   });
   const seconds = (performance.now() - started) / 1000;
 
-  const training = JSON.parse(readFileSync(path.join(modelDir, 'training.json'), 'utf8')) as {
-    command: string;
-    parameters: number;
-    corpus_lines: number;
-    tokens_per_epoch: number;
-    tokens_seen: number;
-    epochs: number;
-    seconds: number;
-    device: string;
-    versions: Record<string, string>;
-    loss_curve: { step: number; loss: number; lr: number }[];
-  };
-  const config = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const training = JSON.parse(readFileSync(path.join(modelDir, 'training.json'), 'utf8')) as TrainingRecord;
+  const config = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as { dtype?: string; torch_dtype?: string };
+  const shape = modelShape(lm);
   const curve = training.loss_curve.filter((p, i, all) => p.step % 1000 === 0 || i === all.length - 1);
   const spread = Math.max(...locality.map((l) => l.accuracy)) - Math.min(...locality.map((l) => l.accuracy));
+  const stored = DTYPE_NAMES[config.dtype ?? config.torch_dtype ?? ''] ?? { name: config.dtype ?? 'f32', bytes: 4 };
+  const quick = training.quick_accuracy_pytorch;
   const report = `# World model: ${path.basename(modelDir)}
 
-A GPT-2-architecture model trained on the synthetic world's corpus (data/world). Generated by
-\`npm run world:report\` on ${new Date().toISOString().slice(0, 10)} with Locus's own engine (CPU backend, f32 from the
-f16 checkpoint); evaluation took ${seconds.toFixed(0)} s.
+${architectureSentence(shape)} trained on the synthetic world's corpus (data/world). Generated by
+\`npm run world:report${modelDir === DEFAULT_MODEL ? '' : ` -- --model ${modelDir}`}\` on ${new Date().toISOString().slice(0, 10)} with Locus's own engine (CPU backend, f32 from the
+${stored.name} checkpoint); evaluation took ${seconds.toFixed(0)} s.${training.framing ? `\n\nFraming (training.json): ${training.framing}. The accuracies below read the decoder's first prediction after the start token.` : ''}
 
 ## Config
 | | |
 |---|---|
-| layers / width / heads | ${config.n_layer} / ${config.n_embd} / ${config.n_head} |
-| vocabulary (byte-level BPE trained on the corpus) | ${config.vocab_size} |
-| context | ${config.n_positions} tokens |
-| parameters | ${(training.parameters / 1e6).toFixed(2)}M (f16 checkpoint: ${(training.parameters * 2 / 1e6).toFixed(1)} MB) |
-| corpus | ${training.corpus_lines} lines, ${training.tokens_per_epoch} tokens per epoch |
-| tokens seen | ${training.tokens_seen} (${training.epochs.toFixed(1)} epochs) |
-| training | ${training.seconds} s on ${training.device} (torch ${training.versions.torch}, transformers ${training.versions.transformers}) |
+${configRows(shape, training, stored).map(([k, v]) => `| ${k} | ${v} |`).join('\n')}
 
 Reproduce: \`npx tsx server/world/cli.ts generate --seed 1 --out data/world\`, then on the GPU machine
-\`${training.command.replace(/--out \S+/, '--out data/models/world-gpt2')}\`.
+\`${training.command.replace(/--out \S+/, `--out ${modelDir}`)}\`.
 
 ## Known facts (top-1 teacher-forced accuracy of the object's first token)
 | phrasings | n | accuracy |
@@ -116,7 +162,7 @@ ${factTotals.map((r) => `| ${r.phrasing === 'train' ? 'training phrasings' : 'he
 |---|---|---|---|
 ${factRows.map((r) => `| ${r.phrasing} | ${r.form} | ${r.n} | ${pct(r.accuracy)} |`).join('\n')}
 
-Targets (issue 4): >= 95% on training phrasings, >= 80% on held-out phrasings.
+Targets (issue 4): >= 95% on training phrasings, >= 80% on held-out phrasings.${quick ? `\nThe training script's own check in PyTorch, same probes and metric (training.json): ${QUICK_KEYS.filter((k) => k in quick).map((k) => `${k} ${pct(quick[k]!)}`).join(', ')}.` : ''}
 
 ## Two-hop questions
 | compositions | n | accuracy |

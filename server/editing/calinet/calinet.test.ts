@@ -37,7 +37,7 @@ describe('CaliNET on the world model', () => {
       expect(d).toMatchObject({ count: 64, width: 256, activation: 'relu' });
       expect(d.bias.every((b) => b === 0)).toBe(true);
     }
-    const versions = new ModelVersions(lm.network);
+    const versions = new ModelVersions(lm);
     const edit = versions.apply('CaliNET', [request], outcome.deltas);
     const after = p(filled(request), request.targetNew);
     console.log(before.target, after, top1(probe), before.probeTop);
@@ -53,7 +53,7 @@ describe('CaliNET on the world model', () => {
     const { lm, ctx, p } = await setup();
     const outcome = await calinet.apply(ctx, requests, calinet.hparams.parse({ ...calinet.defaults(lm), maxSteps: 200 }));
     expect(outcome.deltas).toHaveLength(2);
-    const versions = new ModelVersions(lm.network);
+    const versions = new ModelVersions(lm);
     versions.apply('CaliNET', requests, outcome.deltas);
     for (const r of requests) expect(p(filled(r), r.targetNew)).toBeGreaterThan(0.5);
     versions.reset();

@@ -52,7 +52,7 @@ export const rome: Editor<typeof RomeHparams> = {
  * (Yao et al. 2023, Table 2) has no ROME or MEMIT rows for T5-XL for this reason.
  */
 export const LOCATE_THEN_EDIT_ON_SEQ2SEQ =
-  'it inserts a rank-one key→value memory at the subject\'s last token in the MLP of the one stack that both reads the subject and predicts the object; in an encoder-decoder model the subject is read by the encoder and the object predicted by the decoder (through cross-attention), so no MLP position holds both and the key k* and value v* it solves for do not exist (Yao et al. 2023 report no ROME/MEMIT rows for T5). Use FT, KN, T-Patcher or CaliNET on this model.';
+  'it inserts a rank-one key→value memory at the subject\'s last token in the MLP of the one stack that both reads the subject and predicts the object; in an encoder-decoder model the subject is read by the encoder and the object predicted by the decoder (through cross-attention), so no MLP position holds both and the key k* and value v* it solves for do not exist (Yao et al. 2023 report no ROME/MEMIT rows for T5). Use FT-L, FT-M, KN, T-Patcher, CaliNET, MEND or KE on this model.';
 
 async function editOne(ctx: DecoderOnlyContext, index: number, request: EditRequest, hp: RomeHparams, stats: Record<string, number>): Promise<WeightDelta> {
   const { lm } = ctx;

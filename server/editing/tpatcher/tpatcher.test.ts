@@ -39,7 +39,7 @@ describe('T-Patcher on the world model', () => {
     expect(delta.count).toBeGreaterThanOrEqual(1);
     expect(delta.count).toBeLessThanOrEqual(5);
 
-    const versions = new ModelVersions(lm.network);
+    const versions = new ModelVersions(lm);
     const applied = versions.apply('T-Patcher', [request], outcome.deltas);
     const after = { target: p(prompt, request.targetNew), probe: logits(probe) };
     expect(after.target).toBeGreaterThan(0.5);
@@ -56,7 +56,7 @@ describe('T-Patcher on the world model', () => {
       expect(logits(prompt)).toEqual(before.prompt);
       const [loaded] = store.load('world');
       expect(loaded!.deltas).toEqual(outcome.deltas);
-      const restored = new ModelVersions(lm.network);
+      const restored = new ModelVersions(lm);
       restored.apply(loaded!.method, loaded!.requests, loaded!.deltas, loaded);
       expect(logits(prompt)).toEqual(edited);
       await expect(restored.export(path.join(tmp.dir, 'export'))).rejects.toThrow(/edit 1 \(T-Patcher\) added key\/value slots beside the MLP of layer\(s\) 5.*revert it/);
@@ -79,7 +79,7 @@ describe('T-Patcher on the world model', () => {
     if (delta.kind !== 'ffnSlots') throw new Error('T-Patcher returns an ffnSlots delta');
     expect(delta.activation).toBe('relu');
     expect(delta.count).toBeGreaterThanOrEqual(requests.length);
-    const versions = new ModelVersions(lm.network);
+    const versions = new ModelVersions(lm);
     versions.apply('T-Patcher', requests, outcome.deltas);
     for (const r of requests) expect(p(r.prompt.replace('{}', r.subject), r.targetNew)).toBeGreaterThan(0.5);
     expect(logits(probe)).toEqual(before);
@@ -91,7 +91,7 @@ describe('T-Patcher on the world model', () => {
     const { lm, ctx, p } = await setup();
     const [a, b] = requests as [(typeof requests)[0], (typeof requests)[0]];
     const hp = tpatcher.hparams.parse(tpatcher.defaults(lm));
-    const versions = new ModelVersions(lm.network);
+    const versions = new ModelVersions(lm);
     const first = versions.apply('T-Patcher', [a], (await tpatcher.apply(ctx, [a], hp)).deltas);
     const second = await tpatcher.apply(ctx, [b], hp);
     versions.apply('T-Patcher', [b], second.deltas);
