@@ -64,10 +64,10 @@ describe.skipIf(!hasRedis)('scale-out through Redis and BullMQ (redis-server fro
       ids.push(((await res.json()) as { id: string }).id);
     }
 
-    const until = async (what: string, ok: () => Promise<boolean> | boolean, ms = 90_000) => {
+    const until = async (what: string | (() => string), ok: () => Promise<boolean> | boolean, ms = 90_000) => {
       const end = Date.now() + ms;
       while (!(await ok())) {
-        if (Date.now() > end) throw new Error(`timed out: ${what}`);
+        if (Date.now() > end) throw new Error(`timed out: ${typeof what === 'function' ? what() : what}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     };
@@ -83,7 +83,7 @@ describe.skipIf(!hasRedis)('scale-out through Redis and BullMQ (redis-server fro
     });
     killGroup(b.proc, 'SIGKILL');
 
-    await until('all 20 jobs completed', () => completions.size === JOBS, 300_000);
+    await until(() => `all ${JOBS} jobs completed (so far ${completions.size}; failures: ${failures.join('; ') || 'none'})`, () => completions.size === JOBS, 300_000);
     await new Promise((r) => setTimeout(r, 500)); // any duplicate completion would have arrived
     expect(failures).toEqual([]);
     expect([...completions.keys()].sort()).toEqual([...ids].sort());
