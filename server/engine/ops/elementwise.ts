@@ -99,11 +99,12 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
 }
 
 export function add(a: Tensor, b: Tensor): Tensor {
-  return a.engine.record('add', [a, b], binary('add', a, b), [], (g) => [unbroadcast(g, a.shape), unbroadcast(g, b.shape)]);
+  // Only the inputs that need a gradient get one: a frozen bias's would be a reduction over every row.
+  return a.engine.record('add', [a, b], binary('add', a, b), [], (g) => [a.requiresGrad ? unbroadcast(g, a.shape) : null, b.requiresGrad ? unbroadcast(g, b.shape) : null]);
 }
 
 export function sub(a: Tensor, b: Tensor): Tensor {
-  return a.engine.record('sub', [a, b], binary('sub', a, b), [], (g) => [unbroadcast(g, a.shape), unbroadcast(neg(g), b.shape)]);
+  return a.engine.record('sub', [a, b], binary('sub', a, b), [], (g) => [a.requiresGrad ? unbroadcast(g, a.shape) : null, b.requiresGrad ? unbroadcast(neg(g), b.shape) : null]);
 }
 
 export function mul(a: Tensor, b: Tensor): Tensor {
@@ -134,7 +135,7 @@ export function pow(a: Tensor, b: Tensor): Tensor {
 export function maximum(a: Tensor, b: Tensor): Tensor {
   return a.engine.record('maximum', [a, b], binary('maximum', a, b), [a, b], (g, [as, bs]) => {
     const aWins = addScalar(neg(binary('greater', bs!, as!)), 1);
-    return [unbroadcast(mul(g, aWins), a.shape), unbroadcast(mul(g, addScalar(neg(aWins), 1)), b.shape)];
+    return [a.requiresGrad ? unbroadcast(mul(g, aWins), a.shape) : null, b.requiresGrad ? unbroadcast(mul(g, addScalar(neg(aWins), 1)), b.shape) : null];
   });
 }
 
@@ -154,7 +155,7 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   for (const t of [ones, c, x, y]) t.dispose();
   return e.record('where', [cond, a, b], out, [cond], (g, [cs]) => [
     null,
-    unbroadcast(mul(g, cs!), a.shape),
-    unbroadcast(mul(g, addScalar(neg(cs!), 1)), b.shape),
+    a.requiresGrad ? unbroadcast(mul(g, cs!), a.shape) : null,
+    b.requiresGrad ? unbroadcast(mul(g, addScalar(neg(cs!), 1)), b.shape) : null,
   ]);
 }
