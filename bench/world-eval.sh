@@ -41,9 +41,23 @@ declare -A RUNS=(
   [calinet-sequential-100]="--method calinet --n 100 --mode sequential --checkpoints 1,10,25,50,100"
   [tpatcher-batch-100]="--method tpatcher --n 100 --mode batch --batch-size 100"
   [calinet-batch-100]="--method calinet --n 100 --mode batch --batch-size 100"
+  # issue 11's batch (1 = single, 10, 100) and sequential (1, 10, 100) rows for every method
+  [ft-l-batch-10]="--method ft-l --n 100 --mode batch --batch-size 10"
+  [ft-l-batch-100]="--method ft-l --n 100 --mode batch --batch-size 100"
+  [ft-m-batch-10]="--method ft-m --n 100 --mode batch --batch-size 10"
+  [ft-m-batch-100]="--method ft-m --n 100 --mode batch --batch-size 100"
+  [memit-batch-10-bare]="--method memit --n 100 --mode batch --batch-size 10 --hparams {\"useContextTemplates\":false}"
+  [tpatcher-batch-10]="--method tpatcher --n 100 --mode batch --batch-size 10"
+  [calinet-batch-10]="--method calinet --n 100 --mode batch --batch-size 10"
+  [mend-batch-10]="--method mend --n 100 --mode batch --batch-size 10"
+  [ft-l-sequential-100]="--method ft-l --n 100 --mode sequential --checkpoints 1,10,25,50,100"
+  [ft-m-sequential-100]="--method ft-m --n 100 --mode sequential --checkpoints 1,10,25,50,100"
+  [kn-sequential-100]="--method kn --n 100 --mode sequential --checkpoints 1,10,25,50,100"
 )
 ORDER=(rome-single-200-bare ft-l-single-200 ft-m-single-200 kn-single-200 memit-batch-100-bare rome-sequential-100-bare memit-sequential-100-bare rome-single-200
-  tpatcher-single-200 calinet-single-200 tpatcher-sequential-100 calinet-sequential-100 tpatcher-batch-100 calinet-batch-100)
+  tpatcher-single-200 calinet-single-200 tpatcher-sequential-100 calinet-sequential-100 tpatcher-batch-100 calinet-batch-100
+  ft-l-batch-10 ft-l-batch-100 ft-m-batch-10 ft-m-batch-100 memit-batch-10-bare tpatcher-batch-10 calinet-batch-10
+  ft-l-sequential-100 ft-m-sequential-100 kn-sequential-100)
 for name in "${@:-${ORDER[@]}}"; do
   # shellcheck disable=SC2086
   run "$name" ${RUNS[$name]}

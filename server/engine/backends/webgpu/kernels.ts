@@ -5,8 +5,9 @@
  * their precision by `cast`). Integer parameters (sizes, shapes, strides) and float scalars (as
  * bits) come in one `prm: array<u32>` per dispatch (`meta` is a reserved word in WGSL).
  *
- * First version: one invocation per output element or row, a 16x16-tiled matmul. Correct first;
- * the fast kernels (larger tiles, subgroup matrices, f16) replace these one by one, measured.
+ * Most kernels are one invocation per output element; norms and softmax one workgroup per row; the
+ * fast matmuls are generated per tile shape in ./matmul.ts (the 16x16 MATMUL here takes thin
+ * products). Next, measured one by one: f16 weights, subgroup-matrix matmuls, parallel reductions.
  */
 import type { BinaryOp, ReduceOp, UnaryOp } from '../../backend';
 import { TILES, tiledKey, tiledMatmulKernel } from './matmul';
