@@ -160,6 +160,12 @@ async function main() {
     const f = b.layerNorm(x, w, null, norm);
     return b.layerNormBackward(g, x, w, f.mean, f.rstd, norm);
   });
+  await both('layerNormBackward without parameter gradients', [{ values: randn(12 * 64) }, { values: randn(12 * 64, 2, 0.5) }, { values: randn(64, 1, 1) }], (b, [g, x, w]) => {
+    const f = b.layerNorm(x, w, null, norm);
+    const grads = b.layerNormBackward(g, x, w, f.mean, f.rstd, { ...norm, paramGrads: false });
+    if (grads.dgamma !== null || grads.dbeta !== null) throw new Error('parameter gradients computed though not asked for');
+    return grads.dx;
+  });
   await both('rmsNorm', [{ values: randn(12 * 64, 2, 0.5) }, { values: randn(64, 1, 1) }], (b, [x, w]) => b.rmsNorm(x, w, norm));
   await both('rmsNormBackward', [{ values: randn(12 * 64) }, { values: randn(12 * 64, 2, 0.5) }, { values: randn(64, 1, 1) }], (b, [g, x, w]) => {
     const f = b.rmsNorm(x, w, norm);

@@ -33,6 +33,8 @@ export interface NormArgs {
   rows: number;
   dim: number;
   eps: number;
+  /** Backward only: whether gamma's (and beta's) gradients are wanted; false returns null for them. Default true. */
+  paramGrads?: boolean;
 }
 
 export interface RopeArgs {
@@ -111,13 +113,13 @@ export interface Backend {
   };
   layerNormBackward(g: BackendData, x: BackendData, gamma: BackendData, mean: BackendData, rstd: BackendData, args: NormArgs): {
     dx: BackendData;
-    dgamma: BackendData;
-    dbeta: BackendData;
+    dgamma: BackendData | null;
+    dbeta: BackendData | null;
   };
   rmsNorm(x: BackendData, gamma: BackendData, args: NormArgs): { out: BackendData; rstd: BackendData };
   rmsNormBackward(g: BackendData, x: BackendData, gamma: BackendData, rstd: BackendData, args: NormArgs): {
     dx: BackendData;
-    dgamma: BackendData;
+    dgamma: BackendData | null;
   };
 
   /** Rotary position embedding with per-position tables cos/sin of shape [T, rotaryDim/2]. */

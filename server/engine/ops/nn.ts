@@ -51,8 +51,11 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor | null, eps = 1
   const y = e.wrap(out, x.shape);
   const inputs = beta ? [x, gamma, beta] : [x, gamma];
   e.record('layerNorm', inputs, y, [x, gamma, meanT, rstdT], (g, [xs, gs, ms, rs]) => {
-    const grads = e.backend.layerNormBackward(g.data, xs!.data, gs!.data, ms!.data, rs!.data, args);
-    return [e.wrap(grads.dx, x.shape), e.wrap(grads.dgamma, gamma.shape), e.wrap(grads.dbeta, gamma.shape)];
+    // a frozen model's gamma and beta need no gradient (a reduction over every row on a GPU)
+    const paramGrads = gamma.requiresGrad || !!beta?.requiresGrad;
+    const grads = e.backend.layerNormBackward(g.data, xs!.data, gs!.data, ms!.data, rs!.data, { ...args, paramGrads });
+    const wrap = (d: unknown) => (d === null ? null : e.wrap(d, gamma.shape));
+    return [e.wrap(grads.dx, x.shape), wrap(grads.dgamma), wrap(grads.dbeta)];
   });
   meanT.dispose();
   rstdT.dispose();
@@ -69,8 +72,8 @@ export function rmsNorm(x: Tensor, gamma: Tensor, eps = 1e-6): Tensor {
   const rstdT = e.wrap(rstd, [args.rows]);
   const y = e.wrap(out, x.shape);
   e.record('rmsNorm', [x, gamma], y, [x, gamma, rstdT], (g, [xs, gs, rs]) => {
-    const grads = e.backend.rmsNormBackward(g.data, xs!.data, gs!.data, rs!.data, args);
-    return [e.wrap(grads.dx, x.shape), e.wrap(grads.dgamma, gamma.shape)];
+    const grads = e.backend.rmsNormBackward(g.data, xs!.data, gs!.data, rs!.data, { ...args, paramGrads: gamma.requiresGrad });
+    return [e.wrap(grads.dx, x.shape), grads.dgamma === null ? null : e.wrap(grads.dgamma, gamma.shape)];
   });
   rstdT.dispose();
   return y;

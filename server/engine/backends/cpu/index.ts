@@ -402,15 +402,15 @@ export class CpuBackend implements Backend {
     return { out, mean, rstd };
   }
 
-  layerNormBackward(gx: unknown, x: unknown, gamma: unknown, meanX: unknown, rstdX: unknown, { rows, dim }: NormArgs) {
+  layerNormBackward(gx: unknown, x: unknown, gamma: unknown, meanX: unknown, rstdX: unknown, { rows, dim, paramGrads = true }: NormArgs) {
     const g = f32(gx);
     const a = f32(x);
     const w = f32(gamma);
     const mean = f32(meanX);
     const rstd = f32(rstdX);
     const dx = this.newF32(rows * dim);
-    const dgamma = this.newF32(dim);
-    const dbeta = this.newF32(dim);
+    const dgamma = paramGrads ? this.newF32(dim) : null;
+    const dbeta = paramGrads ? this.newF32(dim) : null;
     for (let r = 0; r < rows; r++) {
       const base = r * dim;
       const mu = mean[r]!;
@@ -423,8 +423,10 @@ export class CpuBackend implements Backend {
         const d = g[base + j]! * w[j]!;
         sumD += d;
         sumDX += d * xhat;
-        dgamma[j] = dgamma[j]! + g[base + j]! * xhat;
-        dbeta[j] = dbeta[j]! + g[base + j]!;
+        if (dgamma && dbeta) {
+          dgamma[j] = dgamma[j]! + g[base + j]! * xhat;
+          dbeta[j] = dbeta[j]! + g[base + j]!;
+        }
       }
       sumD /= dim;
       sumDX /= dim;
@@ -452,13 +454,13 @@ export class CpuBackend implements Backend {
     return { out, rstd };
   }
 
-  rmsNormBackward(gx: unknown, x: unknown, gamma: unknown, rstdX: unknown, { rows, dim }: NormArgs) {
+  rmsNormBackward(gx: unknown, x: unknown, gamma: unknown, rstdX: unknown, { rows, dim, paramGrads = true }: NormArgs) {
     const g = f32(gx);
     const a = f32(x);
     const w = f32(gamma);
     const rstd = f32(rstdX);
     const dx = this.newF32(rows * dim);
-    const dgamma = this.newF32(dim);
+    const dgamma = paramGrads ? this.newF32(dim) : null;
     for (let r = 0; r < rows; r++) {
       const base = r * dim;
       const rs = rstd[r]!;
@@ -468,7 +470,7 @@ export class CpuBackend implements Backend {
       const c = (dot / dim) * rs * rs * rs;
       for (let j = 0; j < dim; j++) {
         dx[base + j] = rs * g[base + j]! * w[j]! - a[base + j]! * c;
-        dgamma[j] = dgamma[j]! + g[base + j]! * a[base + j]! * rs;
+        if (dgamma) dgamma[j] = dgamma[j]! + g[base + j]! * a[base + j]! * rs;
       }
     }
     return { dx, dgamma };

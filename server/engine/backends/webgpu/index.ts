@@ -475,11 +475,12 @@ export class WebGpuBackend implements Backend {
     return { out, mean, rstd };
   }
 
-  layerNormBackward(g: unknown, x: unknown, gamma: unknown, mean: unknown, rstd: unknown, { rows, dim }: NormArgs) {
+  layerNormBackward(g: unknown, x: unknown, gamma: unknown, mean: unknown, rstd: unknown, { rows, dim, paramGrads = true }: NormArgs) {
     const dx = this.alloc(rows * dim);
+    this.rowwise('layerNormDx', () => K.LAYER_NORM_DX, rows, [dim], [g, x, gamma, mean, rstd] as GpuBuf[], [dx]);
+    if (!paramGrads) return { dx, dgamma: null, dbeta: null };
     const dgamma = this.alloc(dim);
     const dbeta = this.alloc(dim);
-    this.rowwise('layerNormDx', () => K.LAYER_NORM_DX, rows, [dim], [g, x, gamma, mean, rstd] as GpuBuf[], [dx]);
     this.elementwise('layerNormDparams', () => K.LAYER_NORM_DPARAMS, dim, [rows], [g, x, mean, rstd] as GpuBuf[], [dgamma, dbeta]);
     return { dx, dgamma, dbeta };
   }
@@ -491,10 +492,11 @@ export class WebGpuBackend implements Backend {
     return { out, rstd };
   }
 
-  rmsNormBackward(g: unknown, x: unknown, gamma: unknown, rstd: unknown, { rows, dim }: NormArgs) {
+  rmsNormBackward(g: unknown, x: unknown, gamma: unknown, rstd: unknown, { rows, dim, paramGrads = true }: NormArgs) {
     const dx = this.alloc(rows * dim);
-    const dgamma = this.alloc(dim);
     this.rowwise('rmsNormDx', () => K.RMS_NORM_DX, rows, [dim], [g, x, gamma, rstd] as GpuBuf[], [dx]);
+    if (!paramGrads) return { dx, dgamma: null };
+    const dgamma = this.alloc(dim);
     this.elementwise('rmsNormDgamma', () => K.RMS_NORM_DGAMMA, dim, [rows], [g, x, rstd] as GpuBuf[], [dgamma]);
     return { dx, dgamma };
   }
