@@ -26,7 +26,8 @@ test('runs an evaluation from the benchmarks page and browses and exports the re
   await page.getByLabel('Cases (N)').fill('3');
   await page.getByRole('checkbox', { name: 'MEMIT', exact: true }).check();
   await page.getByRole('button', { name: 'Run evaluation' }).click();
-  await expect(page.getByTestId('eval-launched')).toHaveText('Launched 2 evaluations.');
+  // launching checks each job first, which loads the model on its first use: seconds on a busy machine
+  await expect(page.getByTestId('eval-launched')).toHaveText('Launched 2 evaluations.', { timeout: 60_000 });
   const jobs = page.getByTestId('eval-job');
   await expect(jobs.first()).toBeVisible();
   await expect(page.locator('[data-testid="eval-job"][data-state="done"]')).toHaveCount(2, { timeout: 120_000 });
