@@ -15,7 +15,7 @@ run() { # name, then locus eval arguments
   npx locus eval --model $MODEL --dataset $DATA --quiet --out bench/results/world/$name.json "$@" > bench/results/world/$name.log 2>&1
   echo "   rc=$? $(tail -1 bench/results/world/$name.log)"
 }
-# MEND and KE edit with a trained editor: `npx locus train --method mend|ke --model $MODEL` first (it lands in
+# MEND, KE and SERAC edit with trained networks: `npx locus train --method mend|ke|serac --model $MODEL` first (it lands in
 # $LOCUS_DATA_DIR or .locus; ~20 min on 2 cores), then run them by name (they are not in ORDER).
 # The zsRE-format run goes to bench/results/world/zsre/. The committed mend-single-200 reports are of a
 # 1000-step editor (the default then); mend-300steps-* of the 300-step default (LOCUS_DATA_DIR of that run).
@@ -53,6 +53,12 @@ declare -A RUNS=(
   [ft-l-sequential-100]="--method ft-l --n 100 --mode sequential --checkpoints 1,10,25,50,100"
   [ft-m-sequential-100]="--method ft-m --n 100 --mode sequential --checkpoints 1,10,25,50,100"
   [kn-sequential-100]="--method kn --n 100 --mode sequential --checkpoints 1,10,25,50,100"
+  # SERAC: `npx locus train --method serac --model $MODEL` first (zsRE- and KnowEdit-format train splits)
+  [serac-single-200]="--method serac --n 200 --mode single"
+  [serac-batch-10]="--method serac --n 100 --mode batch --batch-size 10"
+  [serac-batch-100]="--method serac --n 100 --mode batch --batch-size 100"
+  [serac-sequential-100]="--method serac --n 100 --mode sequential --checkpoints 1,10,25,50,100"
+  [zsre/serac-single-200]="--method serac --n 200 --mode single --dataset data/world/datasets/zsre-test.json"
 )
 ORDER=(rome-single-200-bare ft-l-single-200 ft-m-single-200 kn-single-200 memit-batch-100-bare rome-sequential-100-bare memit-sequential-100-bare rome-single-200
   tpatcher-single-200 calinet-single-200 tpatcher-sequential-100 calinet-sequential-100 tpatcher-batch-100 calinet-batch-100

@@ -4,9 +4,8 @@
 # CounterFact-format test edits as bench/world-eval.sh runs on the decoder-only world model. The
 # methods edit the decoder (server/models/editable.ts); ROME and MEMIT refuse T5. MEND and KE edit with
 # a trained editor: `npx locus train --method mend|ke --model data/models/world-t5` first, then run
-# them by name (they are not in ORDER). SERAC (method id `serac`, being built on another branch) has its
-# row reserved: run it by name once `locus eval --method serac` exists (a trained classifier and
-# counterfactual model first, if it needs them, as MEND and KE do). Each run writes
+# them by name (they are not in ORDER). SERAC likewise: `npx locus train --method serac --model
+# data/models/world-t5` (its scope classifier and counterfactual model), then serac-single-200. Each run writes
 # bench/results/world-t5/<name>.json and .log.
 #   bash bench/world-t5-eval.sh [name ...]     (default: all, cheapest first)
 set -u

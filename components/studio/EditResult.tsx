@@ -140,7 +140,7 @@ export function EditResult({ result, applied, onRevert, reverting, revertError }
 
       {result.deltas.length > 0 && (
         <p className="mt-2 text-xs text-neutral-600">
-          Changed: {result.deltas.map((d) => `${d.param} (${d.kind === 'lowRank' ? `rank ${d.rank}` : d.kind === 'ffnSlots' ? `${d.slots ?? '?'} added slot(s)` : 'dense'})`).join(', ')}.
+          Changed: {result.deltas.map((d) => `${d.param} (${d.kind === 'lowRank' ? `rank ${d.rank}` : d.kind === 'ffnSlots' ? `${d.slots ?? '?'} added slot(s)` : d.kind === 'memory' ? `${d.entries ?? '?'} edit(s) kept beside the weights, answered by a counterfactual model` : 'dense'})`).join(', ')}.
         </p>
       )}
       <details className="mt-2 text-xs text-neutral-600">

@@ -19,6 +19,7 @@ export const EDIT_METHODS = [
   { id: 'calinet', name: 'CaliNET', label: 'CaliNET: trained calibration slots beside the last MLPs', batchable: true, decoderOnly: false },
   { id: 'mend', name: 'MEND', label: 'MEND: trained editor networks (train first)', batchable: true, decoderOnly: false },
   { id: 'ke', name: 'KE', label: 'KE: trained hyper-network (train first)', batchable: false, decoderOnly: false },
+  { id: 'serac', name: 'SERAC', label: 'SERAC: edit memory, scope classifier and counterfactual model (train first)', batchable: true, decoderOnly: false },
 ] as const;
 
 /** Whether a method edits models of this architecture (unknown architecture: assume it does; the server decides). */

@@ -118,7 +118,7 @@ export const TRAIN_RECORDS_MAX = 100_000;
 export const TrainJobInput = z.object({
   kind: z.literal('train'),
   model: ModelId,
-  /** A trainable method (server/editing/trained TRAINERS): mend. */
+  /** A trainable method (server/editing/trained TRAINERS): mend, ke, serac. */
   method: z.string().min(1, { error: 'Choose a method' }),
   /** A dataset id of the catalog with locality prompts (zsRE format). */
   dataset: z.string().min(1).max(200).default('world:zsre-train'),
@@ -213,7 +213,7 @@ export const EditJobResult = z.object({
   devicePeakBytes: z.number().nullable().default(null),
   stats: z.record(z.string(), z.union([z.number(), z.string()])),
   /** ffnSlots: key/value slots added beside a layer's MLP (T-Patcher, CaliNET); `slots` counts them (absent for the other kinds). */
-  deltas: z.array(z.object({ param: z.string(), kind: z.enum(['lowRank', 'dense', 'ffnSlots']), rank: z.number().int().nullable(), slots: z.number().int().optional() })),
+  deltas: z.array(z.object({ param: z.string(), kind: z.enum(['lowRank', 'dense', 'ffnSlots', 'memory']), rank: z.number().int().nullable(), slots: z.number().int().optional(), entries: z.number().int().optional() })),
 });
 export type EditJobResult = z.infer<typeof EditJobResult>;
 

@@ -65,8 +65,10 @@ interface Slot {
   preview?: Promise<Preview>;
   loading?: Promise<EditableLM>;
   model?: EditableLM;
-  /** Versions, statistics and templates of the loaded model, made on the first edit. */
+  /** Versions, statistics and templates of the loaded model, made on the first edit (set once its saved edits are applied). */
   workspace?: EditWorkspace;
+  /** The workspace while its saved edits are applied (concurrent callers share it). */
+  opening?: Promise<EditWorkspace>;
   /** The last load failure, until a later load succeeds. */
   error?: string;
 }
@@ -169,10 +171,16 @@ export class ModelHub {
     return this.makeWorkspace(this.slot(id), lm);
   }
 
-  private makeWorkspace(slot: Slot, lm: EditableLM): EditWorkspace {
-    const store = this.opts.versionStore;
-    slot.workspace ??= new EditWorkspace(lm, slot.entry.location, store ? { store, model: slot.entry.id } : undefined, this.opts.trainedRoot);
-    return slot.workspace;
+  private async makeWorkspace(slot: Slot, lm: EditableLM): Promise<EditWorkspace> {
+    if (slot.workspace) return slot.workspace;
+    slot.opening ??= (async () => {
+      const store = this.opts.versionStore;
+      const workspace = new EditWorkspace(lm, slot.entry.location, store ? { store, model: slot.entry.id } : undefined, this.opts.trainedRoot);
+      await workspace.restoreSaved();
+      slot.workspace = workspace;
+      return workspace;
+    })();
+    return slot.opening;
   }
 
   /** The edits applied to model `id`, oldest first (of a model not loaded: the saved ones, applied when it loads). */
@@ -263,10 +271,10 @@ export class ModelHub {
     try {
       this.engine ??= this.opts.createEngine ? Promise.resolve(this.opts.createEngine()) : createBackend().then((b) => new Engine(b));
       const lm = await loadEditableLM(await this.engine, slot.entry.location);
+      // Edits saved by an earlier process are applied before anyone reads the model.
+      if (this.opts.versionStore?.list(slot.entry.id).length) await this.makeWorkspace(slot, lm);
       slot.model = lm;
       slot.error = undefined;
-      // Edits saved by an earlier process are applied before anyone reads the model.
-      if (this.opts.versionStore?.list(slot.entry.id).length) this.makeWorkspace(slot, lm);
       return lm;
     } catch (err) {
       slot.error = `Could not load ${slot.entry.id}: ${messageOf(err)}`;

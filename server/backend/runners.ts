@@ -116,7 +116,7 @@ const edit: RunnerSpec<'edit'> = {
       seconds: (performance.now() - started) / 1000,
       devicePeakBytes: device.peakBytes ?? null,
       stats: outcome.stats,
-      deltas: outcome.deltas.map((d) => ({ param: d.param, kind: d.kind, rank: d.kind === 'lowRank' ? d.rank : null, ...(d.kind === 'ffnSlots' ? { slots: d.count } : {}) })),
+      deltas: outcome.deltas.map((d) => ({ param: d.param, kind: d.kind, rank: d.kind === 'lowRank' ? d.rank : null, ...(d.kind === 'ffnSlots' ? { slots: d.count } : {}), ...(d.kind === 'memory' ? { entries: d.entries.length } : {}) })),
     };
     return result;
   },

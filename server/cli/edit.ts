@@ -71,7 +71,7 @@ export async function edit(argv: string[]): Promise<void> {
   const versions = new ModelVersions(lm);
   versions.apply(editor.name, [request], outcome.deltas);
   out.write(`after:  ${describe(lm, prompt, request.targetNew)}\n`);
-  const changed = outcome.deltas.map((d) => `${d.param} (${d.kind === 'lowRank' ? `rank ${d.rank}` : d.kind === 'ffnSlots' ? `${d.count} added ${d.activation} slot(s)` : 'dense'})`);
+  const changed = outcome.deltas.map((d) => `${d.param} (${d.kind === 'lowRank' ? `rank ${d.rank}` : d.kind === 'ffnSlots' ? `${d.count} added ${d.activation} slot(s)` : d.kind === 'memory' ? `${d.entries.length} edit(s) in the memory beside the weights` : 'dense'})`);
   out.write(`edit took ${seconds(started)} s; changed ${changed.join(', ') || 'nothing'}\n`);
   const backend = lm.engine.backend;
   if (backend.peakBytes !== undefined) out.write(`peak GPU memory ${(backend.peakBytes / 2 ** 30).toFixed(2)} GiB (${backend.name}, weights included)\n`);

@@ -16,10 +16,16 @@ import { checkModelPath, loadEditableModel, seconds } from './model';
 import { Progress } from './progress';
 
 const WORLD_TRAIN = path.join('data', 'world', 'datasets', 'zsre-train.json');
+/**
+ * SERAC's scope takes in statements as well as questions, and KnowEdit's records bring the
+ * negatives that matter most (the same subject, another relation) and portability questions.
+ */
+const WORLD_TRAIN_SERAC = [WORLD_TRAIN, path.join('data', 'world', 'datasets', 'knowedit-train.json')].join(',');
 
-export const usage = `locus train --method ${Object.keys(TRAINERS).join('|')} --model <dir|.gguf> [--dataset <zsRE-format train file>]
+export const usage = `locus train --method ${Object.keys(TRAINERS).join('|')} --model <dir|.gguf> [--dataset <train file>[,<train file>...]]
     [--n 2000] [--hparams '{"steps":1000}'] [--data-dir <dir>] [--restart] [--quiet]
-  Trains the method's editor on the train split (default ${WORLD_TRAIN}) and saves it under
+  Trains the method's editor on the train split (default ${WORLD_TRAIN}; for serac also
+  the KnowEdit-format one; --n: the first n records of each file) and saves it under
   <data dir>/editors/<model>/ (data dir: --data-dir, $LOCUS_DATA_DIR or .locus). A run stopped with
   Ctrl-C saves a checkpoint; the next run with the same settings resumes from it.`;
 
@@ -48,15 +54,19 @@ export async function train(argv: string[]): Promise<void> {
   const given = hparamsJson(values.hparams);
   const n = integer('n', values.n, 2);
   checkModelPath(values.model!);
-  const dataset = values.dataset ?? WORLD_TRAIN;
-  if (!existsSync(dataset)) throw new UsageError(`--dataset ${dataset}: not found`);
+  const dataset = values.dataset ?? (trainable === 'serac' ? WORLD_TRAIN_SERAC : WORLD_TRAIN);
   const progress = new Progress(process.stderr, { quiet: values.quiet });
-  const loaded = await loadEvalCases(dataset).catch((err: Error) => {
-    throw new UsageError(`--dataset ${err.message}`);
-  });
-  const { records, skipped } = trainRecords(loaded.cases.slice(0, n ?? loaded.cases.length));
+  const records = [];
+  for (const file of dataset.split(',')) {
+    if (!existsSync(file)) throw new UsageError(`--dataset ${file}: not found`);
+    const loaded = await loadEvalCases(file).catch((err: Error) => {
+      throw new UsageError(`--dataset ${err.message}`);
+    });
+    const usable = trainRecords(loaded.cases.slice(0, n ?? loaded.cases.length));
+    progress.log(`dataset ${file}: ${loaded.format}, ${usable.records.length} training records${usable.skipped ? ` (${usable.skipped} without a locality prompt skipped)` : ''}`);
+    records.push(...usable.records);
+  }
   if (records.length < 2) throw new UsageError(`--dataset ${dataset}: ${records.length} usable records (each needs a locality prompt)`);
-  progress.log(`dataset ${dataset}: ${loaded.format}, ${records.length} training records${skipped ? ` (${skipped} without a locality prompt skipped)` : ''}`);
 
   const lm = await loadEditableModel(values.model!, progress);
   const hparams = methodHparams(method, lm, given, values.model);

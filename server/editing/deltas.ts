@@ -1,9 +1,9 @@
 import type { Tensor } from '../engine';
 import { add, matmul, mulScalar, reshape } from '../engine/ops';
 import type { EditableNetwork } from '../models/editable';
-import { slotParam, type WeightDelta } from './editor';
+import { MEMORY_PARAM, memoryGroup, slotParam, type WeightDelta } from './editor';
 
-type ParamDelta = Exclude<WeightDelta, { kind: 'ffnSlots' }>;
+type ParamDelta = Extract<WeightDelta, { kind: 'lowRank' | 'dense' }>;
 
 /** The delta as a dense tensor of the parameter's stored shape. */
 export function denseDelta(like: Tensor, delta: ParamDelta): Tensor {
@@ -18,9 +18,15 @@ export function denseDelta(like: Tensor, delta: ParamDelta): Tensor {
 
 /**
  * W <- W + sign · ΔW, in place (the parameter's storage is replaced, the tape is untouched). A slots
- * delta is added to the network's slots (sign 1) or removed from them (sign -1: the same object).
+ * delta is added to the network's slots (sign 1) or removed from them (sign -1: the same object);
+ * a memory delta likewise to the network's edit memory.
  */
 export function addDelta(network: EditableNetwork, delta: WeightDelta, sign: 1 | -1 = 1): void {
+  if (delta.kind === 'memory') {
+    if (sign === 1) network.memory.add(memoryGroup(delta));
+    else network.memory.remove(memoryGroup(delta));
+    return;
+  }
   if (delta.kind === 'ffnSlots') {
     if (delta.param !== slotParam(delta.layer)) throw new Error(`FFN slots delta named ${delta.param} is for layer ${delta.layer} (${slotParam(delta.layer)})`);
     if (sign === 1) network.slots.add(delta);
@@ -43,6 +49,11 @@ export function addDelta(network: EditableNetwork, delta: WeightDelta, sign: 1 |
   });
 }
 
+/** Whether a name stands for something added beside the checkpoint's parameters (slots, the edit memory). */
+export function isAddedParam(name: string): boolean {
+  return name === MEMORY_PARAM || slotLayerOf(name) !== null;
+}
+
 /** The layer a slots name (`slotParam`) stands for, or null for a checkpoint key. */
 export function slotLayerOf(name: string): number | null {
   const match = /^ffn_slots\.(\d+)$/.exec(name);
@@ -52,7 +63,7 @@ export function slotLayerOf(name: string): number | null {
 /**
  * Holds the current values of some parameters (views of their storage: no copy) so they can be
  * put back exactly: adding then subtracting a delta in f32 would not round-trip. A slots name
- * (`slotParam(layer)`) holds that layer's slot groups.
+ * (`slotParam(layer)`) holds that layer's slot groups, MEMORY_PARAM the edit memory's groups.
  */
 export function snapshot(network: EditableNetwork, names: readonly string[]): { restore(): void } {
   const e = network.engine;
@@ -60,8 +71,9 @@ export function snapshot(network: EditableNetwork, names: readonly string[]): { 
     const layer = slotLayerOf(name);
     return layer === null ? [] : [{ layer, groups: network.slots.at(layer) }];
   });
+  const memory = names.includes(MEMORY_PARAM) ? network.memory.all() : null;
   const held = names
-    .filter((name) => slotLayerOf(name) === null)
+    .filter((name) => !isAddedParam(name))
     .map((name) => {
       const param = network.params.get(name);
       if (!param) throw new Error(`snapshot: unknown parameter ${name}`);
@@ -74,6 +86,7 @@ export function snapshot(network: EditableNetwork, names: readonly string[]): { 
         view.dispose();
       }
       for (const { layer, groups } of slots) network.slots.restore(layer, groups);
+      if (memory) network.memory.restore(memory);
     },
   };
 }

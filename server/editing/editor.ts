@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { EditRequest } from '../../lib/editing/request';
+import type { MemoryEntry, MemoryGroup, MemoryRouter } from '../models/edit-memory';
 import type { SlotGroup } from '../models/ffn-slots';
 import type { EditableLM } from '../models/editable';
 import type { LanguageModel } from '../models/lm';
@@ -11,14 +12,29 @@ import type { TrainedEditorStore } from './trained/store';
  * A change to one parameter, as stored in the checkpoint (rows x cols of the stored tensor):
  * low-rank ΔW = left · rightᵀ (ROME: rank one; MEMIT: rank ≤ batch) or dense; or parameters
  * added to the model: key/value slots beside one layer's MLP (T-Patcher, CaliNET;
- * ../models/ffn-slots.ts), whose `param` is `slotParam(layer)`, not a checkpoint key.
+ * ../models/ffn-slots.ts), whose `param` is `slotParam(layer)`, not a checkpoint key; or edits kept
+ * beside the weights (SERAC: ../models/edit-memory.ts), whose `param` is MEMORY_PARAM. A memory
+ * delta names the trained editor file its router comes from; the router itself (networks) is
+ * attached when the delta is made, or by the method's `revive` when the delta is read back from disk.
  */
 export type WeightDelta =
   | { param: string; kind: 'lowRank'; rows: number; cols: number; rank: number; left: Float32Array; right: Float32Array }
   | { param: string; kind: 'dense'; rows: number; cols: number; values: Float32Array }
-  | ({ param: string; kind: 'ffnSlots' } & SlotGroup);
+  | ({ param: string; kind: 'ffnSlots' } & SlotGroup)
+  | { param: string; kind: 'memory'; method: string; editor: string; settings: Record<string, unknown>; entries: MemoryEntry[]; router?: MemoryRouter };
 
 export type SlotDelta = Extract<WeightDelta, { kind: 'ffnSlots' }>;
+export type MemoryDelta = Extract<WeightDelta, { kind: 'memory' }>;
+
+/** The name every memory delta goes by: snapshots and versions treat the whole memory as one "parameter". */
+export const MEMORY_PARAM = 'edit_memory';
+
+/** The delta as the memory group it adds; refuses one whose router was never attached. */
+export function memoryGroup(delta: MemoryDelta): MemoryGroup {
+  if (delta.param !== MEMORY_PARAM) throw new Error(`memory delta named ${delta.param} (memory deltas are named ${MEMORY_PARAM})`);
+  if (!delta.router) throw new Error(`the ${delta.method} edit's trained networks (${delta.editor}) are not loaded; it cannot be applied`);
+  return delta as MemoryGroup;
+}
 
 /** The name a slots delta goes by: one per layer, so snapshots and versions treat a layer's slots as one "parameter". */
 export function slotParam(layer: number): string {
@@ -73,6 +89,8 @@ export interface Editor<H extends z.ZodType = z.ZodType> {
   readonly needs: { secondMoments: boolean; contextTemplates: boolean; trainedEditor: boolean };
   /** One-off work to do before the clock starts (cached on ctx.stats), e.g. T-Patcher's memory. */
   setup?(ctx: EditContext, hparams: z.output<H>): Promise<void>;
+  /** Re-attaches what a memory delta read back from disk refers to but does not hold (SERAC's router). */
+  revive?(ctx: EditContext, delta: MemoryDelta): Promise<void>;
   apply(ctx: EditContext, requests: readonly EditRequest[], hparams: z.output<H>): Promise<EditOutcome>;
 }
 

@@ -6,6 +6,7 @@ import { kn } from './kn/method';
 import { mend } from './mend/method';
 import { memit } from './memit/method';
 import { rome } from './rome/method';
+import { serac } from './serac/method';
 import { tpatcher } from './tpatcher/method';
 
 /** Every editing method by its id. A typed record: the studio, CLI and benchmarks list it. */
@@ -19,6 +20,7 @@ export const EDITORS = {
   calinet,
   mend,
   ke,
+  serac,
 } satisfies Record<string, Editor>;
 
 export type EditorId = keyof typeof EDITORS;

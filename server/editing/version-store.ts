@@ -2,11 +2,13 @@
  * Applied edits on disk, so a restart (or a crash mid-edit) loses none of them: one SQLite table
  * (versions.sqlite in the data directory) of edits per model, each with its method, requests and
  * deltas. The deltas' numbers are one binary blob (little-endian f32, in the order the metadata
- * lists them), not JSON: a dense delta of a large model is tens of MB.
+ * lists them), not JSON: a dense delta of a large model is tens of MB. A memory delta (SERAC) is
+ * all metadata: its entries and the trained editor file its router is loaded from again.
  */
 import type { EditRequest } from '../../lib/editing/request';
 import { dbPath, openDatabase } from '../storage/sqlite';
 import type { SlotActivation } from '../models/ffn-slots';
+import type { MemoryEntry } from '../models/edit-memory';
 import type { WeightDelta } from './editor';
 import type { AppliedEdit } from './versions';
 
@@ -25,14 +27,17 @@ CREATE TABLE IF NOT EXISTS edits (
 type DeltaMeta =
   | { param: string; kind: 'lowRank'; rows: number; cols: number; rank: number }
   | { param: string; kind: 'dense'; rows: number; cols: number }
-  | { param: string; kind: 'ffnSlots'; layer: number; count: number; width: number; activation: SlotActivation };
+  | { param: string; kind: 'ffnSlots'; layer: number; count: number; width: number; activation: SlotActivation }
+  | { param: string; kind: 'memory'; method: string; editor: string; settings: Record<string, unknown>; entries: MemoryEntry[] };
 
 function arraysOf(d: WeightDelta): Float32Array[] {
+  if (d.kind === 'memory') return [];
   if (d.kind === 'ffnSlots') return [d.keys, d.bias, d.values];
   return d.kind === 'lowRank' ? [d.left, d.right] : [d.values];
 }
 
 function metaOf(d: WeightDelta): DeltaMeta {
+  if (d.kind === 'memory') return { param: d.param, kind: d.kind, method: d.method, editor: d.editor, settings: d.settings, entries: d.entries };
   if (d.kind === 'ffnSlots') return { param: d.param, kind: d.kind, layer: d.layer, count: d.count, width: d.width, activation: d.activation };
   return d.kind === 'lowRank' ? { param: d.param, kind: d.kind, rows: d.rows, cols: d.cols, rank: d.rank } : { param: d.param, kind: d.kind, rows: d.rows, cols: d.cols };
 }
@@ -49,6 +54,8 @@ function decode(meta: readonly DeltaMeta[], data: Buffer): WeightDelta[] {
   let at = 0;
   const take = (n: number) => floats.slice(at, (at += n));
   return meta.map((m): WeightDelta => {
+    // the router is attached again by the method's revive (../backend/workspace.ts)
+    if (m.kind === 'memory') return { ...m };
     if (m.kind === 'ffnSlots') return { ...m, keys: take(m.count * m.width), bias: take(m.count), values: take(m.count * m.width) };
     return m.kind === 'lowRank' ? { ...m, left: take(m.rows * m.rank), right: take(m.cols * m.rank) } : { ...m, values: take(m.rows * m.cols) };
   });

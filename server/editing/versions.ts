@@ -5,8 +5,9 @@ import { writeSafetensors } from '../models/formats/safetensors';
 import type { EditableLM, EditableNetwork } from '../models/editable';
 import type { Tensor } from '../engine';
 import { checkSlotGroup, type SlotGroup } from '../models/ffn-slots';
+import type { MemoryGroup } from '../models/edit-memory';
 import { addDelta } from './deltas';
-import { slotParam, type WeightDelta } from './editor';
+import { memoryGroup, slotParam, type WeightDelta } from './editor';
 
 /** A version that cannot be exported as asked; the message says why and is fit to show. */
 export class VersionExportError extends Error {
@@ -34,6 +35,8 @@ export class ModelVersions {
   private readonly base = new Map<string, Tensor>();
   /** The slot groups of every layer an edit has added slots to, as they were before. */
   private readonly baseSlots = new Map<number, readonly SlotGroup[]>();
+  /** The edit memory's groups as they were before the first memory edit (SERAC). */
+  private baseMemory: readonly MemoryGroup[] | null = null;
   private nextId = 1;
   readonly network: EditableNetwork;
   /** The edit stack's depth and width, which added slots must fit. */
@@ -58,6 +61,10 @@ export class ModelVersions {
         checkSlotGroup(d, this.stack);
         continue;
       }
+      if (d.kind === 'memory') {
+        memoryGroup(d);
+        continue;
+      }
       const { param, rows, cols } = d;
       const t = this.network.params.get(param);
       if (!t) throw new Error(`delta for unknown parameter ${param}`);
@@ -67,6 +74,10 @@ export class ModelVersions {
       // untouched until now, so its current value is the base
       if (d.kind === 'ffnSlots') {
         if (!this.baseSlots.has(d.layer)) this.baseSlots.set(d.layer, this.network.slots.at(d.layer));
+        continue;
+      }
+      if (d.kind === 'memory') {
+        this.baseMemory ??= this.network.memory.all();
         continue;
       }
       const t = this.network.params.get(d.param)!;
@@ -97,6 +108,7 @@ export class ModelVersions {
   private rebuild(): void {
     for (const [name, view] of this.base) this.network.params.get(name)!.assign(view);
     for (const [layer, groups] of this.baseSlots) this.network.slots.restore(layer, groups);
+    if (this.baseMemory) this.network.memory.restore(this.baseMemory);
     for (const edit of this.edits) for (const d of edit.deltas) addDelta(this.network, d);
   }
 
@@ -105,6 +117,7 @@ export class ModelVersions {
     for (const view of this.base.values()) view.dispose();
     this.base.clear();
     this.baseSlots.clear();
+    this.baseMemory = null;
   }
 
   /**
@@ -120,6 +133,12 @@ export class ModelVersions {
       const layers = [...new Set(slotted.deltas.flatMap((d) => (d.kind === 'ffnSlots' ? [d.layer] : [])))];
       throw new VersionExportError(
         `export: edit ${slotted.id} (${slotted.method}) added key/value slots beside the MLP of layer(s) ${layers.join(', ')}, which a Hugging Face safetensors checkpoint cannot hold; revert it to export the other edits`,
+      );
+    }
+    const remembered = this.edits.find((edit) => edit.deltas.some((d) => d.kind === 'memory'));
+    if (remembered) {
+      throw new VersionExportError(
+        `export: edit ${remembered.id} (${remembered.method}) keeps its edits in a memory beside the weights, answered by a trained router and counterfactual model, which a Hugging Face safetensors checkpoint cannot hold; revert it to export the other edits`,
       );
     }
     await mkdir(outDir, { recursive: true });

@@ -16,6 +16,7 @@
  * ./hooks.ts.
  */
 import type { Engine, Tensor } from '../engine';
+import type { EditMemory } from './edit-memory';
 import type { AddedSlots } from './ffn-slots';
 import type { Hooks } from './hooks';
 import type { TargetScore, TextTokenizer, TokenProb } from './lm';
@@ -46,6 +47,7 @@ export interface EditableNetwork {
   readonly engine: Engine;
   readonly params: ReadonlyMap<string, Tensor>;
   readonly slots: AddedSlots;
+  readonly memory: EditMemory;
   dispose(): void;
 }
 
@@ -83,6 +85,12 @@ export interface EditableLM {
   teacherForced(seqs: readonly PromptIds[], hooks?: Hooks): StackRun & { logits: Tensor };
   /** The residual [B, T, D] after `layer` of the edit stack, for hooks at or below it. */
   stackToLayer(seqs: readonly PromptIds[], layer: number, hooks: Hooks): StackRun & { residual: Tensor };
+  /**
+   * Hidden states [B, T, D] of each prompt's tokens, right-padded, in the stack that reads the
+   * prompt: the residual after `layer` (decoder-only) or after encoder layer `layer` (encoder-decoder).
+   * Run without the edit memory or hooks (SERAC's scope classifier reads these).
+   */
+  promptStates(prompts: readonly string[], layer: number): { states: Tensor; mask: number[][] };
   /** Final norm and unembedding of a residual after the edit stack's last layer: [B, T, D] → [B, T, V]. */
   head(residual: Tensor): Tensor;
   /** Unrelated text framed as this model reads text (statistics, T-Patcher's memory). */

@@ -96,6 +96,16 @@ export class LanguageModel implements EditableLM {
     return this.network.head(residual);
   }
 
+  /** The residual after `layer` over each prompt's tokens (right-padded). */
+  promptStates(prompts: readonly string[], layer: number): { states: Tensor; mask: number[][] } {
+    const { residual, mask } = this.runToLayer(
+      prompts.map((p) => this.encode(p)),
+      layer,
+      new Hooks(),
+    );
+    return { states: residual, mask };
+  }
+
   textIds(text: string): PromptIds {
     return { prompt: this.encode(text).slice(0, this.network.spec.maxPositions), continuation: [] };
   }
@@ -130,8 +140,17 @@ export class LanguageModel implements EditableLM {
     return this.tokenizer.encode(text).ids;
   }
 
-  /** The k most likely next tokens after each prompt (batched, right-padded). */
+  /** The k most likely next tokens after each prompt (batched, right-padded); routed through the edit memory unless hooks are given. */
   topK(prompts: readonly string[], k = 10, hooks?: Hooks): TokenProb[][] {
+    if (hooks || !this.network.memory.size) return this.ownTopK(prompts, k, hooks);
+    return this.network.memory.dispatch(
+      prompts,
+      (idx) => this.ownTopK(idx.map((i) => prompts[i]!), k),
+      (router, items) => router.topK(items, k),
+    );
+  }
+
+  private ownTopK(prompts: readonly string[], k: number, hooks?: Hooks): TokenProb[][] {
     const seqs = prompts.map((p) => this.encode(p));
     const lastLogProbs = this.inference(() => {
       const { logits } = this.forwardPadded(seqs, 'right', hooks);
@@ -144,9 +163,18 @@ export class LanguageModel implements EditableLM {
   /**
    * Teacher-forced log-probabilities of `target` after `prompt`, for each pair. The target is
    * tokenised on its own and appended to the prompt's tokens, as EasyEdit and ROME do, so write it
-   * with its leading space (" Paris").
+   * with its leading space (" Paris"). Routed through the edit memory unless hooks are given.
    */
   score(pairs: readonly { prompt: string; target: string }[], hooks?: Hooks): TargetScore[] {
+    if (hooks || !this.network.memory.size) return this.ownScore(pairs, hooks);
+    return this.network.memory.dispatch(
+      pairs.map((p) => p.prompt),
+      (idx) => this.ownScore(idx.map((i) => pairs[i]!)),
+      (router, items, idx) => router.score(items.map((item, k) => ({ ...item, target: pairs[idx[k]!]!.target }))),
+    );
+  }
+
+  private ownScore(pairs: readonly { prompt: string; target: string }[], hooks?: Hooks): TargetScore[] {
     const parts = pairs.map(({ prompt, target }) => ({
       prompt: this.encode(prompt),
       target: this.tokenizer.encode(target, { addSpecialTokens: false }).ids,
@@ -194,8 +222,17 @@ export class LanguageModel implements EditableLM {
     return Math.min(this.network.spec.vocabSize, this.tokenizer.vocabSize);
   }
 
-  /** Continues each prompt (left-padded batch) with a KV cache; returns the new text. */
+  /** Continues each prompt (left-padded batch) with a KV cache; returns the new text. Routed through the edit memory. */
   generate(prompts: readonly string[], opts: GenerateOptions = {}): string[] {
+    if (!this.network.memory.size) return this.ownGenerate(prompts, opts);
+    return this.network.memory.dispatch(
+      prompts,
+      (idx) => this.ownGenerate(idx.map((i) => prompts[i]!), opts),
+      (router, items) => router.generate(items, opts),
+    );
+  }
+
+  private ownGenerate(prompts: readonly string[], opts: GenerateOptions): string[] {
     const { maxNewTokens = 20, temperature = 0, topK, seed = 0, stopAtEos = true } = opts;
     const random = mulberry32(seed);
     const seqs = prompts.map((p) => this.encode(p));

@@ -1,5 +1,6 @@
 import type { Engine, Tensor } from '../engine';
 import { add, addMask, concat, matmul, mulScalar, permute, reshape, rope, ropeTables, softmax } from '../engine/ops';
+import type { EditMemory } from './edit-memory';
 import type { AddedSlots } from './ffn-slots';
 import type { Hooks } from './hooks';
 
@@ -45,6 +46,8 @@ export interface CausalLM {
   mlpOutWeight(layer: number): { name: string; transposed: boolean };
   /** Key/value slots added beside MLPs (T-Patcher, CaliNET): every forward runs them. */
   readonly slots: AddedSlots;
+  /** Edits held beside the weights (SERAC): score, topK and generate route through it. */
+  readonly memory: EditMemory;
   /** The MLP up/in projection weight of a layer (the one whose output is the `mlp_pre` hook point;
    * Llama: up_proj), and whether it is stored [in, out]. */
   mlpInWeight(layer: number): { name: string; transposed: boolean };

@@ -1,7 +1,7 @@
 import type { Engine, Tensor } from '../engine';
 import { indexSelect, logSoftmax, narrow, reshape } from '../engine/ops';
 import type { EditableLM, EditStackSpec, PromptIds, StackRun } from './editable';
-import type { Hooks } from './hooks';
+import { Hooks } from './hooks';
 import type { TargetScore, TextTokenizer, TokenProb } from './lm';
 import { topEntries } from './lm';
 import type { Encoded, EncoderDecoderLM, Seq2SeqHooks } from './seq2seq';
@@ -88,6 +88,19 @@ export class Seq2SeqLanguageModel implements EditableLM {
     return this.network.decoderHead(residual);
   }
 
+  /** The encoder's residual after encoder layer `layer` over each prompt's tokens (right-padded): the stack that reads the prompt. */
+  promptStates(prompts: readonly string[], layer: number): { states: Tensor; mask: number[][] } {
+    const layers = this.network.spec.encoderLayers;
+    if (layer < 0 || layer >= layers) throw new Error(`promptStates: encoder layer ${layer} out of range: the encoder has ${layers}`);
+    let states: Tensor | null = null;
+    const hooks = { encoder: new Hooks().on('resid_post', layer, (x) => (states = x)) };
+    const { mask } = this.encodePadded(
+      prompts.map((p) => this.encode(p)),
+      hooks,
+    );
+    return { states: states!, mask };
+  }
+
   /**
    * A text read as the world model's seq2seq framing reads it: its first half of words to the
    * encoder, the rest to the decoder (so the decoder's positions see real continuations).
@@ -121,8 +134,17 @@ export class Seq2SeqLanguageModel implements EditableLM {
     return this.tokenizer.encode(text).ids;
   }
 
-  /** The k most likely first decoder tokens for each prompt (among tokens the tokenizer can name). */
+  /** The k most likely first decoder tokens for each prompt (among tokens the tokenizer can name); routed through the edit memory unless hooks are given. */
   topK(prompts: readonly string[], k = 10, hooks?: Seq2SeqHooks): TokenProb[][] {
+    if (hooks || !this.network.memory.size) return this.ownTopK(prompts, k, hooks);
+    return this.network.memory.dispatch(
+      prompts,
+      (idx) => this.ownTopK(idx.map((i) => prompts[i]!), k),
+      (router, items) => router.topK(items, k),
+    );
+  }
+
+  private ownTopK(prompts: readonly string[], k: number, hooks?: Seq2SeqHooks): TokenProb[][] {
     const start = this.network.spec.decoderStartId;
     const rows = this.inference(() => {
       const encoded = this.encodePadded(prompts.map((p) => this.encode(p)), hooks);
@@ -140,9 +162,19 @@ export class Seq2SeqLanguageModel implements EditableLM {
   /**
    * Teacher-forced log-probabilities of each target given its prompt. The target is tokenised
    * without special tokens (no </s>), so the scores are those of its text, as for decoder-only
-   * models; the decoder reads [start, target[0..n-2]] and predicts target[0..n-1].
+   * models; the decoder reads [start, target[0..n-2]] and predicts target[0..n-1]. Routed through
+   * the edit memory unless hooks are given.
    */
   score(pairs: readonly { prompt: string; target: string }[], hooks?: Seq2SeqHooks): TargetScore[] {
+    if (hooks || !this.network.memory.size) return this.ownScore(pairs, hooks);
+    return this.network.memory.dispatch(
+      pairs.map((p) => p.prompt),
+      (idx) => this.ownScore(idx.map((i) => pairs[i]!)),
+      (router, items, idx) => router.score(items.map((item, k) => ({ ...item, target: pairs[idx[k]!]!.target }))),
+    );
+  }
+
+  private ownScore(pairs: readonly { prompt: string; target: string }[], hooks?: Seq2SeqHooks): TargetScore[] {
     const prompts = pairs.map((p) => this.encode(p.prompt));
     const targets = pairs.map((p, i) => {
       const ids = this.tokenizer.encode(p.target, { addSpecialTokens: false }).ids;
@@ -211,9 +243,18 @@ export class Seq2SeqLanguageModel implements EditableLM {
   /**
    * Greedy continuation text per prompt, with the decoder's KV cache. Ids past the tokenizer's
    * vocabulary (T5's spare embedding rows; transformers does not mask them either) have no text
-   * and are left out of it.
+   * and are left out of it. Routed through the edit memory.
    */
   generate(prompts: readonly string[], opts: Seq2SeqGenerateOptions = {}): string[] {
+    if (!this.network.memory.size) return this.ownGenerate(prompts, opts);
+    return this.network.memory.dispatch(
+      prompts,
+      (idx) => this.ownGenerate(idx.map((i) => prompts[i]!), opts),
+      (router, items) => router.generate(items, opts),
+    );
+  }
+
+  private ownGenerate(prompts: readonly string[], opts: Seq2SeqGenerateOptions): string[] {
     const ids = this.generateIds(
       prompts.map((p) => this.encode(p)),
       opts,

@@ -19,6 +19,7 @@
  * existing helpers (captureInto, addAt, replaceAt) work on either stack unchanged.
  */
 import type { Engine, Tensor } from '../engine';
+import type { EditMemory } from './edit-memory';
 import type { AddedSlots } from './ffn-slots';
 import type { Hooks } from './hooks';
 import { KVCache, type ForwardOutput } from './network';
@@ -88,6 +89,8 @@ export interface EncoderDecoderLM {
   readonly params: ReadonlyMap<string, Tensor>;
   /** Key/value slots added beside the decoder's FFNs (T-Patcher, CaliNET): every decode runs them. */
   readonly slots: AddedSlots;
+  /** Edits held beside the weights (SERAC): score, topK and generate route through it. */
+  readonly memory: EditMemory;
   /** The FFN output projection of a block of one stack, stored [out, in]. */
   mlpOutWeight(stack: Stack, layer: number): { name: string; transposed: boolean };
   /** The FFN input projection whose output is the `mlp_pre` hook point (v1.1: wi_1, the ungated factor), stored [out, in]. */

@@ -9,6 +9,8 @@ import { HparamsError } from '../hparams';
 import type { EditorId } from '../index';
 import type { MendHparams } from '../mend/hparams';
 import type { KeHparams } from '../ke/hparams';
+import type { SeracHparams } from '../serac/hparams';
+import { trainSerac } from '../serac/train';
 import { trainKe } from '../ke/train';
 import { trainMend } from '../mend/train';
 import type { TrainOptions, TrainRecord, TrainResult } from './loop';
@@ -23,6 +25,7 @@ export interface Trainer {
 export const TRAINERS = {
   mend: { train: (lm, store, records, hp, opts) => trainMend(lm, store, records, hp as MendHparams, opts) },
   ke: { train: (lm, store, records, hp, opts) => trainKe(lm, store, records, hp as KeHparams, opts) },
+  serac: { train: (lm, store, records, hp, opts) => trainSerac(lm, store, records, hp as SeracHparams, opts) },
 } satisfies Partial<Record<EditorId, Trainer>>;
 
 export type TrainableId = keyof typeof TRAINERS;
@@ -41,7 +44,16 @@ export function trainRecords(cases: readonly EvalCase[]): { records: TrainRecord
   for (const c of cases) {
     const loc = c.locality[0];
     if (!loc) continue;
-    records.push({ prompt: fillPrompt(c.request).text, target: c.request.targetNew, targetTrue: c.request.targetTrue, paraphrases: c.generality.map((g) => g.prompt), loc: { prompt: loc.prompt, answer: loc.groundTruth } });
+    records.push({
+      prompt: fillPrompt(c.request).text,
+      subject: c.request.subject,
+      target: c.request.targetNew,
+      targetTrue: c.request.targetTrue,
+      paraphrases: c.generality.map((g) => g.prompt),
+      loc: { prompt: loc.prompt, answer: loc.groundTruth },
+      locality: c.locality.map((l) => ({ prompt: l.prompt, answer: l.groundTruth })),
+      portability: c.portability,
+    });
   }
   return { records, skipped: cases.length - records.length };
 }

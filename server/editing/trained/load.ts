@@ -18,7 +18,7 @@ export async function loadTrained<T extends Loadable>(
   name: string,
   hp: { layers: readonly number[] } & object,
   architecture: readonly string[],
-  make: (savedHparams: unknown) => T,
+  make: (savedHparams: unknown) => T | Promise<T>,
 ): Promise<T> {
   const store = ctx.trained;
   const command = store?.trainCommand(method, hp.layers) ?? `npx locus train --method ${method} --model <model> --hparams '{"layers":[${hp.layers.join(',')}]}'`;
@@ -26,7 +26,7 @@ export async function loadTrained<T extends Loadable>(
   const file = store.file(method, hp.layers);
   const nets = await store.cached(
     file,
-    ({ tensors, meta }) => {
+    async ({ tensors, meta }) => {
       const saved = (meta.architecture ?? {}) as Record<string, unknown>;
       const own = hp as Record<string, unknown>;
       const differs = architecture.filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(own[k]));
@@ -40,7 +40,7 @@ export async function loadTrained<T extends Loadable>(
       if (spec.hidden !== model.hidden || spec.mlpHidden !== model.mlpHidden || spec.layers !== model.layers) {
         throw new UntrainedEditorError(`the trained ${name} editor ${file} was trained on another architecture (${JSON.stringify(spec)}): ${command}`);
       }
-      const loaded = make(meta.hparams);
+      const loaded = await make(meta.hparams);
       loaded.load(tensors);
       return loaded;
     },

@@ -16,12 +16,18 @@ import type { TrainedEditorStore } from './store';
 export interface TrainRecord {
   /** The edit prompt, subject filled in. */
   prompt: string;
+  /** The subject, as it appears in the prompt (SERAC puts other subjects in its place for negatives). */
+  subject?: string;
   /** The new target, with its leading space. */
   target: string;
   /** The old answer, when the split gives it (KE conditions on it). */
   targetTrue?: string;
   paraphrases: string[];
   loc: { prompt: string; answer: string };
+  /** Every locality prompt of the record (`loc` is the first); SERAC's negatives. */
+  locality?: { prompt: string; answer: string }[];
+  /** Questions whose answers follow from the edit, with those answers (SERAC counts them in its scope). */
+  portability?: { prompt: string; target: string }[];
 }
 
 export type TrainProgress =

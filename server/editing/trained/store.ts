@@ -77,7 +77,7 @@ export class TrainedEditorStore {
   }
 
   /** `load(file)` once per version of the file (keyed by its mtime); null when there is no file. */
-  async cached<T>(file: string, load: (contents: TrainedFile) => T, dispose?: (value: T) => void): Promise<T | null> {
+  async cached<T>(file: string, load: (contents: TrainedFile) => T | Promise<T>, dispose?: (value: T) => void): Promise<T | null> {
     if (!existsSync(file)) return null;
     const mtimeMs = statSync(file).mtimeMs;
     const hit = this.cache.get(file);
@@ -85,7 +85,7 @@ export class TrainedEditorStore {
     if (hit && dispose) dispose(hit.value as T);
     const contents = await this.read(file);
     if (!contents) return null;
-    const value = load(contents);
+    const value = await load(contents);
     this.cache.set(file, { mtimeMs, value });
     return value;
   }

@@ -1,4 +1,5 @@
 import type { Engine, Tensor } from '../../engine';
+import { EditMemory } from '../edit-memory';
 import { AddedSlots } from '../ffn-slots';
 import { Hooks } from '../hooks';
 import { KVCache, positional, type CausalLM, type ForwardInput, type ForwardOutput, type ModelSpec, type Positional } from '../network';
@@ -26,6 +27,7 @@ const NO_HOOKS = new Hooks();
 /** The forward pass shared by every decoder-only family: embed, blocks, head, with hooks. */
 export class DecoderOnlyLM implements CausalLM {
   readonly slots: AddedSlots;
+  readonly memory = new EditMemory();
 
   constructor(
     readonly engine: Engine,

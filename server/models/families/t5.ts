@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import type { Engine, Tensor } from '../../engine';
 import { add, addMask, embedding, gelu, matmul, mul, mulScalar, permute, relu, reshape, rmsNorm, silu, softmax } from '../../engine/ops';
+import { EditMemory } from '../edit-memory';
 import { AddedSlots } from '../ffn-slots';
 import { Hooks } from '../hooks';
 import { linear, mergeHeads, positional, splitHeads } from '../network';
@@ -123,6 +124,7 @@ const NO_HOOKS = new Hooks();
 class T5Model implements EncoderDecoderLM {
   /** FFN slots beside the decoder's FFNs (T-Patcher, CaliNET): the decoder is the edit stack. */
   readonly slots: AddedSlots;
+  readonly memory = new EditMemory();
 
   constructor(
     readonly engine: Engine,
