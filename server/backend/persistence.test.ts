@@ -2,6 +2,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EditJobResult, JobInput } from '../../lib/api/jobs';
 import type { WeightDelta } from '../editing/editor';
+import { rmSync } from 'node:fs';
+import { loadEvalCases } from '../eval/datasets';
+import { SeracHparams } from '../editing/serac/hparams';
+import { trainSerac } from '../editing/serac/train';
+import { trainRecords } from '../editing/trained';
+import { TrainedEditorStore } from '../editing/trained/store';
 import { VersionStore } from '../editing/version-store';
 import { tempDir } from '../jobs/testing';
 import { ModelHub, WORLD_MODEL_DIR, WORLD_MODEL_ID } from './hub';
@@ -64,4 +70,47 @@ describe('saved edits', () => {
       tmp.remove();
     }
   }, 60_000);
+
+  it('a SERAC edit (a memory beside the weights) comes back with its trained networks after a restart, and is dropped without them', async () => {
+    const tmp = tempDir();
+    const file = path.join(tmp.dir, 'versions.sqlite');
+    const location = path.resolve(WORLD_MODEL_DIR);
+    const entry = { id: WORLD_MODEL_ID, label: 'World', description: '', location };
+    const prompt = 'The birthplace of Gipinin Douvez is';
+    const input = {
+      kind: 'edit',
+      model: WORLD_MODEL_ID,
+      method: 'serac',
+      request: { prompt: 'The birthplace of {} is', subject: 'Gipinin Douvez', targetNew: ' Demaiholm', targetTrue: ' Troubivik' },
+      hparams: { layers: [1] },
+      probes: { paraphrases: [], neighborhood: [], portability: [] },
+    } satisfies Extract<JobInput, { kind: 'edit' }>;
+    try {
+      const first = new ModelHub([entry], { versionStore: new VersionStore(file), trainedRoot: tmp.dir });
+      const lm = await first.load(WORLD_MODEL_ID);
+      // a few steps: the plumbing, not the quality (server/editing/serac/serac.test.ts, bench/BENCHMARKS.md)
+      const records = trainRecords((await loadEvalCases(path.resolve('data/world/datasets/knowedit-train.json'))).cases.slice(0, 16)).records;
+      await trainSerac(lm, TrainedEditorStore.forModel(location, tmp.dir), records, SeracHparams.parse({ layers: [1], steps: 2 }));
+      const result = (await RUNNERS.edit.run(input, ctx(), first)) as EditJobResult;
+      expect(result.deltas).toEqual([{ param: 'edit_memory', kind: 'memory', rank: null, entries: 1 }]);
+      const routes = lm.network.memory.route([prompt]);
+      const edited = lm.score([{ prompt, target: ' Demaiholm' }])[0]!.logProb;
+
+      const second = new ModelHub([entry], { versionStore: new VersionStore(file), trainedRoot: tmp.dir });
+      const again = await second.load(WORLD_MODEL_ID);
+      expect(second.versions(WORLD_MODEL_ID).edits.map((e) => [e.id, e.method])).toEqual([[result.editId, 'SERAC']]);
+      expect(again.network.memory.all()[0]!.entries).toEqual([{ prompt, target: ' Demaiholm' }]);
+      expect(again.network.memory.route([prompt])[0]?.probability).toBeCloseTo(routes[0]?.probability ?? NaN, 5);
+      expect(again.score([{ prompt, target: ' Demaiholm' }])[0]!.logProb).toBeCloseTo(edited, 5);
+
+      // the trained networks gone: the saved edit cannot be answered, so it is dropped (saying why, on stderr)
+      rmSync(path.join(tmp.dir, 'editors'), { recursive: true });
+      const third = new ModelHub([entry], { versionStore: new VersionStore(file), trainedRoot: tmp.dir });
+      const bare = await third.load(WORLD_MODEL_ID);
+      expect(third.versions(WORLD_MODEL_ID).edits).toEqual([]);
+      expect(bare.network.memory.size).toBe(0);
+    } finally {
+      tmp.remove();
+    }
+  }, 120_000);
 });
