@@ -35,6 +35,16 @@ export function hasWgpuAddon(): boolean {
   return existsSync(addonPath());
 }
 
+/**
+ * Compiles WGSL to SPIR-V with naga, every capability on and no device (the addon's
+ * `validateWgsl`): checks kernels for features this adapter lacks. Returns the SPIR-V's words.
+ */
+export function validateWgsl(code: string, file = addonPath()): number {
+  const addon = { exports: {} as { validateWgsl(code: string): number } };
+  process.dlopen(addon, file);
+  return addon.exports.validateWgsl(code);
+}
+
 export class WgpuDriver implements GpuDriver {
   readonly info: WebGpuInfo;
 

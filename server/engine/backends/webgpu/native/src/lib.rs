@@ -568,3 +568,18 @@ fn bytemuck_words(words: &[u32]) -> &[u8] {
   // SAFETY: u32 has no padding and u8 has alignment 1.
   unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, std::mem::size_of_val(words)) }
 }
+
+/// Compiles WGSL to SPIR-V with naga and every capability on, without a device: how kernels for
+/// features this adapter lacks (cooperative matrices on lavapipe) are checked to compile at all.
+/// Returns the SPIR-V's length in words; throws naga's message.
+#[napi]
+pub fn validate_wgsl(code: String) -> Result<u32> {
+  use wgpu::naga;
+  let module = naga::front::wgsl::parse_str(&code).map_err(|e| fail(format!("WGSL did not parse: {}", e.emit_to_string(&code))))?;
+  let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
+    .validate(&module)
+    .map_err(|e| fail(format!("WGSL did not validate: {}", e.emit_to_string(&code))))?;
+  let options = naga::back::spv::Options { lang_version: (1, 6), ..Default::default() };
+  let words = naga::back::spv::write_vec(&module, &info, &options, None).map_err(|e| fail(format!("SPIR-V output failed: {e}")))?;
+  Ok(words.len() as u32)
+}
