@@ -19,7 +19,7 @@ import { indexSelect, logSoftmax, neg, reshape, sum, takeAlongLast } from '../..
 import { addAt, Hooks } from '../../server/models/hooks';
 import { loadCheckpointDir } from '../../server/models/load';
 
-const LAYER = 17;
+const LAYER = Number(process.env.LOCUS_XL_LAYER ?? 17);
 
 function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
   let diff = 0;

@@ -120,6 +120,19 @@ async function main() {
   for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'greater', 'equal'] as const) {
     await both(`binary ${op} broadcast`, [{ values: randn(4 * 3 * 5) }, { values: randn(3 * 1, 1, 2) }], (b, [x, y]) => b.binary(op, x, [4, 3, 5], y, [3, 1], [4, 3, 5]));
   }
+  // the one-index paths (same shape, a bias, a per-row factor, a scalar) and the reductions by rows
+  // and by columns; the cases above take the general kernels
+  for (const op of ['add', 'mul', 'sub', 'div'] as const) {
+    await both(`binary ${op} same shape`, [{ values: randn(6 * 7 * 50) }, { values: randn(6 * 7 * 50, 1, 2) }], (b, [x, y]) => b.binary(op, x, [6, 7, 50], y, [6, 7, 50], [6, 7, 50]));
+    await both(`binary ${op} bias (trailing dims)`, [{ values: randn(6 * 7 * 50) }, { values: randn(50, 1, 2) }], (b, [x, y]) => b.binary(op, x, [6, 7, 50], y, [50], [6, 7, 50]));
+    await both(`binary ${op} per-row factor`, [{ values: randn(6 * 7 * 50, 1, 2) }, { values: randn(6 * 7, 1, 2) }], (b, [x, y]) => b.binary(op, y, [6, 7, 1], x, [6, 7, 50], [6, 7, 50]));
+    await both(`binary ${op} scalar`, [{ values: randn(6 * 7 * 50) }, { values: randn(1, 1, 2) }], (b, [x, y]) => b.binary(op, x, [6, 7, 50], y, [1], [6, 7, 50]));
+  }
+  for (const op of ['sum', 'max', 'min'] as const) {
+    await both(`reduce ${op} axis 0 (columns)`, [{ values: randn(300 * 70) }], (b, [x]) => b.reduce(op, x, [300, 70], [0]));
+    await both(`reduce ${op} middle axis`, [{ values: randn(6 * 7 * 50) }], (b, [x]) => b.reduce(op, x, [6, 7, 50], [1]));
+    await both(`reduce ${op} last two axes (rows)`, [{ values: randn(6 * 7 * 150) }], (b, [x]) => b.reduce(op, x, [6, 7, 150], [1, 2]));
+  }
   await both('binary pow', [{ values: randn(60, 1, 2) }, { values: randn(60, 2) }], (b, [x, y]) => b.binary('pow', x, [60], y, [60], [60]));
   await both('where', [{ values: Float32Array.from(randn(n), (v) => (v > 0 ? 1 : 0)) }, { values: randn(n) }, { values: randn(n) }], (b, [c, x, y]) => b.where(c, x, y, n));
   for (const op of ['sum', 'max', 'min'] as const) {
@@ -155,6 +168,8 @@ async function main() {
   }
   await both('permute', [{ values: randn(2 * 3 * 4 * 5) }], (b, [x]) => b.permute(x, [2, 3, 4, 5], [0, 2, 1, 3]));
   await both('slice', [{ values: randn(4 * 6 * 8) }], (b, [x]) => b.slice(x, [4, 6, 8], [1, 2, 3], [2, 3, 4]));
+  await both('slice of whole rows (one run of memory)', [{ values: randn(4 * 6 * 8) }], (b, [x]) => b.slice(x, [4, 6, 8], [1, 0, 0], [2, 6, 8]));
+  await both('permute keeping the last two dims together', [{ values: randn(2 * 3 * 4 * 5) }], (b, [x]) => b.permute(x, [2, 3, 4, 5], [1, 0, 2, 3]));
   await both('pad', [{ values: randn(2 * 3 * 4) }], (b, [x]) => b.pad(x, [2, 3, 4], [4, 6, 8], [1, 2, 3]));
   await both('concat axis 1', [{ values: randn(2 * 3 * 4) }, { values: randn(2 * 5 * 4) }], (b, [x, y]) => b.concat([x, y], [[2, 3, 4], [2, 5, 4]], 1));
   await both('gather axis 0', [{ values: randn(50 * 16) }, { values: ints(30, 50), dtype: 'i32' }], (b, [x, i]) => b.gather(x, [50, 16], 'f32', i, 30, 0));

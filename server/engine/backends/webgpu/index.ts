@@ -419,6 +419,12 @@ export class WebGpuBackend implements Backend {
     const shape = outShape.length ? [...outShape] : [1];
     const sa = outShape.length ? broadcastStrides(aShape, outShape) : [0];
     const sb = outShape.length ? broadcastStrides(bShape, outShape) : [0];
+    // same shapes, biases, per-row factors: one index expression instead of a walk over the dims
+    const [fa, fb] = [K.operandMode(sa, shape), K.operandMode(sb, shape)];
+    if (fa && fb) {
+      this.elementwise(`binary:${op}:${fa.mode}:${fb.mode}`, () => K.binaryFastKernel(op, fa.mode, fb.mode), size, [fa.p, fb.p], [a as GpuBuf, b as GpuBuf], [out]);
+      return out;
+    }
     this.elementwise(`binary:${op}`, () => K.binaryKernel(op), size, [rank, ...shape, ...sa, ...sb], [a as GpuBuf, b as GpuBuf], [out]);
     return out;
   }
@@ -436,6 +442,16 @@ export class WebGpuBackend implements Backend {
     const rank = shape.length;
     const reduced = shape.map((_, i) => (axes.includes(i) ? 1 : 0));
     const count = sizeOf(shape.filter((_, i) => axes.includes(i)));
+    const view = K.reduceView(shape, axes);
+    if (view && view.i > 1 && view.o <= 65535) {
+      this.run(`reduceColumns:${op}`, () => K.reduceColumnsKernel(op), [view.o, view.r, view.i], [x as GpuBuf, out], [Math.ceil(view.i / 32), view.o, 1]);
+      return out;
+    }
+    if (view && view.i === 1) {
+      const x0 = Math.min(view.o, 65535);
+      this.run(`reduceRows:${op}`, () => K.reduceRowsKernel(op), [view.o, view.r], [x as GpuBuf, out], [x0, Math.ceil(view.o / x0), 1]);
+      return out;
+    }
     this.elementwise(`reduce:${op}`, () => K.reduceKernel(op), size, [rank, ...shape, ...stridesOf(shape), ...reduced, count], [x as GpuBuf], [out]);
     return out;
   }
@@ -531,9 +547,10 @@ export class WebGpuBackend implements Backend {
   }
 
   /** out[i] = x[base + idx . strides] over `shape`: permute and slice. */
-  private strided(x: GpuBuf, shape: readonly number[], strides: readonly number[], base: number): GpuBuf {
-    const size = sizeOf(shape);
+  private strided(x: GpuBuf, fullShape: readonly number[], fullStrides: readonly number[], base: number): GpuBuf {
+    const size = sizeOf(fullShape);
     const out = this.alloc(size);
+    const { shape, strides } = K.collapseStrided(fullShape, fullStrides);
     const rank = Math.max(1, shape.length);
     this.elementwise('strided', () => K.GATHER_STRIDED, size, [base, rank, ...(shape.length ? shape : [1]), ...(strides.length ? strides : [0])], [x], [out]);
     return out;
