@@ -171,6 +171,7 @@ async function main() {
   await both('slice of whole rows (one run of memory)', [{ values: randn(4 * 6 * 8) }], (b, [x]) => b.slice(x, [4, 6, 8], [1, 0, 0], [2, 6, 8]));
   await both('permute keeping the last two dims together', [{ values: randn(2 * 3 * 4 * 5) }], (b, [x]) => b.permute(x, [2, 3, 4, 5], [1, 0, 2, 3]));
   await both('pad', [{ values: randn(2 * 3 * 4) }], (b, [x]) => b.pad(x, [2, 3, 4], [4, 6, 8], [1, 2, 3]));
+  await both('pad of a narrow (merged dims)', [{ values: randn(2 * 5 * 4) }], (b, [x]) => b.pad(x, [2, 5, 4], [2, 5, 12], [0, 0, 4]));
   await both('concat axis 1', [{ values: randn(2 * 3 * 4) }, { values: randn(2 * 5 * 4) }], (b, [x, y]) => b.concat([x, y], [[2, 3, 4], [2, 5, 4]], 1));
   await both('gather axis 0', [{ values: randn(50 * 16) }, { values: ints(30, 50), dtype: 'i32' }], (b, [x, i]) => b.gather(x, [50, 16], 'f32', i, 30, 0));
   await both('gather axis 1', [{ values: randn(3 * 50 * 4) }, { values: ints(7, 50), dtype: 'i32' }], (b, [x, i]) => b.gather(x, [3, 50, 4], 'f32', i, 7, 1));

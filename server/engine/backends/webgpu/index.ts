@@ -575,7 +575,8 @@ export class WebGpuBackend implements Backend {
   pad(x: unknown, sizes: readonly number[], shape: Shape, starts: readonly number[]): GpuBuf {
     const size = sizeOf(shape);
     const out = this.alloc(size);
-    this.elementwise('pad', () => K.PAD, size, [shape.length, ...shape, ...starts, ...sizes], [x as GpuBuf], [out]);
+    const box = K.collapsePad(shape, starts, sizes);
+    this.elementwise('pad', () => K.PAD, size, [box.shape.length, ...box.shape, ...box.starts, ...box.sizes], [x as GpuBuf], [out]);
     return out;
   }
 

@@ -1,7 +1,7 @@
 /** The index plans of the one-index binary kernels, the merged strided reads and the reduction views. */
 import { describe, expect, it } from 'vitest';
 import { broadcastStrides } from '../../shape';
-import { collapseStrided, operandMode, reduceView } from './kernels';
+import { collapsePad, collapseStrided, operandMode, reduceView } from './kernels';
 
 describe('kernel index plans', () => {
   const mode = (shape: number[], out: number[]) => operandMode(broadcastStrides(shape, out), out);
@@ -25,6 +25,12 @@ describe('kernel index plans', () => {
     expect(collapseStrided([2, 6, 8], [48, 8, 1])).toEqual({ shape: [96], strides: [1] });
     expect(collapseStrided([3, 2, 4, 5], [20, 60, 5, 1])).toEqual({ shape: [3, 2, 20], strides: [20, 60, 1] });
     expect(collapseStrided([2, 1, 4], [4, 99, 1])).toEqual({ shape: [8], strides: [1] });
+  });
+
+  it("merges a pad's dims that its box spans whole into the dim before", () => {
+    expect(collapsePad([8, 64, 4800], [0, 0, 1600], [8, 64, 1600])).toEqual({ shape: [512, 4800], starts: [0, 1600], sizes: [512, 1600] });
+    expect(collapsePad([4, 6, 8], [1, 2, 3], [2, 3, 4])).toEqual({ shape: [4, 6, 8], starts: [1, 2, 3], sizes: [2, 3, 4] });
+    expect(collapsePad([4, 6, 8], [1, 0, 0], [2, 6, 8])).toEqual({ shape: [192], starts: [48], sizes: [96] });
   });
 
   it('views adjacent reduced axes as [O, R, I]', () => {

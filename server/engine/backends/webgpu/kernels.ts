@@ -798,3 +798,26 @@ export function reduceView(shape: readonly number[], axes: readonly number[]): {
   const prod = (list: { size: number }[]) => list.reduce((a, d) => a * d.size, 1);
   return { o: prod(dims.slice(0, first)), r: prod(dims.slice(first, last + 1)), i: prod(dims.slice(last + 1)) };
 }
+
+/**
+ * A pad's box with a dim merged into the one before it wherever the box spans it whole (the
+ * backward of a narrow of [B, T, 3D] to one third is [B*T, 3D] with a box of [B*T, D]): fewer
+ * divisions per element.
+ */
+export function collapsePad(shape: readonly number[], starts: readonly number[], sizes: readonly number[]): { shape: number[]; starts: number[]; sizes: number[] } {
+  const out = { shape: [] as number[], starts: [] as number[], sizes: [] as number[] };
+  for (let d = 0; d < shape.length; d++) {
+    const last = out.shape.length - 1;
+    const whole = starts[d] === 0 && sizes[d] === shape[d];
+    if (last >= 0 && whole) {
+      out.shape[last] = out.shape[last]! * shape[d]!;
+      out.starts[last] = out.starts[last]! * shape[d]!;
+      out.sizes[last] = out.sizes[last]! * shape[d]!;
+    } else {
+      out.shape.push(shape[d]!);
+      out.starts.push(starts[d]!);
+      out.sizes.push(sizes[d]!);
+    }
+  }
+  return out.shape.length ? out : { shape: [1], starts: [0], sizes: [1] };
+}
