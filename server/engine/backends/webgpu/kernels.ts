@@ -5,9 +5,12 @@
  * their precision by `cast`). Integer parameters (sizes, shapes, strides) and float scalars (as
  * bits) come in one `prm: array<u32>` per dispatch (`meta` is a reserved word in WGSL).
  *
- * Most kernels are one invocation per output element; norms and softmax one workgroup per row; the
- * fast matmuls are generated per tile shape in ./matmul.ts (the 16x16 MATMUL here takes thin
- * products). Next, measured one by one: f16 weights, subgroup-matrix matmuls, parallel reductions.
+ * Most kernels are one invocation per output element; norms and softmax one workgroup per row;
+ * reductions of adjacent axes a workgroup per row or 32 x 8 invocations per 32 columns; binary ops
+ * whose operands are the output's shape, a bias, a per-row factor or a scalar index with one
+ * expression (`binaryFastKernel`), others walk the dims. The fast f32 matmuls are generated per tile
+ * shape in ./matmul.ts (the 16x16 MATMUL here takes thin products); the f16 ones (tensor cores, or
+ * the tiled fallback) and the f16 packing in ./half.ts.
  */
 import type { BinaryOp, ReduceOp, UnaryOp } from '../../backend';
 import { TILES, tiledKey, tiledMatmulKernel } from './matmul';
