@@ -36,5 +36,7 @@ describe('f16 matmul kernels', () => {
     expect(coopTileName(defaultCoopTile(4096, 4096, 1))).toBe(coopTileName(COOP_TILES[0]!));
     const thin = defaultCoopTile(512, 1600, 1);
     expect(Math.ceil(512 / thin.bm) * Math.ceil(1600 / thin.bn)).toBeGreaterThanOrEqual(132);
+    const head = defaultCoopTile(64, 64, 200); // attention per head: no padding
+    expect([head.bm, head.bn]).toEqual([64, 64]);
   });
 });

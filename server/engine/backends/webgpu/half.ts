@@ -56,10 +56,12 @@ export function hasCoopF16(features: readonly string[], cooperativeMatrices: rea
   return features.includes('SHADER_F16') && cooperativeMatrices.includes(COOP_SHAPE);
 }
 
-/** Without timings: the largest tile that leaves at least `minGroups` workgroups, else the smallest. */
+/** Without timings: the largest tile that fits the product (each side at most the product's,
+ * rounded up to 64) and leaves at least `minGroups` workgroups, else the smallest. */
 export function defaultCoopTile(m: number, n: number, batch: number, minGroups = 132): CoopTile {
+  const up = (v: number) => Math.ceil(v / 64) * 64;
   const groups = (t: CoopTile) => Math.ceil(m / t.bm) * Math.ceil(n / t.bn) * batch;
-  return COOP_TILES.find((t) => groups(t) >= minGroups) ?? COOP_TILES[COOP_TILES.length - 1]!;
+  return COOP_TILES.find((t) => t.bm <= up(m) && t.bn <= up(n) && groups(t) >= minGroups) ?? COOP_TILES[COOP_TILES.length - 1]!;
 }
 
 /**
