@@ -3,7 +3,11 @@
  * checkpoint and timed PyTorch in the same call: the engine on the WebGPU backend loads the same
  * sharded f32 safetensors, checks its last-position logits and the layer-17 gradient against
  * PyTorch's, then times the forward of 8 x 64 tokens and the forward + backward to a vector added
- * to layer 17's MLP output (ROME's v). Prints JSON lines.
+ * to layer 17's MLP output (ROME's v). Then the same with the weight matrices held in f16 on the GPU
+ * (`holdInF16`: half their memory) and every product f16-input / f32-accumulate (tensor cores where
+ * the adapter has them): checked against PyTorch fp32 again and timed. Each mode: the time of the
+ * engine's recording alone (the CPU side, no wait), the wall time, and with LOCUS_WGPU_PROFILE=1 the
+ * GPU time of each kernel (timestamp queries). Prints JSON lines.
  *   node gpt2xl.mjs DIR
  */
 import { readFileSync } from 'node:fs';
@@ -15,7 +19,7 @@ import { indexSelect, logSoftmax, neg, reshape, sum, takeAlongLast } from '../..
 import { addAt, Hooks } from '../../server/models/hooks';
 import { loadCheckpointDir } from '../../server/models/load';
 
-const LAYER = 17;
+const LAYER = Number(process.env.LOCUS_XL_LAYER ?? 17);
 
 function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
   let diff = 0;
@@ -63,60 +67,68 @@ async function main() {
     return grad;
   };
 
-  // Same model? (first run also compiles the pipelines)
-  const last = await forward();
-  const lastValues = (await last.values()) as Float32Array;
-  last.dispose();
-  const g = await forwardBackward();
-  const gradValues = (await g.values()) as Float32Array;
-  g.dispose();
-  console.log(JSON.stringify({ check: 'last-position logits vs PyTorch fp32', relError: relError(lastValues, expected.lastLogits.flat()) }));
-  console.log(JSON.stringify({ check: `d(log-likelihood)/d(mlp_out ${LAYER} delta) vs PyTorch fp32`, relError: relError(gradValues, expected.grad) }));
+  const check = async (mode: string) => {
+    // (the first run of a mode also compiles its pipelines and times its matmul tiles)
+    const last = await forward();
+    const lastValues = (await last.values()) as Float32Array;
+    last.dispose();
+    const g = await forwardBackward();
+    const gradValues = (await g.values()) as Float32Array;
+    g.dispose();
+    console.log(JSON.stringify({ mode, check: 'last-position logits vs PyTorch fp32', relError: relError(lastValues, expected.lastLogits.flat()) }));
+    console.log(JSON.stringify({ mode, check: `d(log-likelihood)/d(mlp_out ${LAYER} delta) vs PyTorch fp32`, relError: relError(gradValues, expected.grad) }));
+  };
 
-  const reps = 5;
-  for (const [name, run] of [
-    ['forward_s', forward],
-    ['forward_backward_s', forwardBackward],
-  ] as const) {
-    const before = engine.memory();
-    t = performance.now();
-    for (let i = 0; i < reps; i++) {
-      const out = await run();
-      await out.values(); // waits for the GPU
-      out.dispose();
+  const time = async (mode: string) => {
+    const reps = 5;
+    for (const [name, run] of [
+      ['forward_s', forward],
+      ['forward_backward_s', forwardBackward],
+    ] as const) {
+      backend.resetPeak();
+      let recordMs = 0;
+      t = performance.now();
+      for (let i = 0; i < reps; i++) {
+        const r = performance.now();
+        const out = await run();
+        recordMs += performance.now() - r; // the engine's recording (dispatches submitted as it goes)
+        await out.values(); // waits for the GPU
+        out.dispose();
+      }
+      const seconds = (performance.now() - t) / 1000 / reps;
+      console.log(JSON.stringify({ ours: `webgpu ${mode}`, [name]: seconds, record_s: recordMs / 1000 / reps, peak_gib: backend.peakBytes / 2 ** 30, weights_gib: weightBytes() / 2 ** 30 }));
     }
-    const seconds = (performance.now() - t) / 1000 / reps;
-    console.log(JSON.stringify({ ours: 'webgpu f32', [name]: seconds, peak_gib: backend.peakBytes / 2 ** 30, tensorsBefore: before }));
-    backend.peakBytes = 0;
-  }
+    // LOCUS_WGPU_PROFILE=1: one more forward + backward with every dispatch timed on the GPU
+    if (process.env.LOCUS_WGPU_PROFILE === '1') {
+      const byKernel = await backend.profile(async () => {
+        const g = await forwardBackward();
+        await g.values();
+        g.dispose();
+      });
+      const rows = [...byKernel].sort((x, y) => y[1].seconds - x[1].seconds);
+      const total = rows.reduce((acc, [, v]) => acc + v.seconds, 0);
+      const calls = rows.reduce((acc, [, v]) => acc + v.calls, 0);
+      console.log(JSON.stringify({ profile: `webgpu ${mode}: forward+backward, GPU time by kernel (timestamps)`, total_ms: total * 1e3, dispatches: calls }));
+      for (const [kernel, v] of rows.slice(0, 25)) console.log(JSON.stringify({ kernel, calls: v.calls, ms: +(v.seconds * 1e3).toFixed(3) }));
+    }
+  };
+  const params = [...net.params.values()];
+  const weightBytes = () => params.reduce((acc, p) => acc + (backend.isHeldInF16(p.data) ? p.size * 2 : p.size * 4), 0);
 
-  // the matmul tiles the backend timed and chose, per shape class
+  await check('f32');
+  await time('f32');
   for (const entry of backend.tuner.log) console.log(JSON.stringify({ tuned: entry.shape, chosen: entry.chosen, ms: Object.fromEntries(Object.entries(entry.seconds).map(([k, v]) => [k, +(v * 1e3).toFixed(3)])) }));
 
-  // LOCUS_WGPU_PROFILE=1: one more forward + backward with a wait after every kernel, time by kernel
-  if (process.env.LOCUS_WGPU_PROFILE === '1') {
-    const b = backend as unknown as { run: (...args: unknown[]) => void; driver: { finish(): Promise<void> } };
-    const times = new Map<string, [number, number]>();
-    const run = b.run.bind(b);
-    const sync = (b.driver as unknown as { gpu: { wait(): void } }).gpu;
-    b.run = (key: unknown, code: unknown, prm: unknown, bufs: unknown, groups: unknown) => {
-      sync.wait();
-      const start = performance.now();
-      run(key, code, prm, bufs, groups);
-      sync.wait();
-      const p = prm as number[];
-      const name = String(key).startsWith('matmul') ? `${String(key)} ${p.slice(0, 3).join('x')} batch ${p[5] ? p[6] : 1}` : String(key);
-      const entry = times.get(name) ?? [0, 0];
-      entry[0]++;
-      entry[1] += performance.now() - start;
-      times.set(name, entry);
-    };
-    const g = await forwardBackward();
-    await g.values();
-    g.dispose();
-    const total = [...times.values()].reduce((acc, [, ms]) => acc + ms, 0);
-    console.log(JSON.stringify({ profile: 'forward+backward, ms by kernel (each waited for)', total_ms: total }));
-    for (const [name, [n, ms]] of [...times].sort((x, y) => y[1][1] - x[1][1]).slice(0, 20)) console.log(JSON.stringify({ kernel: name, calls: n, ms }));
+  // f16: weight matrices held in f16, every product f16-input / f32-accumulate
+  if (process.env.LOCUS_XL_F16 !== '0') {
+    for (const p of params) if (p.shape.length === 2) backend.holdInF16(p.data);
+    backend.matmulPrecision = 'f16';
+    const mode = `f16 weights, f16 matmul (${backend.halfKernel})`;
+    console.log(JSON.stringify({ mode, gpuBytes: backend.bytesInUse(), weights_gib: weightBytes() / 2 ** 30 }));
+    await check(mode);
+    await time(mode);
+    for (const entry of [...backend.coopTuner.log, ...backend.halfTuner.log])
+      console.log(JSON.stringify({ tuned: entry.shape, chosen: entry.chosen, ms: Object.fromEntries(Object.entries(entry.seconds).map(([k, v]) => [k, +(v * 1e3).toFixed(3)])) }));
   }
 }
 

@@ -3,7 +3,10 @@
 # addon (npm run build:wgpu) and onnxruntime-node (the CPU backend's GEMM; libraries xz-compressed,
 # as bench/device/pack-cli.sh packs them). The glvnd packages (.device/gl) and Node
 # (.device/node.tar.xz, .device/enter.sh) come from ../shared/tools/device-kit.sh, see README.md.
-#   bash bench/webgpu/pack-parity.sh
+#   bash bench/webgpu/pack-parity.sh [OUT_DIR]
+#   OUT_DIR (default .device/wgpu): where the pack goes; from a worktree, the checkout that travels
+#   (e.g. /work/main/.device/wgpu: a call sends the session's checkout, not the worktree).
+#   PACK_SERVICE=0 leaves out the backend service and its client (steps parity, matmul, xl only).
 #   device: run `bash .device/wgpu/run.sh`, carry .device/wgpu .device/node.tar.xz .device/enter.sh
 #   .device/gl. The 64 MiB limit: move data/world, data/models/world-t5 and the world model's weights
 #   out of the working tree for the call (and back after); run.sh skips parity's world-model check
@@ -11,23 +14,25 @@
 #   (strip, then tar -cJf .device/node.tar.xz) saves 2 MB more.
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
-out=.device/wgpu
+out=${1:-.device/wgpu}
 rm -rf $out && mkdir -p $out/node_modules/onnxruntime-node/bin/napi-v6/linux
 npx esbuild bench/webgpu/parity.ts bench/webgpu/gpt2xl.ts --bundle --platform=node --format=esm --target=node20 \
   --external:onnxruntime-node --outdir=$out --out-extension:.js=.mjs --log-level=warning \
   --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
 # the backend service and its HTTP client, for ROME edits over HTTP on the WebGPU backend (step service)
-for entry in server/backend/service/main.ts bench/webgpu/rome-http.ts; do
+[ "${PACK_SERVICE:-1}" = 0 ] || for entry in server/backend/service/main.ts bench/webgpu/rome-http.ts; do
   npx esbuild $entry --bundle --platform=node --format=esm --target=node20 \
     --external:onnxruntime-node --external:better-sqlite3 --outfile=$out/$(basename $entry .ts).mjs --log-level=warning \
     --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
 done
-mkdir -p $out/node_modules/better-sqlite3/build/Release
-cp -r node_modules/better-sqlite3/{package.json,lib} $out/node_modules/better-sqlite3/
-cp node_modules/better-sqlite3/build/Release/better_sqlite3.node $out/node_modules/better-sqlite3/build/Release/
-cp -r node_modules/bindings node_modules/file-uri-to-path $out/node_modules/
-# statistics text for the service's ROME edits: the first 20,000 lines of the world corpus
-head -20000 data/world/corpus.txt > $out/stats.txt
+if [ "${PACK_SERVICE:-1}" != 0 ]; then
+  mkdir -p $out/node_modules/better-sqlite3/build/Release
+  cp -r node_modules/better-sqlite3/{package.json,lib} $out/node_modules/better-sqlite3/
+  cp node_modules/better-sqlite3/build/Release/better_sqlite3.node $out/node_modules/better-sqlite3/build/Release/
+  cp -r node_modules/bindings node_modules/file-uri-to-path $out/node_modules/
+  # statistics text for the service's ROME edits: the first 20,000 lines of the world corpus
+  head -20000 data/world/corpus.txt > $out/stats.txt
+fi
 cp -r node_modules/onnxruntime-common $out/node_modules/
 cp -r node_modules/onnxruntime-node/{package.json,dist,lib} $out/node_modules/onnxruntime-node/
 cp -r node_modules/onnxruntime-node/bin/napi-v6/linux/x64 $out/node_modules/onnxruntime-node/bin/napi-v6/linux/
@@ -56,7 +61,7 @@ export LOCUS_WGPU_NODE=$PWD/.device/wgpu/locus-wgpu.node
 steps=" ${STEPS:-matmul parity xl-torch service xl} "
 [[ $steps == *" matmul "* ]] && python3 .device/wgpu/torch_matmul.py ${MATMUL_SIZES:-4096}
 if [[ $steps == *" parity "* ]]; then
-  echo "=== parity"; LOCUS_MATMUL_SIZES=${MATMUL_SIZES:-4096} timeout $(limit ${LIMIT:-120}) node .device/wgpu/parity.mjs; echo "rc=$? at $((SECONDS - start)) s"
+  echo "=== parity"; LOCUS_MATMUL_SIZES=${MATMUL_SIZES:-4096} timeout $(limit ${LIMIT:-200}) node .device/wgpu/parity.mjs; echo "rc=$? at $((SECONDS - start)) s"
 fi
 if [[ $steps == *" xl-torch "* ]]; then
   echo "=== xl-torch"; timeout $(limit 150) python3 .device/wgpu/gpt2xl_torch.py /tmp/models/gpt2xl; echo "rc=$? at $((SECONDS - start)) s"
@@ -76,7 +81,7 @@ if [[ $steps == *" service "* ]]; then
   kill $svc; sleep 1; tail -5 /tmp/service.log
 fi
 if [[ $steps == *" xl "* ]]; then
-  echo "=== xl"; LOCUS_WGPU_PROFILE=1 timeout $(limit ${LIMIT_XL:-150}) node .device/wgpu/gpt2xl.mjs /tmp/models/gpt2xl; echo "rc=$? at $((SECONDS - start)) s"
+  echo "=== xl"; LOCUS_WGPU_PROFILE=${PROFILE:-1} timeout $(limit ${LIMIT_XL:-240}) node .device/wgpu/gpt2xl.mjs /tmp/models/gpt2xl; echo "rc=$? at $((SECONDS - start)) s"
 fi
 RUN
 du -sh $out

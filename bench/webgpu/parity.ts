@@ -2,7 +2,9 @@
  * The WebGPU backend against the CPU backend, on the GPU machine (issue 5): every kernel on random
  * inputs (relative error = max |gpu - cpu| / max |cpu|, limit 1e-4 in f32), then the world model
  * (GPT-2, 6 layers) forward and a gradient through the engine on both backends, then the f32 matmul
- * speed. Prints one JSON line per check and a table last. Packed by bench/webgpu/pack-parity.sh.
+ * speed, f32 and f16 (tensor cores where the adapter has cooperative matrices, else the tiled
+ * fallback). The f16 checks (operands rounded to f16, f32 accumulation) against the CPU's f32 have
+ * the limit 1e-2. Prints one JSON line per check and a table last. Packed by bench/webgpu/pack-parity.sh.
  * LOCUS_PARITY_ONLY=<text> runs the kernel checks whose name contains it (and skips the model and
  * speed parts); LOCUS_WGPU_WARM=1 compiles every kernel first (WebGpuBackend.warm).
  */
@@ -15,10 +17,13 @@ import type { AnyTypedArray } from '../../server/engine/dtype';
 import { createWebGpuBackend } from '../../server/engine/backends/webgpu/open';
 import type { WebGpuBackend } from '../../server/engine/backends/webgpu/index';
 import { TILES, tileName } from '../../server/engine/backends/webgpu/matmul';
+import { COOP_TILES, coopTileName } from '../../server/engine/backends/webgpu/half';
 import { logSoftmax, reshape, sum, takeAlongLast } from '../../server/engine/ops';
 import { loadCheckpointDir } from '../../server/models/load';
 
 const LIMIT = 1e-4;
+/** f16 operands against the CPU's f32 (issue 5). */
+const LIMIT_F16 = 1e-2;
 let seed = 12345;
 const rand = () => {
   seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -31,6 +36,7 @@ interface Row {
   check: string;
   relError: number | null;
   ok: boolean;
+  limit: number;
   note?: string;
 }
 const rows: Row[] = [];
@@ -50,8 +56,8 @@ function relError(gpu: ArrayLike<number>, cpu: ArrayLike<number>): number {
   return diff / Math.max(scale, 1e-6);
 }
 
-function record(check: string, err: number, note?: string) {
-  const row = { check, relError: err, ok: err < LIMIT, note };
+function record(check: string, err: number, note?: string, limit = LIMIT) {
+  const row = { check, relError: err, ok: err < limit, limit, note };
   rows.push(row);
   console.log(JSON.stringify(row));
 }
@@ -71,18 +77,24 @@ async function main() {
    * are read together at the end (readMany: one wait for the GPU instead of one per check).
    */
   const only = process.env.LOCUS_PARITY_ONLY;
-  const pending: { name: string; cpu: AnyTypedArray[]; gpu: { data: unknown; dtype: 'f32' | 'i32'; size: number }[] }[] = [];
+  const pending: { name: string; limit: number; cpu: AnyTypedArray[]; gpu: { data: unknown; dtype: 'f32' | 'i32'; size: number }[] }[] = [];
   const outputsOf = (out: unknown): unknown[] =>
     (typeof out === 'object' && out !== null && !('buffer' in out) && !ArrayBuffer.isView(out) ? Object.values(out) : [out]) as unknown[];
-  const both = async (name: string, inputs: { values: Float32Array | Int32Array; dtype?: 'f32' | 'i32' }[], op: (b: Backend, data: unknown[]) => unknown, outDtype: 'f32' | 'i32' = 'f32') => {
+  const both = async (
+    name: string,
+    inputs: { values: Float32Array | Int32Array; dtype?: 'f32' | 'i32' }[],
+    op: (b: Backend, data: unknown[]) => unknown,
+    outDtype: 'f32' | 'i32' = 'f32',
+    limit = LIMIT,
+  ) => {
     if (only && !name.includes(only)) return;
     try {
       const cpuOuts = outputsOf(op(cpu, inputs.map((x) => cpu.upload(x.values, x.dtype ?? 'f32')))) as AnyTypedArray[];
       const cpuValues = await Promise.all(cpuOuts.map((o) => cpu.read(o, outDtype, o.length)));
       const gpuOuts = outputsOf(op(gpu, inputs.map((x) => gpu.upload(x.values, x.dtype ?? 'f32'))));
-      pending.push({ name, cpu: cpuValues, gpu: gpuOuts.map((o, i) => ({ data: o, dtype: outDtype, size: cpuValues[i]!.length })) });
+      pending.push({ name, limit, cpu: cpuValues, gpu: gpuOuts.map((o, i) => ({ data: o, dtype: outDtype, size: cpuValues[i]!.length })) });
     } catch (error) {
-      rows.push({ check: name, relError: null, ok: false, note: (error as Error).message.split('\n')[0] });
+      rows.push({ check: name, relError: null, ok: false, limit, note: (error as Error).message.split('\n')[0] });
       console.log(JSON.stringify(rows.at(-1)));
     }
   };
@@ -92,7 +104,7 @@ async function main() {
     let k = 0;
     for (const p of pending) {
       const err = Math.max(...p.cpu.map((c) => relError(values[k++]!, c)));
-      record(p.name, err);
+      record(p.name, err, undefined, p.limit);
     }
     pending.length = 0;
   };
@@ -107,6 +119,19 @@ async function main() {
   await both('fill i32', [], (b) => b.fill(n, 7, 'i32'), 'i32');
   for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'greater', 'equal'] as const) {
     await both(`binary ${op} broadcast`, [{ values: randn(4 * 3 * 5) }, { values: randn(3 * 1, 1, 2) }], (b, [x, y]) => b.binary(op, x, [4, 3, 5], y, [3, 1], [4, 3, 5]));
+  }
+  // the one-index paths (same shape, a bias, a per-row factor, a scalar) and the reductions by rows
+  // and by columns; the cases above take the general kernels
+  for (const op of ['add', 'mul', 'sub', 'div'] as const) {
+    await both(`binary ${op} same shape`, [{ values: randn(6 * 7 * 50) }, { values: randn(6 * 7 * 50, 1, 2) }], (b, [x, y]) => b.binary(op, x, [6, 7, 50], y, [6, 7, 50], [6, 7, 50]));
+    await both(`binary ${op} bias (trailing dims)`, [{ values: randn(6 * 7 * 50) }, { values: randn(50, 1, 2) }], (b, [x, y]) => b.binary(op, x, [6, 7, 50], y, [50], [6, 7, 50]));
+    await both(`binary ${op} per-row factor`, [{ values: randn(6 * 7 * 50, 1, 2) }, { values: randn(6 * 7, 1, 2) }], (b, [x, y]) => b.binary(op, y, [6, 7, 1], x, [6, 7, 50], [6, 7, 50]));
+    await both(`binary ${op} scalar`, [{ values: randn(6 * 7 * 50) }, { values: randn(1, 1, 2) }], (b, [x, y]) => b.binary(op, x, [6, 7, 50], y, [1], [6, 7, 50]));
+  }
+  for (const op of ['sum', 'max', 'min'] as const) {
+    await both(`reduce ${op} axis 0 (columns)`, [{ values: randn(300 * 70) }], (b, [x]) => b.reduce(op, x, [300, 70], [0]));
+    await both(`reduce ${op} middle axis`, [{ values: randn(6 * 7 * 50) }], (b, [x]) => b.reduce(op, x, [6, 7, 50], [1]));
+    await both(`reduce ${op} last two axes (rows)`, [{ values: randn(6 * 7 * 150) }], (b, [x]) => b.reduce(op, x, [6, 7, 150], [1, 2]));
   }
   await both('binary pow', [{ values: randn(60, 1, 2) }, { values: randn(60, 2) }], (b, [x, y]) => b.binary('pow', x, [60], y, [60], [60]));
   await both('where', [{ values: Float32Array.from(randn(n), (v) => (v > 0 ? 1 : 0)) }, { values: randn(n) }, { values: randn(n) }], (b, [c, x, y]) => b.where(c, x, y, n));
@@ -143,7 +168,10 @@ async function main() {
   }
   await both('permute', [{ values: randn(2 * 3 * 4 * 5) }], (b, [x]) => b.permute(x, [2, 3, 4, 5], [0, 2, 1, 3]));
   await both('slice', [{ values: randn(4 * 6 * 8) }], (b, [x]) => b.slice(x, [4, 6, 8], [1, 2, 3], [2, 3, 4]));
+  await both('slice of whole rows (one run of memory)', [{ values: randn(4 * 6 * 8) }], (b, [x]) => b.slice(x, [4, 6, 8], [1, 0, 0], [2, 6, 8]));
+  await both('permute keeping the last two dims together', [{ values: randn(2 * 3 * 4 * 5) }], (b, [x]) => b.permute(x, [2, 3, 4, 5], [1, 0, 2, 3]));
   await both('pad', [{ values: randn(2 * 3 * 4) }], (b, [x]) => b.pad(x, [2, 3, 4], [4, 6, 8], [1, 2, 3]));
+  await both('pad of a narrow (merged dims)', [{ values: randn(2 * 5 * 4) }], (b, [x]) => b.pad(x, [2, 5, 4], [2, 5, 12], [0, 0, 4]));
   await both('concat axis 1', [{ values: randn(2 * 3 * 4) }, { values: randn(2 * 5 * 4) }], (b, [x, y]) => b.concat([x, y], [[2, 3, 4], [2, 5, 4]], 1));
   await both('gather axis 0', [{ values: randn(50 * 16) }, { values: ints(30, 50), dtype: 'i32' }], (b, [x, i]) => b.gather(x, [50, 16], 'f32', i, 30, 0));
   await both('gather axis 1', [{ values: randn(3 * 50 * 4) }, { values: ints(7, 50), dtype: 'i32' }], (b, [x, i]) => b.gather(x, [3, 50, 4], 'f32', i, 7, 1));
@@ -180,6 +208,64 @@ async function main() {
   await both('cast f32->bf16->f32', [{ values: randn(n, 100) }], (b, [x]) => b.cast(b.cast(x, n, 'f32', 'bf16'), n, 'bf16', 'f32'));
   await both('cast f32->i32', [{ values: randn(n, 100) }], (b, [x]) => b.cast(x, n, 'f32', 'i32'), 'i32');
 
+  // f16: a tensor held in f16 reads back as the CPU's f32 -> f16 -> f32 rounding (exactly); kernels
+  // that read it (a unary op, a gather) see the rounded values; products with f16 operands (held,
+  // or packed on the fly with matmulPrecision 'f16') agree with the CPU's f32 products within 1e-2,
+  // for the tiled fallback and, where the adapter has them, the tensor-core kernel with each tile.
+  const g = gpu as WebGpuBackend;
+  const rounded = (b: Backend, x: unknown, size: number) => b.cast(b.cast(x, size, 'f32', 'f16'), size, 'f16', 'f32');
+  const held = (b: Backend, x: unknown, size: number) => {
+    if (b === cpu) return rounded(b, x, size);
+    g.holdInF16(x);
+    return x;
+  };
+  const wide = Float32Array.from(randn(n, 100), (v, i) => (i % 97 === 0 ? v * 1e-6 : i % 89 === 0 ? v * 1000 : v)); // f16 subnormals, and past 65504
+  await both('f16 held: read back', [{ values: wide }], (b, [x]) => held(b, x, n));
+  await both('f16 held: unary exp reads it widened', [{ values: randn(n, 2) }], (b, [x]) => b.unary('exp', held(b, x, n), n));
+  await both('f16 held: gather axis 0 from it', [{ values: randn(50 * 16) }, { values: ints(30, 50), dtype: 'i32' }], (b, [x, i]) => b.gather(held(b, x, 50 * 16), [50, 16], 'f32', i, 30, 0));
+  const halfMatmul = (kernel: 'coop' | 'tiled', tiles: () => void, body: (b: Backend) => unknown) => (b: Backend) => {
+    if (b === cpu) return body(b);
+    const saved = [g.matmulPrecision, g.halfKernel] as const;
+    g.matmulPrecision = 'f16';
+    g.halfKernel = kernel;
+    tiles();
+    try {
+      return body(b);
+    } finally {
+      [g.matmulPrecision, g.halfKernel] = saved;
+      g.halfTileOverride = undefined;
+      g.coopTileOverride = undefined;
+    }
+  };
+  // shapes: odd (loads a half at a time, edges everywhere), 8-aligned (16-byte loads, edges in every
+  // dimension), whole tiles (stores straight from the fragments), batched with a broadcast operand
+  const halfShapes: [string, number, number, number][] = [
+    ['200x147x301', 200, 147, 301],
+    ['200x152x296', 200, 152, 296],
+    ['256x64x128', 256, 64, 128],
+  ];
+  const transposes = [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const;
+  const coop = info.cooperativeMatrices.includes('16x16x16 F16->F32') && info.features.includes('SHADER_F16');
+  for (const [label, m, k, nn] of halfShapes)
+    for (const [ta, tb] of transposes) {
+      const inputs = [{ values: randn(2 * m * k) }, { values: randn(k * nn) }];
+      const args = { aShape: ta ? [2, k, m] : [2, m, k], bShape: tb ? [1, nn, k] : [1, k, nn], transA: ta, transB: tb, outShape: [2, m, nn] };
+      const check = (kernel: 'coop' | 'tiled', tileLabel: string, set: () => void) =>
+        both(`matmul f16 ${kernel} ${tileLabel} ${label} transA=${ta} transB=${tb} batch [2] x [1]`, inputs, (b, [x, y]) => halfMatmul(kernel, set, (bb) => bb.matmul(x, y, args))(b), 'f32', LIMIT_F16);
+      await check('tiled', tileName(TILES[0]!), () => (g.halfTileOverride = TILES[0]));
+      if (coop) for (const t of COOP_TILES) await check('coop', coopTileName(t), () => (g.coopTileOverride = t));
+    }
+  // a weight held in f16, used by a product (x @ W and x @ W^T) in the default precision
+  for (const tb of [false, true])
+    await both(`matmul with a weight held in f16 transB=${tb} (kernel ${g.halfKernel})`, [{ values: randn(64 * 96) }, { values: randn(96 * 80) }], (b, [x, w]) =>
+      b.matmul(x, held(b, w, 96 * 80), { aShape: [64, 96], bShape: tb ? [80, 96] : [96, 80], transA: false, transB: tb, outShape: [64, 80] }), 'f32', LIMIT_F16,
+    );
+
   await settle();
 
   // The world model through the engine: logits of a batch, and the gradient of the targets' log-likelihood w.r.t. one MLP weight.
@@ -210,7 +296,7 @@ async function main() {
     record('world model logits (2x8 tokens)', relError(g.logits, c.logits), `cpu ${c.seconds.toFixed(3)} s, webgpu ${g.seconds.toFixed(3)} s (first run: compiles pipelines)`);
     record('world model d(log-likelihood)/d(h.1.mlp.c_proj.weight)', relError(g.grad, c.grad));
   } catch (error) {
-    rows.push({ check: 'world model', relError: null, ok: false, note: (error as Error).message.split('\n')[0] });
+    rows.push({ check: 'world model', relError: null, ok: false, limit: LIMIT, note: (error as Error).message.split('\n')[0] });
     console.log(JSON.stringify(rows.at(-1)));
   }
 
@@ -230,49 +316,79 @@ async function main() {
         ] as [string, number, number, number, boolean, boolean][])
       : []),
   ];
-  const g = gpu as WebGpuBackend;
   const speed: { shape: string; tflops: Record<string, number> }[] = [];
+  const halfSpeed: { shape: string; tflops: Record<string, number> }[] = [];
+  const reps = Number(process.env.LOCUS_MATMUL_REPS ?? 20);
+  // Several products and one wait for the GPU: the time per product, submission included.
+  const timeIt = async (run: () => unknown) => {
+    gpu.free(run()); // compiles the pipeline
+    await g.sync();
+    const t = performance.now();
+    const outs = Array.from({ length: reps }, run);
+    await g.sync();
+    const seconds = (performance.now() - t) / 1000 / reps;
+    outs.forEach((o) => gpu.free(o));
+    return seconds;
+  };
   for (const [label, m, nn, k, ta, tb] of only ? [] : shapes) {
     try {
       const a = gpu.upload(randn(m * k), 'f32');
       const bb = gpu.upload(randn(k * nn), 'f32');
       const args = { aShape: ta ? [k, m] : [m, k], bShape: tb ? [nn, k] : [k, nn], transA: ta, transB: tb, outShape: [m, nn] };
+      const flops = 2 * m * nn * k;
       const tflops: Record<string, number> = {};
       for (const tile of TILES) {
         g.tileOverride = tile;
-        gpu.free(gpu.matmul(a, bb, args)); // compiles the pipeline
-        await g.sync();
-        // Several products and one wait for the GPU: the time per product, submission included.
-        const reps = 5;
-        const t = performance.now();
-        const outs = Array.from({ length: reps }, () => gpu.matmul(a, bb, args));
-        await g.sync();
-        const seconds = (performance.now() - t) / 1000 / reps;
-        outs.forEach((o) => gpu.free(o));
-        tflops[tileName(tile)] = (2 * m * nn * k) / seconds / 1e12;
+        tflops[tileName(tile)] = flops / (await timeIt(() => gpu.matmul(a, bb, args))) / 1e12;
       }
       g.tileOverride = undefined;
+      speed.push({ shape: label, tflops });
+      console.log(JSON.stringify({ bench: `matmul f32 ${label}`, reps, tflops }));
+      // f16: both operands held in f16 (packed once, as weights would be), f32 accumulation and output
+      g.holdInF16(a);
+      g.holdInF16(bb);
+      const half: Record<string, number> = {};
+      const saved = g.halfKernel;
+      if (coop) {
+        g.halfKernel = 'coop';
+        for (const t of COOP_TILES) {
+          g.coopTileOverride = t;
+          half[coopTileName(t)] = flops / (await timeIt(() => gpu.matmul(a, bb, args))) / 1e12;
+        }
+        g.coopTileOverride = undefined;
+      }
+      g.halfKernel = 'tiled';
+      g.halfTileOverride = TILES[0];
+      half[`tiled ${tileName(TILES[0]!)}`] = flops / (await timeIt(() => gpu.matmul(a, bb, args))) / 1e12;
+      g.halfTileOverride = undefined;
+      g.halfKernel = saved;
+      halfSpeed.push({ shape: label, tflops: half });
+      console.log(JSON.stringify({ bench: `matmul f16 ${label}`, reps, tflops: half }));
       gpu.free(a);
       gpu.free(bb);
-      speed.push({ shape: label, tflops });
-      console.log(JSON.stringify({ bench: `matmul f32 ${label}`, tflops }));
     } catch (error) {
       g.tileOverride = undefined;
-      console.log(JSON.stringify({ bench: `matmul f32 ${label}`, error: (error as Error).message }));
+      g.coopTileOverride = undefined;
+      g.halfTileOverride = undefined;
+      console.log(JSON.stringify({ bench: `matmul ${label}`, error: (error as Error).message }));
     }
   }
-  if (speed.length) {
-    console.log(`\n| f32 matmul TFLOP/s | ${TILES.map(tileName).join(' | ')} | best |\n|---|${TILES.map(() => '---|').join('')}---|`);
-    for (const { shape, tflops } of speed) {
-      const values = TILES.map((t) => tflops[tileName(t)] ?? 0);
+  const table = (title: string, list: { shape: string; tflops: Record<string, number> }[]) => {
+    if (!list.length) return;
+    const names = Object.keys(list[0]!.tflops);
+    console.log(`\n| ${title} | ${names.join(' | ')} | best |\n|---|${names.map(() => '---|').join('')}---|`);
+    for (const { shape, tflops } of list) {
+      const values = names.map((t) => tflops[t] ?? 0);
       console.log(`| ${shape} | ${values.map((v) => v.toFixed(2)).join(' | ')} | ${Math.max(...values).toFixed(2)} |`);
     }
-  }
+  };
+  table(`f32 matmul TFLOP/s (${reps} products per timing)`, speed);
+  table(`f16 matmul TFLOP/s (f32 accumulate; ${reps} products per timing)`, halfSpeed);
   (gpu as WebGpuBackend).trim();
 
-  console.log('\n| check | relative error | ok |\n|---|---|---|');
-  for (const r of rows) console.log(`| ${r.check} | ${r.relError === null ? r.note : r.relError.toExponential(2)} | ${r.ok ? 'yes' : 'NO'} |`);
-  console.log(`\n${rows.filter((r) => r.ok).length} of ${rows.length} checks within ${LIMIT}`);
+  console.log('\n| check | relative error | limit | ok |\n|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.check} | ${r.relError === null ? r.note : r.relError.toExponential(2)} | ${r.limit} | ${r.ok ? 'yes' : 'NO'} |`);
+  console.log(`\n${rows.filter((r) => r.ok).length} of ${rows.length} checks within their limits (${LIMIT} f32, ${LIMIT_F16} f16)`);
   process.exit(0);
 }
 

@@ -40,6 +40,10 @@ export interface GpuDriver {
   finish(): Promise<void>;
   /** `finish` in place, where the driver can (wgpu): what lets the backend time matmul tiles mid-run. */
   finishSync?(): void;
+  /** Profiling (wgpu, with timestamp queries): each dispatch timed on the GPU while on. */
+  setProfiling?(on: boolean): void;
+  /** GPU nanoseconds of each dispatch recorded with profiling on, in order, since the last call. */
+  takeProfile?(): number[];
 }
 
 export class NoWebGpuError extends Error {

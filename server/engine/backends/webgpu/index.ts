@@ -15,7 +15,8 @@ import { EngineError } from '../../errors';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape';
 import type { GpuDriver, GpuHandle } from './driver';
 import * as K from './kernels';
-import { defaultTile, MatmulTuner, tileCols, tiledKey, tiledMatmulKernel, tileRows, type MatmulTile } from './matmul';
+import { COOP_TILES, coopKey, coopMatmulKernel, coopTileName, defaultCoopTile, GATHER_F16, hasCoopF16, PACK_F16, UNPACK_F16, type CoopTile } from './half';
+import { defaultTile, MatmulTuner, tileCols, tiledKey, tiledMatmulKernel, tileName, tileRows, TILES, type MatmulTile } from './matmul';
 
 interface GpuBuf {
   buffer: GpuHandle;
@@ -23,7 +24,12 @@ interface GpuBuf {
   bytes: number;
   /** Pool class: the buffer's real size. */
   capacity: number;
+  /** Held in f16 (`holdInF16`): the values packed two to a word here, and `buffer` ended. */
+  packed?: GpuBuf;
 }
+
+/** The f16-input matmul kernels: tensor cores (cooperative matrices) or the tiled fallback. */
+export type HalfKernel = 'coop' | 'tiled';
 
 const DTYPE_CODE: Record<DType, number> = { f32: 0, i32: 1, f16: 2, bf16: 3 };
 /** Passes recorded before they are submitted even without a read. */
@@ -64,10 +70,28 @@ export class WebGpuBackend implements Backend {
   tuning: boolean;
   /** One tile for every tiled product, instead of the chosen one. */
   tileOverride: MatmulTile | undefined;
+  /** The same for the f16 kernels: the tiled fallback's tile, the tensor-core kernel's. */
+  halfTileOverride: MatmulTile | undefined;
+  coopTileOverride: CoopTile | undefined;
+  /** Tuners of the f16 kernels (tiled fallback; tensor cores). */
+  readonly halfTuner = new MatmulTuner<MatmulTile>(TILES, tileName);
+  readonly coopTuner = new MatmulTuner<CoopTile>(COOP_TILES, coopTileName);
+  /**
+   * The precision of `matmul`: 'f32' (exact f32 products, the default), or 'f16': operands rounded
+   * to f16 (packed on the fly, or already held in f16 by `holdInF16`), products accumulated in f32.
+   * LOCUS_WGPU_MATMUL=f16 sets it. A product with an operand held in f16 takes the f16 kernels
+   * whatever this says.
+   */
+  matmulPrecision: 'f32' | 'f16';
+  /** The f16 kernel: tensor cores where the adapter offers 16x16x16 f16 -> f32 cooperative
+   * matrices, else the tiled fallback (LOCUS_WGPU_F16_KERNEL=tiled forces it). */
+  halfKernel: HalfKernel;
 
   constructor(readonly driver: GpuDriver) {
     // Timings of a Vulkan device emulated on the CPU (Mesa's llvmpipe) say nothing about a GPU.
     this.tuning = process.env.LOCUS_WGPU_TUNE !== '0' && !/llvmpipe/i.test(driver.info.adapter);
+    this.matmulPrecision = process.env.LOCUS_WGPU_MATMUL === 'f16' ? 'f16' : 'f32';
+    this.halfKernel = hasCoopF16(driver.info.features, driver.info.cooperativeMatrices) && process.env.LOCUS_WGPU_F16_KERNEL !== 'tiled' ? 'coop' : 'tiled';
   }
 
   // ---- buffers -------------------------------------------------------------------------------
@@ -133,9 +157,11 @@ export class WebGpuBackend implements Backend {
   /** Several buffers in one readback: one wait for the GPU instead of one per buffer. */
   async readMany(items: readonly { data: unknown; dtype: DType; size: number }[]): Promise<AnyTypedArray[]> {
     const bytes = items.map(({ size }) => Math.max(4, size * 4));
+    const expanded = items.map(({ data }) => this.f32Of(data as GpuBuf));
     this.passes = 0;
-    const all = await this.driver.read(items.map(({ data }) => (data as GpuBuf).buffer), bytes);
+    const all = await this.driver.read(expanded.map((b) => b.buffer), bytes);
     this.endDoomed(); // the read submitted everything recorded
+    expanded.forEach((b, i) => b !== items[i]!.data && this.free(b));
     return this.unpack(items, bytes, all);
   }
 
@@ -154,14 +180,21 @@ export class WebGpuBackend implements Backend {
   readSync(data: unknown, dtype: DType, size: number): AnyTypedArray | undefined {
     if (!this.driver.readSync) return undefined;
     const bytes = [Math.max(4, size * 4)];
+    const buf = this.f32Of(data as GpuBuf);
     this.passes = 0;
-    const all = this.driver.readSync([(data as GpuBuf).buffer], bytes);
+    const all = this.driver.readSync([buf.buffer], bytes);
     this.endDoomed();
+    if (buf !== data) this.free(buf);
     return this.unpack([{ dtype, size }], bytes, all)[0];
   }
 
   free(data: unknown): void {
     const buf = data as GpuBuf;
+    if (buf?.packed) {
+      this.free(buf.packed);
+      buf.packed = undefined;
+      return;
+    }
     if (buf?.buffer === undefined) return;
     this.live -= buf.capacity;
     this.pooled += buf.capacity;
@@ -223,20 +256,7 @@ export class WebGpuBackend implements Backend {
    */
   private tileFor(m: number, n: number, k: number, batch: number, transA: boolean, transB: boolean, dispatch: (tile: MatmulTile) => void): MatmulTile {
     if (this.tileOverride) return this.tileOverride;
-    const finish = this.driver.finishSync?.bind(this.driver);
-    if (!this.tuning || !finish || m * n * k * batch < TUNE_MIN_WORK) return defaultTile(m, n, batch);
-    // One timing per shape class (each size rounded up to a power of two): a product over a
-    // different number of tokens each batch must not be timed again each time.
-    const up = (v: number) => 2 ** Math.ceil(Math.log2(v));
-    return this.tuner.choose(`${up(m)}x${up(n)}x${up(k)} batch ${up(batch)} transA=${transA} transB=${transB}`, (tile) => {
-      this.flush();
-      finish();
-      const started = performance.now();
-      dispatch(tile);
-      this.flush();
-      finish();
-      return (performance.now() - started) / 1000;
-    });
+    return this.timed(this.tuner, this.shapeClass(m, n, k, batch, transA, transB), m * n * k * batch, dispatch, () => defaultTile(m, n, batch));
   }
 
   /** Compiles every kernel ahead, instead of on first use. */
@@ -255,9 +275,86 @@ export class WebGpuBackend implements Backend {
 
   /** Records one kernel: parameters, then the buffers in binding order (1..n), on a grid of workgroups. */
   private run(key: string, code: () => string, prm: number[], buffers: GpuBuf[], groups: [number, number, number]): void {
+    // inputs held in f16 are widened for this kernel into buffers freed after it (the queue runs in order)
+    const bound = buffers.some((b) => b.packed) ? buffers.map((b) => this.f32Of(b)) : buffers;
     const params = Uint32Array.from(prm, (v) => v >>> 0);
-    this.driver.dispatch(this.pipeline(key, code), params, buffers.map((b) => b.buffer), groups);
+    this.driver.dispatch(this.pipeline(key, code), params, bound.map((b) => b.buffer), groups);
+    this.profiled?.push(key);
     if (++this.passes >= MAX_PASSES) this.flush();
+    if (bound !== buffers) bound.forEach((b, i) => b !== buffers[i] && this.free(b));
+  }
+
+  // ---- f16 -----------------------------------------------------------------------------------
+
+  /** Kernel keys of the dispatches recorded while profiling (`profile`), in order. */
+  private profiled: string[] | undefined;
+
+  /**
+   * Runs `work` with every dispatch timed on the GPU (timestamp queries; wgpu only): GPU seconds
+   * and calls per kernel key, matmuls by their shape. The work's own timing is not representative
+   * (each dispatch gets a pass of its own and each submit waits for its timestamps).
+   */
+  async profile(work: () => Promise<void>): Promise<Map<string, { calls: number; seconds: number }>> {
+    if (!this.driver.setProfiling || !this.driver.takeProfile) throw new EngineError('webgpu', 'this driver cannot profile');
+    this.flush();
+    this.profiled = [];
+    this.driver.setProfiling(true);
+    try {
+      await work();
+      this.flush();
+      const ns = this.driver.takeProfile();
+      const out = new Map<string, { calls: number; seconds: number }>();
+      this.profiled.forEach((key, i) => {
+        const entry = out.get(key) ?? { calls: 0, seconds: 0 };
+        entry.calls++;
+        entry.seconds += (ns[i] ?? 0) / 1e9;
+        out.set(key, entry);
+      });
+      return out;
+    } finally {
+      this.driver.setProfiling(false);
+      this.profiled = undefined;
+    }
+  }
+
+  /** `buf` itself, or, when it is held in f16, a new f32 buffer of its values (the caller frees it). */
+  private f32Of(buf: GpuBuf): GpuBuf {
+    if (!buf.packed) return buf;
+    const n = buf.bytes / 4;
+    const out = this.alloc(n);
+    this.run('unpackF16', () => UNPACK_F16, [n], [buf.packed, out], this.grid(n));
+    return out;
+  }
+
+  /** `x`'s `n` values rounded to f16 and packed two to a word (a new buffer). */
+  private pack(x: GpuBuf, n: number): GpuBuf {
+    if (x.packed) throw new EngineError('webgpu', 'pack of a buffer already held in f16');
+    const words = Math.ceil(n / 2);
+    const out = this.alloc(words);
+    this.run('packF16', () => PACK_F16, [n], [x, out], this.grid(words));
+    return out;
+  }
+
+  /**
+   * Holds a tensor's values in f16 on the GPU from now on: half the memory. Its f32 buffer is
+   * released; matmuls read the f16 values directly (with f32 accumulation), other kernels get them
+   * widened to f32 on the fly, gathers (embeddings) read them in place. The values are rounded to
+   * f16 once, here. For weights: the engine's ops see no difference but the rounding.
+   */
+  holdInF16(data: unknown): void {
+    const buf = data as GpuBuf;
+    if (buf.packed) return;
+    const packed = this.pack(buf, buf.bytes / 4);
+    // the f32 buffer goes back to the pool (or is ended after the next submit); the GpuBuf stays
+    // the tensor's handle, now pointing at the packed copy
+    this.free({ buffer: buf.buffer, bytes: buf.bytes, capacity: buf.capacity });
+    buf.buffer = undefined;
+    buf.packed = packed;
+  }
+
+  /** Whether a tensor's values are held in f16 (`holdInF16`). */
+  isHeldInF16(data: unknown): boolean {
+    return (data as GpuBuf).packed !== undefined;
   }
 
   /** Workgroups for one invocation per element, as a 2-D grid when there are more than 65535. */
@@ -322,6 +419,12 @@ export class WebGpuBackend implements Backend {
     const shape = outShape.length ? [...outShape] : [1];
     const sa = outShape.length ? broadcastStrides(aShape, outShape) : [0];
     const sb = outShape.length ? broadcastStrides(bShape, outShape) : [0];
+    // same shapes, biases, per-row factors: one index expression instead of a walk over the dims
+    const [fa, fb] = [K.operandMode(sa, shape), K.operandMode(sb, shape)];
+    if (fa && fb) {
+      this.elementwise(`binary:${op}:${fa.mode}:${fb.mode}`, () => K.binaryFastKernel(op, fa.mode, fb.mode), size, [fa.p, fb.p], [a as GpuBuf, b as GpuBuf], [out]);
+      return out;
+    }
     this.elementwise(`binary:${op}`, () => K.binaryKernel(op), size, [rank, ...shape, ...sa, ...sb], [a as GpuBuf, b as GpuBuf], [out]);
     return out;
   }
@@ -339,6 +442,16 @@ export class WebGpuBackend implements Backend {
     const rank = shape.length;
     const reduced = shape.map((_, i) => (axes.includes(i) ? 1 : 0));
     const count = sizeOf(shape.filter((_, i) => axes.includes(i)));
+    const view = K.reduceView(shape, axes);
+    if (view && view.i > 1 && view.o <= 65535) {
+      this.run(`reduceColumns:${op}`, () => K.reduceColumnsKernel(op), [view.o, view.r, view.i], [x as GpuBuf, out], [Math.ceil(view.i / 32), view.o, 1]);
+      return out;
+    }
+    if (view && view.i === 1) {
+      const x0 = Math.min(view.o, 65535);
+      this.run(`reduceRows:${op}`, () => K.reduceRowsKernel(op), [view.o, view.r], [x as GpuBuf, out], [x0, Math.ceil(view.o / x0), 1]);
+      return out;
+    }
     this.elementwise(`reduce:${op}`, () => K.reduceKernel(op), size, [rank, ...shape, ...stridesOf(shape), ...reduced, count], [x as GpuBuf], [out]);
     return out;
   }
@@ -360,6 +473,16 @@ export class WebGpuBackend implements Backend {
     const bBatch = broadcastStrides(bShape.slice(0, -2), batchShape).map((s) => s * k * n);
     const out = this.alloc(batch * m * n);
     const prm = [m, n, k, transA ? 1 : 0, transB ? 1 : 0, batchShape.length, ...batchShape, ...aBatch, ...bBatch];
+    const [ga, gb] = [a as GpuBuf, b as GpuBuf];
+    if (this.matmulPrecision === 'f16' || ga.packed || gb.packed) {
+      // f16 operands: held ones as they are, others packed for this product and freed after it
+      const pa = ga.packed ?? this.pack(ga, ga.bytes / 4);
+      const pb = gb.packed ?? this.pack(gb, gb.bytes / 4);
+      this.halfMatmul(pa, pb, out, prm, { m, n, k, batch, transA, transB, aBatch, bBatch });
+      if (pa !== ga.packed) this.free(pa);
+      if (pb !== gb.packed) this.free(pb);
+      return out;
+    }
     // Tiles waste most of their work on thin products; below 64 rows or columns the 16x16 kernel.
     if (m >= 64 && n >= 64 && k >= 16) {
       const buffers = [a as GpuBuf, b as GpuBuf, out];
@@ -376,10 +499,58 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
+  /**
+   * An f16-input product into `out`: the tensor-core kernel where the adapter has it (tile timed
+   * per shape class like the f32 ones), else the tiled fallback reading packed f16.
+   */
+  private halfMatmul(pa: GpuBuf, pb: GpuBuf, out: GpuBuf, prm: number[], s: { m: number; n: number; k: number; batch: number; transA: boolean; transB: boolean; aBatch: number[]; bBatch: number[] }): void {
+    const { m, n, k, batch, transA, transB } = s;
+    const buffers = [pa, pb, out];
+    if (this.halfKernel === 'coop') {
+      // 16-byte loads where every row (and batch offset) starts on an 8-half boundary
+      const aligned = (extent: number, strides: number[]) => extent % 8 === 0 && strides.every((v) => v % 8 === 0);
+      const vecA = aligned(transA ? m : k, s.aBatch);
+      const vecB = aligned(transB ? k : n, s.bBatch);
+      const dispatch = (t: CoopTile) =>
+        this.run(coopKey(t, transA, transB, vecA, vecB), () => coopMatmulKernel(t, transA, transB, vecA, vecB), prm, buffers, [Math.ceil(n / t.bn), Math.ceil(m / t.bm), batch]);
+      const tile =
+        this.coopTileOverride ?? this.timed(this.coopTuner, `coop ${this.shapeClass(m, n, k, batch, transA, transB)}`, m * n * k * batch, dispatch, () => defaultCoopTile(m, n, batch));
+      dispatch(tile);
+      return;
+    }
+    const dispatch = (t: MatmulTile) =>
+      this.run(tiledKey(t, transA, transB, true), () => tiledMatmulKernel(t, transA, transB, true), prm, buffers, [Math.ceil(n / tileCols(t)), Math.ceil(m / tileRows(t)), batch]);
+    const tile = this.halfTileOverride ?? this.timed(this.halfTuner, `f16 ${this.shapeClass(m, n, k, batch, transA, transB)}`, m * n * k * batch, dispatch, () => defaultTile(m, n, batch));
+    dispatch(tile);
+  }
+
+  /** One timing per shape class (each size rounded up to a power of two): a product over a
+   * different number of tokens each batch must not be timed again each time. */
+  private shapeClass(m: number, n: number, k: number, batch: number, transA: boolean, transB: boolean): string {
+    const up = (v: number) => 2 ** Math.ceil(Math.log2(v));
+    return `${up(m)}x${up(n)}x${up(k)} batch ${up(batch)} transA=${transA} transB=${transB}`;
+  }
+
+  /** The tuner's choice for a shape class where timing is on and worth it, else `fallback()`. */
+  private timed<T>(tuner: MatmulTuner<T>, shape: string, work: number, dispatch: (t: T) => void, fallback: () => T): T {
+    const finish = this.driver.finishSync?.bind(this.driver);
+    if (!this.tuning || !finish || work < TUNE_MIN_WORK) return fallback();
+    return tuner.choose(shape, (tile) => {
+      this.flush();
+      finish();
+      const started = performance.now();
+      dispatch(tile);
+      this.flush();
+      finish();
+      return (performance.now() - started) / 1000;
+    });
+  }
+
   /** out[i] = x[base + idx . strides] over `shape`: permute and slice. */
-  private strided(x: GpuBuf, shape: readonly number[], strides: readonly number[], base: number): GpuBuf {
-    const size = sizeOf(shape);
+  private strided(x: GpuBuf, fullShape: readonly number[], fullStrides: readonly number[], base: number): GpuBuf {
+    const size = sizeOf(fullShape);
     const out = this.alloc(size);
+    const { shape, strides } = K.collapseStrided(fullShape, fullStrides);
     const rank = Math.max(1, shape.length);
     this.elementwise('strided', () => K.GATHER_STRIDED, size, [base, rank, ...(shape.length ? shape : [1]), ...(strides.length ? strides : [0])], [x], [out]);
     return out;
@@ -404,7 +575,8 @@ export class WebGpuBackend implements Backend {
   pad(x: unknown, sizes: readonly number[], shape: Shape, starts: readonly number[]): GpuBuf {
     const size = sizeOf(shape);
     const out = this.alloc(size);
-    this.elementwise('pad', () => K.PAD, size, [shape.length, ...shape, ...starts, ...sizes], [x as GpuBuf], [out]);
+    const box = K.collapsePad(shape, starts, sizes);
+    this.elementwise('pad', () => K.PAD, size, [box.shape.length, ...box.shape, ...box.starts, ...box.sizes], [x as GpuBuf], [out]);
     return out;
   }
 
@@ -428,7 +600,9 @@ export class WebGpuBackend implements Backend {
     const inner = sizeOf(shape.slice(axis + 1));
     const size = outer * count * inner;
     const out = this.alloc(size);
-    this.elementwise('gather', () => K.GATHER, size, [count, dim, inner], [x as GpuBuf, indices as GpuBuf], [out]);
+    const held = (x as GpuBuf).packed;
+    if (held) this.elementwise('gatherF16', () => GATHER_F16, size, [count, dim, inner], [held, indices as GpuBuf], [out]);
+    else this.elementwise('gather', () => K.GATHER, size, [count, dim, inner], [x as GpuBuf, indices as GpuBuf], [out]);
     return out;
   }
 

@@ -5,9 +5,12 @@
  * their precision by `cast`). Integer parameters (sizes, shapes, strides) and float scalars (as
  * bits) come in one `prm: array<u32>` per dispatch (`meta` is a reserved word in WGSL).
  *
- * Most kernels are one invocation per output element; norms and softmax one workgroup per row; the
- * fast matmuls are generated per tile shape in ./matmul.ts (the 16x16 MATMUL here takes thin
- * products). Next, measured one by one: f16 weights, subgroup-matrix matmuls, parallel reductions.
+ * Most kernels are one invocation per output element; norms and softmax one workgroup per row;
+ * reductions of adjacent axes a workgroup per row or 32 x 8 invocations per 32 columns; binary ops
+ * whose operands are the output's shape, a bias, a per-row factor or a scalar index with one
+ * expression (`binaryFastKernel`), others walk the dims. The fast f32 matmuls are generated per tile
+ * shape in ./matmul.ts (the 16x16 MATMUL here takes thin products); the f16 ones (tensor cores, or
+ * the tiled fallback) and the f16 packing in ./half.ts.
  */
 import type { BinaryOp, ReduceOp, UnaryOp } from '../../backend';
 import { TILES, tiledKey, tiledMatmulKernel } from './matmul';
@@ -617,4 +620,207 @@ export function allKernels(): [string, string][] {
     ['rmsNormDgamma', RMS_NORM_DGAMMA],
     ['rope', ROPE],
   ];
+}
+
+/**
+ * How an operand of a broadcast binary op is indexed by the output's flat index i: 'full' (i), 'mod'
+ * (i % p: the operand is the output's trailing dims, repeated: a bias), 'div' (i / p: the output's
+ * leading dims, each value repeated p times: a per-row scale). `operandMode` finds it from the
+ * broadcast strides; null where none fits (the general kernel then walks the dims).
+ */
+export type OperandMode = 'full' | 'mod' | 'div';
+
+export function operandMode(strides: readonly number[], shape: readonly number[]): { mode: OperandMode; p: number } | null {
+  const rank = shape.length;
+  const contiguous = (from: number, to: number) => {
+    let s = 1;
+    for (let d = to - 1; d >= from; d--) {
+      if (shape[d] !== 1 && strides[d] !== s) return false;
+      s *= shape[d]!;
+    }
+    return true;
+  };
+  const zero = (from: number, to: number) => {
+    for (let d = from; d < to; d++) if (shape[d] !== 1 && strides[d] !== 0) return false;
+    return true;
+  };
+  if (contiguous(0, rank)) return { mode: 'full', p: 1 };
+  if (zero(0, rank)) return { mode: 'mod', p: 1 }; // a scalar: element 0 for every output
+  for (let k = 1; k < rank; k++) {
+    const inner = shape.slice(k).reduce((a, b) => a * b, 1);
+    if (zero(0, k) && contiguous(k, rank)) return { mode: 'mod', p: inner };
+    // leading dims contiguous among themselves (their strides counted in units of the leading block)
+    let s = 1;
+    let ok = zero(k, rank);
+    for (let d = k - 1; d >= 0 && ok; d--) {
+      if (shape[d] !== 1 && strides[d] !== s) ok = false;
+      s *= shape[d]!;
+    }
+    if (ok) return { mode: 'div', p: inner };
+  }
+  return null;
+}
+
+/** A binary op whose operands are each 'full', 'mod' or 'div' (`operandMode`). prm: [n, pa, pb] */
+export function binaryFastKernel(op: BinaryOp, ma: OperandMode, mb: OperandMode): string {
+  const index = (mode: OperandMode, p: string) => (mode === 'full' ? 'i' : mode === 'mod' ? `i % ${p}` : `i / ${p}`);
+  return ELEMENTWISE(
+    `@group(0) @binding(1) var<storage, read> xa: array<f32>;
+@group(0) @binding(2) var<storage, read> xb: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+fn pow_(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (a < 0.0 && fract(b) == 0.0) { let r = pow(-a, b); return select(r, -r, (i32(b) & 1) == 1); }
+  return pow(a, b);
+}`,
+    `  if (i >= prm[0]) { return; }
+  let a = xa[${index(ma, 'prm[1]')}];
+  let b = xb[${index(mb, 'prm[2]')}];
+  y[i] = ${BINARY_EXPR[op]};`,
+  );
+}
+
+const REDUCE_INIT: Record<ReduceOp, string> = { sum: '0.0', max: 'neg_inf()', min: 'pos_inf()' };
+const REDUCE_COMBINE: Record<ReduceOp, (a: string, b: string) => string> = {
+  sum: (a, b) => `${a} + ${b}`,
+  max: (a, b) => `max(${a}, ${b})`,
+  min: (a, b) => `min(${a}, ${b})`,
+};
+
+/**
+ * Reduction of the middle axis of x viewed as [O, R, I] (the reduced axes merged into R), I > 1:
+ * a workgroup of 32 x 8 takes 32 neighbouring i of one o (reads side by side in memory); each of
+ * the 8 rows of invocations sums every 8th r, four at a time in flight, and the 8 partial results
+ * meet in workgroup memory. One invocation per output looping over all of R (the general kernel)
+ * left most of the GPU idle on bias gradients (1600 outputs of 512 rows each).
+ * prm: [O, R, I]; grid: (ceil(I / 32), O)
+ */
+export function reduceColumnsKernel(op: ReduceOp): string {
+  const c = REDUCE_COMBINE[op];
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+fn neg_inf() -> f32 { var b = 0xff800000u; return bitcast<f32>(b); }
+fn pos_inf() -> f32 { var b = 0x7f800000u; return bitcast<f32>(b); }
+var<workgroup> part: array<f32, 256>;
+@compute @workgroup_size(32, 8)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let R = prm[1]; let I = prm[2];
+  let i = wg.x * 32u + lid.x;
+  let o = wg.y;
+  let live = i < I;
+  let base = o * R * I + i;
+  var a0: f32 = ${REDUCE_INIT[op]}; var a1: f32 = ${REDUCE_INIT[op]}; var a2: f32 = ${REDUCE_INIT[op]}; var a3: f32 = ${REDUCE_INIT[op]};
+  if (live) {
+    var r = lid.y;
+    for (; r + 24u < R; r += 32u) {
+      a0 = ${c('a0', 'x[base + r * I]')};
+      a1 = ${c('a1', 'x[base + (r + 8u) * I]')};
+      a2 = ${c('a2', 'x[base + (r + 16u) * I]')};
+      a3 = ${c('a3', 'x[base + (r + 24u) * I]')};
+    }
+    for (; r < R; r += 8u) { a0 = ${c('a0', 'x[base + r * I]')}; }
+  }
+  part[lid.y * 32u + lid.x] = ${c(c('a0', 'a1'), c('a2', 'a3'))};
+  workgroupBarrier();
+  if (lid.y == 0u && live) {
+    var s = part[lid.x];
+    for (var k = 1u; k < 8u; k++) { s = ${c('s', 'part[k * 32u + lid.x]')}; }
+    y[o * I + i] = s;
+  }
+}`;
+}
+
+/**
+ * Reduction of x's trailing axis viewed as [O, R] (I = 1): one workgroup of 64 per output row,
+ * strided sums (reads side by side), then a tree in workgroup memory. prm: [O, R]; 2-D grid of O
+ * workgroups.
+ */
+export function reduceRowsKernel(op: ReduceOp): string {
+  const c = REDUCE_COMBINE[op];
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+fn neg_inf() -> f32 { var b = 0xff800000u; return bitcast<f32>(b); }
+fn pos_inf() -> f32 { var b = 0x7f800000u; return bitcast<f32>(b); }
+var<workgroup> part: array<f32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let o = wg.x + wg.y * nwg.x;
+  let O = prm[0]; let R = prm[1];
+  let live = o < O;
+  let base = o * R;
+  var a: f32 = ${REDUCE_INIT[op]};
+  if (live) { for (var r = t; r < R; r += 64u) { a = ${c('a', 'x[base + r]')}; } }
+  part[t] = a;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s = s >> 1u) {
+    if (t < s) { part[t] = ${c('part[t]', 'part[t + s]')}; }
+    workgroupBarrier();
+  }
+  if (live && t == 0u) { y[o] = part[0]; }
+}`;
+}
+
+/**
+ * The shape and strides of a strided read with neighbouring dims merged where they are one run of
+ * memory (stride[d] = stride[d+1] * shape[d+1]) and size-1 dims dropped: fewer divisions per
+ * element for permutes and slices (a head split [B, T, H, D] -> [B, H, T, D] keeps rank 4; a slice
+ * of whole rows becomes rank 1).
+ */
+export function collapseStrided(shape: readonly number[], strides: readonly number[]): { shape: number[]; strides: number[] } {
+  const outShape: number[] = [];
+  const outStrides: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && outStrides[last] === strides[d]! * shape[d]!) {
+      outShape[last] = outShape[last]! * shape[d]!;
+      outStrides[last] = strides[d]!;
+    } else {
+      outShape.push(shape[d]!);
+      outStrides.push(strides[d]!);
+    }
+  }
+  return outShape.length ? { shape: outShape, strides: outStrides } : { shape: [1], strides: [0] };
+}
+
+/**
+ * The reduced axes of `shape` as one middle axis: [O, R, I], or null when they are not adjacent
+ * (size-1 dims ignored).
+ */
+export function reduceView(shape: readonly number[], axes: readonly number[]): { o: number; r: number; i: number } | null {
+  const dims = shape.map((size, d) => ({ size, reduced: axes.includes(d) })).filter((d) => d.size !== 1);
+  const first = dims.findIndex((d) => d.reduced);
+  if (first < 0) return null;
+  let last = first;
+  while (last + 1 < dims.length && dims[last + 1]!.reduced) last++;
+  if (dims.slice(last + 1).some((d) => d.reduced)) return null;
+  const prod = (list: { size: number }[]) => list.reduce((a, d) => a * d.size, 1);
+  return { o: prod(dims.slice(0, first)), r: prod(dims.slice(first, last + 1)), i: prod(dims.slice(last + 1)) };
+}
+
+/**
+ * A pad's box with a dim merged into the one before it wherever the box spans it whole (the
+ * backward of a narrow of [B, T, 3D] to one third is [B*T, 3D] with a box of [B*T, D]): fewer
+ * divisions per element.
+ */
+export function collapsePad(shape: readonly number[], starts: readonly number[], sizes: readonly number[]): { shape: number[]; starts: number[]; sizes: number[] } {
+  const out = { shape: [] as number[], starts: [] as number[], sizes: [] as number[] };
+  for (let d = 0; d < shape.length; d++) {
+    const last = out.shape.length - 1;
+    const whole = starts[d] === 0 && sizes[d] === shape[d];
+    if (last >= 0 && whole) {
+      out.shape[last] = out.shape[last]! * shape[d]!;
+      out.starts[last] = out.starts[last]! * shape[d]!;
+      out.sizes[last] = out.sizes[last]! * shape[d]!;
+    } else {
+      out.shape.push(shape[d]!);
+      out.starts.push(starts[d]!);
+      out.sizes.push(sizes[d]!);
+    }
+  }
+  return out.shape.length ? out : { shape: [1], starts: [0], sizes: [1] };
 }

@@ -31,29 +31,45 @@ export interface MatmulTile {
   bk: number;
 }
 
-export const tileName = (t: MatmulTile) => `${t.wy * t.tm}x${t.wx * t.tn}k${t.bk}t${t.tm}x${t.tn}`;
-/** The pipeline cache key of a tiled kernel. */
-export const tiledKey = (t: MatmulTile, transA: boolean, transB: boolean) => `matmul:${tileName(t)}:${transA}:${transB}`;
+export const tileName = (t: MatmulTile) => `${t.wy * t.tm}x${t.wx * t.tn}k${t.bk}t${t.tm}x${t.tn}${t.wx * t.wy === 256 ? '' : `i${t.wx * t.wy}`}`;
+/** The pipeline cache key of a tiled kernel (`half`: operands packed as f16 pairs, see ./half.ts). */
+export const tiledKey = (t: MatmulTile, transA: boolean, transB: boolean, half = false) => `matmul${half ? '-f16' : ''}:${tileName(t)}:${transA}:${transB}`;
 export const tileRows = (t: MatmulTile) => t.wy * t.tm;
 export const tileCols = (t: MatmulTile) => t.wx * t.tn;
 
-/** The candidates the tuner times (each one's loads divide evenly among its invocations). */
+/**
+ * The candidates the tuner times (each one's loads divide evenly among its invocations). Measured
+ * at 4096^3 on the H200 (2026-12-04): 64x128k16 30.5 TFLOP/s, 128x64k16 29.0, 64x64 24.4, 128x64
+ * with 128 invocations 22.6, 128x128k8 13.6; 128x128k16 (3.8) is no longer a candidate.
+ */
 export const TILES: readonly MatmulTile[] = [
-  { tm: 8, tn: 8, wx: 16, wy: 16, bk: 16 }, // 128x128
-  { tm: 8, tn: 8, wx: 16, wy: 16, bk: 8 }, // 128x128, shallower slices (less workgroup memory)
   { tm: 4, tn: 8, wx: 16, wy: 16, bk: 16 }, // 64x128
   { tm: 8, tn: 4, wx: 16, wy: 16, bk: 16 }, // 128x64
   { tm: 4, tn: 4, wx: 16, wy: 16, bk: 16 }, // 64x64
+  { tm: 4, tn: 8, wx: 16, wy: 16, bk: 32 }, // 64x128, deeper slices (48 KiB of workgroup memory)
+  { tm: 8, tn: 4, wx: 16, wy: 16, bk: 32 }, // 128x64, deeper slices
+  { tm: 8, tn: 8, wx: 16, wy: 16, bk: 8 }, // 128x128
   { tm: 8, tn: 8, wx: 8, wy: 16, bk: 16 }, // 128x64 with 128 invocations
 ];
 
-/** Without timings: the largest tile, unless it leaves the grid with fewer than `minGroups` workgroups. */
+/**
+ * Without timings: the first of TILES (fastest first) whose tile fits the product (each side at
+ * most the product's, rounded up to 64) and leaves at least `minGroups` workgroups; else 64x64. A
+ * 64 x 64 product per head (attention) took a 128x128 tile before, three quarters of it padding.
+ */
 export function defaultTile(m: number, n: number, batch: number, minGroups = 128): MatmulTile {
+  const up = (v: number) => Math.ceil(v / 64) * 64;
   const groups = (t: MatmulTile) => Math.ceil(m / tileRows(t)) * Math.ceil(n / tileCols(t)) * batch;
-  return TILES.find((t) => groups(t) >= minGroups) ?? TILES[4]!;
+  const fits = (t: MatmulTile) => tileRows(t) <= up(m) && tileCols(t) <= up(n);
+  return TILES.slice(0, 3).find((t) => fits(t) && groups(t) >= minGroups) ?? TILES[2]!;
 }
 
-export function tiledMatmulKernel(tile: MatmulTile, transA: boolean, transB: boolean): string {
+/**
+ * `half`: a and b hold f16 values packed two to a u32 word (./half.ts) and are widened to f32 as
+ * they are loaded: the f16-input / f32-accumulate product where the adapter has no cooperative
+ * matrices (the fallback of ./half.ts's tensor-core kernel), on any adapter (no shader-f16 needed).
+ */
+export function tiledMatmulKernel(tile: MatmulTile, transA: boolean, transB: boolean, half = false): string {
   const { tm, tn, wx, wy, bk } = tile;
   const BM = wy * tm;
   const BN = wx * tn;
@@ -64,12 +80,13 @@ export function tiledMatmulKernel(tile: MatmulTile, transA: boolean, transB: boo
   const H = tn / 4;
   const XYZW = ['x', 'y', 'z', 'w'];
   const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const ld = (x: 'a' | 'b', index: string) => (half ? `h${x}(${index})` : `${x}[${index}]`);
 
   // Slot e of a's slice is 4 rows at one k; neighbouring invocations take neighbouring words in memory.
   const loadA = (q: number, checked: boolean) => {
     const e = `(t + ${q * T}u)`;
     const [r4, kk] = transA ? [`${e} % ${BM / 4}u`, `${e} / ${BM / 4}u`] : [`${e} / ${bk}u`, `${e} % ${bk}u`];
-    const at = (i: number) => (transA ? `a[oa + k * M + r + ${i}u]` : `a[oa + (r + ${i}u) * K + k]`);
+    const at = (i: number) => (transA ? ld('a', `oa + k * M + r + ${i}u`) : ld('a', `oa + (r + ${i}u) * K + k`));
     const body = checked
       ? `if (k < K) { ${range(4).map((i) => `if (r + ${i}u < M) { pa${q}[${i}] = ${at(i)}; }`).join(' ')} }`
       : `pa${q} = vec4<f32>(${range(4).map(at).join(', ')});`;
@@ -78,7 +95,7 @@ export function tiledMatmulKernel(tile: MatmulTile, transA: boolean, transB: boo
   const loadB = (q: number, checked: boolean) => {
     const e = `(t + ${q * T}u)`;
     const [c4, kk] = transB ? [`${e} / ${bk}u`, `${e} % ${bk}u`] : [`${e} % ${BN / 4}u`, `${e} / ${BN / 4}u`];
-    const at = (i: number) => (transB ? `b[ob + (c + ${i}u) * K + k]` : `b[ob + k * N + c + ${i}u]`);
+    const at = (i: number) => (transB ? ld('b', `ob + (c + ${i}u) * K + k`) : ld('b', `ob + k * N + c + ${i}u`));
     const body = checked
       ? `if (k < K) { ${range(4).map((i) => `if (c + ${i}u < N) { pb${q}[${i}] = ${at(i)}; }`).join(' ')} }`
       : `pb${q} = vec4<f32>(${range(4).map(at).join(', ')});`;
@@ -113,9 +130,15 @@ export function tiledMatmulKernel(tile: MatmulTile, transA: boolean, transB: boo
     .join('\n  ');
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> prm: array<u32>;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<${half ? 'u32' : 'f32'}>;
+@group(0) @binding(2) var<storage, read> b: array<${half ? 'u32' : 'f32'}>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;${
+    half
+      ? `
+fn ha(i: u32) -> f32 { let w = unpack2x16float(a[i >> 1u]); return select(w.x, w.y, (i & 1u) == 1u); }
+fn hb(i: u32) -> f32 { let w = unpack2x16float(b[i >> 1u]); return select(w.x, w.y, (i & 1u) == 1u); }`
+      : ''
+  }
 var<workgroup> As: array<vec4<f32>, ${(2 * bk * BM) / 4}>; // two slices of [k][m/4]
 var<workgroup> Bs: array<vec4<f32>, ${(2 * bk * BN) / 4}>; // two slices of [k][n/4]
 @compute @workgroup_size(${wx}, ${wy})
@@ -174,29 +197,33 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 /**
  * Times the candidate tiles on the first product of each shape and remembers the fastest. `time`
  * runs one candidate on the real operands and returns its seconds (waiting for the GPU); the
- * backend supplies it because only it can dispatch and wait.
+ * backend supplies it because only it can dispatch and wait. One tuner per kernel family (f32
+ * tiles, f16 tiles, tensor-core tiles), each with its candidates and their names.
  */
-export class MatmulTuner {
-  private readonly chosen = new Map<string, MatmulTile>();
+export class MatmulTuner<T = MatmulTile> {
+  private readonly chosen = new Map<string, T>();
   /** What was timed, for the benchmark's table: shape key -> seconds per candidate. */
   readonly log: { shape: string; seconds: Record<string, number>; chosen: string }[] = [];
 
-  constructor(private readonly candidates: readonly MatmulTile[] = TILES) {}
+  constructor(
+    private readonly candidates: readonly T[] = TILES as unknown as readonly T[],
+    private readonly name: (t: T) => string = tileName as unknown as (t: T) => string,
+  ) {}
 
-  choose(shape: string, time: (tile: MatmulTile) => number): MatmulTile {
+  choose(shape: string, time: (tile: T) => number): T {
     const known = this.chosen.get(shape);
     if (known) return known;
     const seconds: Record<string, number> = {};
-    let best = this.candidates[0]!;
+    let best: T = this.candidates[0]!;
     let bestTime = Infinity;
     for (const tile of this.candidates) {
       time(tile); // first run: compiles the pipeline, warms caches
       const s = Math.min(time(tile), time(tile));
-      seconds[tileName(tile)] = s;
+      seconds[this.name(tile)] = s;
       if (s < bestTime) [best, bestTime] = [tile, s];
     }
     this.chosen.set(shape, best);
-    this.log.push({ shape, seconds, chosen: tileName(best) });
+    this.log.push({ shape, seconds, chosen: this.name(best) });
     return best;
   }
 }

@@ -16,7 +16,9 @@ interface NativeGpu {
   upload(data: Uint8Array, capacity: number): number;
   write(id: number, data: Uint8Array): void;
   destroy(id: number): void;
-  compile(code: string, checked: boolean): number;
+  compile(code: string, checked: boolean, access: string): number;
+  setProfiling(on: boolean): void;
+  takeProfile(): number[];
   dispatch(pipeline: number, params: Uint32Array, buffers: number[], x: number, y: number, z: number): void;
   submit(): void;
   wait(): void;
@@ -31,6 +33,16 @@ export function addonPath(): string {
 
 export function hasWgpuAddon(): boolean {
   return existsSync(addonPath());
+}
+
+/**
+ * Compiles WGSL to SPIR-V with naga, every capability on and no device (the addon's
+ * `validateWgsl`): checks kernels for features this adapter lacks. Returns the SPIR-V's words.
+ */
+export function validateWgsl(code: string, file = addonPath()): number {
+  const addon = { exports: {} as { validateWgsl(code: string): number } };
+  process.dlopen(addon, file);
+  return addon.exports.validateWgsl(code);
 }
 
 export class WgpuDriver implements GpuDriver {
@@ -79,7 +91,15 @@ export class WgpuDriver implements GpuDriver {
 
   /** LOCUS_WGPU_CHECKED=1 compiles with wgpu's runtime checks (slower; for chasing a bad access). */
   compile(code: string): number {
-    return this.gpu.compile(code, process.env.LOCUS_WGPU_CHECKED === '1');
+    return this.gpu.compile(code, process.env.LOCUS_WGPU_CHECKED === '1', bindingAccess(code));
+  }
+
+  setProfiling(on: boolean): void {
+    this.gpu.setProfiling(on);
+  }
+
+  takeProfile(): number[] {
+    return this.gpu.takeProfile();
   }
 
   dispatch(pipeline: unknown, params: Uint32Array, buffers: readonly unknown[], [x, y, z]: readonly [number, number, number]): void {
@@ -106,4 +126,19 @@ export class WgpuDriver implements GpuDriver {
   finishSync(): void {
     this.gpu.wait();
   }
+}
+
+/**
+ * The access of a kernel's storage bindings after the parameters (binding 0), as the addon's
+ * explicit pipeline layout wants it: "r" for `var<storage, read>`, "w" for `read_write`, in binding
+ * order 1..n.
+ */
+export function bindingAccess(code: string): string {
+  const access: string[] = [];
+  for (const m of code.matchAll(/@group\(0\)\s*@binding\((\d+)\)\s*var<storage,\s*(read_write|read)>/g)) {
+    const binding = Number(m[1]);
+    if (binding > 0) access[binding - 1] = m[2] === 'read' ? 'r' : 'w';
+  }
+  for (let i = 0; i < access.length; i++) if (!access[i]) throw new Error(`kernel has no storage binding ${i + 1}`);
+  return access.join('');
 }

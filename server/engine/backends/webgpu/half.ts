@@ -1,0 +1,290 @@
+/**
+ * f16-input / f32-accumulate matrix products of the WebGPU backend (issue 5).
+ *
+ * Operands are packed f16: two values to a u32 word, element i in word i/2 (low half first), rounded
+ * from f32 to nearest-even by `PACK_F16` in integer arithmetic (no driver rounding mode involved).
+ * Two kernels take them, both writing f32:
+ * - `coopMatmulKernel`: tensor cores through cooperative matrices (WGSL `wgpu_cooperative_matrix`,
+ *   SPIR-V KHR cooperative matrices), 16x16x16 f16 -> f32 fragments. Chosen where the adapter offers
+ *   that shape (`hasCoopF16`).
+ * - the fallback: ./matmul.ts's tiled f32 kernel with loads that widen packed f16 (`half`), on any
+ *   adapter. Lavapipe (the dev machine's and CI's Vulkan) has no cooperative matrices, so this one
+ *   is what runs there, and what the tests check there.
+ *
+ * The tensor-core kernel: a workgroup computes a BM x BN tile of y with BM/WM x BN/WN subgroups of
+ * 32 invocations, each WM x WN in (WM/16) x (WN/16) accumulator fragments. a's and b's BK-deep
+ * slices are staged in workgroup memory in their global orientation (so global reads stay
+ * contiguous), in rows padded by 8 halves (against bank conflicts), two buffers deep: the
+ * next slice's global loads (16 bytes = 8 halves each) are in flight in registers while the
+ * fragments of the current one are multiplied. Transposed operands are read by the fragment loads
+ * as column-major instead of row-major: no copy. Rows of a whole tile inside y whose width keeps
+ * 16-byte alignment are stored straight from the fragments; edge tiles go through a per-subgroup
+ * 16x16 f32 buffer and per-element bounds checks. Operands whose contiguous extent is not a
+ * multiple of 8 (so 16-byte loads would straddle rows) are loaded a half at a time (`vecA`/`vecB`
+ * false). K is summed in 16-wide fragments in order, the f32 accumulation of the tensor cores.
+ *
+ * prm (both kernels): [M, N, K, transA, transB, batch rank, batch shape, a batch strides, b batch
+ * strides], strides in elements (halves), as the f32 kernels take them.
+ */
+
+export interface CoopTile {
+  bm: number;
+  bn: number;
+  bk: number;
+  /** One subgroup's part of the tile. */
+  wm: number;
+  wn: number;
+}
+
+export const coopTileName = (t: CoopTile) => `coop${t.bm}x${t.bn}k${t.bk}w${t.wm}x${t.wn}`;
+export const coopKey = (t: CoopTile, transA: boolean, transB: boolean, vecA: boolean, vecB: boolean) =>
+  `matmul-coop:${coopTileName(t)}:${transA}:${transB}:${vecA}:${vecB}`;
+
+/** The candidates the tuner times for the tensor-core kernel. */
+export const COOP_TILES: readonly CoopTile[] = [
+  { bm: 128, bn: 128, bk: 32, wm: 64, wn: 32 }, // 8 subgroups
+  { bm: 128, bn: 128, bk: 32, wm: 64, wn: 64 }, // 4 subgroups, 16 fragments each
+  { bm: 128, bn: 64, bk: 32, wm: 64, wn: 32 }, // 4 subgroups
+  { bm: 64, bn: 64, bk: 32, wm: 32, wn: 32 }, // 4 subgroups: more workgroups for thin products
+];
+
+/** The shape the tensor-core kernel needs, as the addon names it ("MxNxK A->C"). */
+export const COOP_SHAPE = '16x16x16 F16->F32';
+
+/** Whether an adapter (its features and cooperative-matrix shapes) can run `coopMatmulKernel`. */
+export function hasCoopF16(features: readonly string[], cooperativeMatrices: readonly string[]): boolean {
+  return features.includes('SHADER_F16') && cooperativeMatrices.includes(COOP_SHAPE);
+}
+
+/** Without timings: the largest tile that fits the product (each side at most the product's,
+ * rounded up to 64) and leaves at least `minGroups` workgroups, else the smallest. */
+export function defaultCoopTile(m: number, n: number, batch: number, minGroups = 132): CoopTile {
+  const up = (v: number) => Math.ceil(v / 64) * 64;
+  const groups = (t: CoopTile) => Math.ceil(m / t.bm) * Math.ceil(n / t.bn) * batch;
+  return COOP_TILES.find((t) => t.bm <= up(m) && t.bn <= up(n) && groups(t) >= minGroups) ?? COOP_TILES[COOP_TILES.length - 1]!;
+}
+
+/**
+ * f32 -> packed f16, rounded to nearest-even in integer arithmetic (as the CPU backend rounds).
+ * One invocation per output word. prm: [n (f32 elements)]
+ */
+export const PACK_F16 = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> y: array<u32>;
+fn half_bits(b: u32) -> u32 {
+  let sign = (b >> 16u) & 0x8000u;
+  let mag = b & 0x7fffffffu;
+  if (mag >= 0x7f800000u) { return sign | 0x7c00u | select(0u, 0x200u, mag > 0x7f800000u); } // inf, nan
+  if (mag < 0x38800000u) { return sign | u32(round(bitcast<f32>(mag) * 16777216.0)); } // subnormal (or 0, or 2^-14 after rounding)
+  let r = (mag + 0xfffu + ((mag >> 13u) & 1u)) & 0xffffe000u; // nearest-even at f16's 10 mantissa bits
+  if (r > 0x477fe000u) { return sign | 0x7c00u; } // past 65504
+  return sign | (((r >> 23u) - 112u) << 10u) | ((r >> 13u) & 0x3ffu);
+}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let w = gid.x + gid.y * nwg.x * 256u;
+  let n = prm[0];
+  if (2u * w >= n) { return; }
+  let lo = half_bits(x[2u * w]);
+  var hi = 0u;
+  if (2u * w + 1u < n) { hi = half_bits(x[2u * w + 1u]); }
+  y[w] = lo | (hi << 16u);
+}`;
+
+/** packed f16 -> f32 (exact). prm: [n (elements)] */
+export const UNPACK_F16 = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= prm[0]) { return; }
+  let w = unpack2x16float(x[i >> 1u]);
+  y[i] = select(w.x, w.y, (i & 1u) == 1u);
+}`;
+
+/** Gather along an axis from packed f16 into f32. prm: [n (output size), count, dim, inner] */
+export const GATHER_F16 = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read> idx: array<i32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= prm[0]) { return; }
+  let count = prm[1]; let dim = prm[2]; let inner = prm[3];
+  let e = i % inner;
+  let j = (i / inner) % count;
+  let o = i / (inner * count);
+  let row = u32(clamp(idx[j], 0, i32(dim) - 1));
+  let s = (o * dim + row) * inner + e;
+  let w = unpack2x16float(x[s >> 1u]);
+  y[i] = select(w.x, w.y, (s & 1u) == 1u);
+}`;
+
+/**
+ * The tensor-core kernel for one tile shape, transposes and load widths. `vecA`: a's contiguous
+ * extent (K, or M when transposed) and batch strides are multiples of 8, so its slices load in
+ * 16-byte pieces; likewise `vecB` (N, or K when transposed).
+ */
+export function coopMatmulKernel(tile: CoopTile, transA: boolean, transB: boolean, vecA: boolean, vecB: boolean): string {
+  const { bm, bn, bk, wm, wn } = tile;
+  const sgm = bm / wm;
+  const sgn = bn / wn;
+  const T = sgm * sgn * 32;
+  const fm = wm / 16;
+  const fn = wn / 16;
+  if (!Number.isInteger(sgm) || !Number.isInteger(sgn) || wm % 16 || wn % 16 || bk % 16) throw new Error(`cooperative tile ${coopTileName(tile)} does not divide into 16x16 fragments`);
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  // Staged slices, in halves: a as [BM][BK+8] (or [BK][BM+8] when transposed), b as [BK][BN+8] (or [BN][BK+8]).
+  const [aRows, aCols] = transA ? [bk, bm] : [bm, bk];
+  const [bRows, bCols] = transB ? [bn, bk] : [bk, bn];
+  const lda = aCols + 8;
+  const ldb = bCols + 8;
+  const aHalves = aRows * lda;
+  const bHalves = bRows * ldb;
+  // 8-half pieces of a slice, per invocation
+  const aq = (aRows * aCols) / 8 / T;
+  const bq = (bRows * bCols) / 8 / T;
+  if (!Number.isInteger(aq) || !Number.isInteger(bq)) throw new Error(`cooperative tile ${coopTileName(tile)} does not divide its loads evenly`);
+
+  // Piece e of a slice: row e / (cols/8), 8 columns from (e % (cols/8)) * 8. Global coordinates:
+  // a untransposed: row = m, col = k; transposed: row = k, col = m. Same for b (row = k or n).
+  const piece = (x: 'a' | 'b', q: number, vec: boolean) => {
+    const cols = x === 'a' ? aCols : bCols;
+    const e = `(t + ${q * T}u)`;
+    const [r, c] = [`${e} / ${cols / 8}u`, `(${e} % ${cols / 8}u) * 8u`];
+    // global row/col of the piece, the matrix's extents along them, its row length, batch offset
+    const [gr, gc] = x === 'a' ? (transA ? [`k0 + ${r}`, `row0 + ${c}`] : [`row0 + ${r}`, `k0 + ${c}`]) : transB ? [`col0 + ${r}`, `k0 + ${c}`] : [`k0 + ${r}`, `col0 + ${c}`];
+    const [rowsExt, colsExt] = x === 'a' ? (transA ? ['K', 'M'] : ['M', 'K']) : transB ? ['N', 'K'] : ['K', 'N'];
+    const off = x === 'a' ? 'oa' : 'ob';
+    const reg = `p${x}${q}`;
+    if (vec) {
+      return `{ let gr = ${gr}; let gc = ${gc}; ${reg} = vec4<u32>(); if (gr < ${rowsExt} && gc < ${colsExt}) { ${reg} = ${x}v[(${off} + gr * ${colsExt} + gc) / 8u]; } }`;
+    }
+    // a half at a time: 8 checked loads, packed two to a word
+    const halves = range(8)
+      .map((j) => `if (gr < ${rowsExt} && gc + ${j}u < ${colsExt}) { h${j} = ${x}h(${off} + gr * ${colsExt} + gc + ${j}u); }`)
+      .join(' ');
+    return `{ let gr = ${gr}; let gc = ${gc}; var h0 = 0u; var h1 = 0u; var h2 = 0u; var h3 = 0u; var h4 = 0u; var h5 = 0u; var h6 = 0u; var h7 = 0u; ${halves}
+      ${reg} = vec4<u32>(h0 | (h1 << 16u), h2 | (h3 << 16u), h4 | (h5 << 16u), h6 | (h7 << 16u)); }`;
+  };
+  const stage = (x: 'a' | 'b', q: number) => {
+    const cols = x === 'a' ? aCols : bCols;
+    const ld = x === 'a' ? lda : ldb;
+    const size = x === 'a' ? aHalves : bHalves;
+    const e = `(t + ${q * T}u)`;
+    const reg = `p${x}${q}`;
+    const S = x === 'a' ? 'As' : 'Bs';
+    return `${S}[(buf * ${size}u + (${e} / ${cols / 8}u) * ${ld}u + (${e} % ${cols / 8}u) * 8u) / 8u] = ${reg};`;
+  };
+  const loads = () => [...range(aq).map((q) => piece('a', q, vecA)), ...range(bq).map((q) => piece('b', q, vecB))].join('\n    ');
+  const stages = () => [...range(aq).map((q) => stage('a', q)), ...range(bq).map((q) => stage('b', q))].join('\n    ');
+
+  // Fragment loads from the staged slices (offsets and strides in 16-byte units of 8 halves, the
+  // staged arrays' element: the fragment's f16 type reads them, as SPIR-V's cooperative loads allow). a's fragment (i, kk): rows sr*WM + 16i, k kk; b's (kk, j): k kk, columns sc*WN + 16j.
+  const fragA = (i: number) => {
+    const off = transA ? `(cur * ${aHalves}u + kk * ${lda}u + sr * ${wm}u + ${16 * i}u) / 8u` : `(cur * ${aHalves}u + (sr * ${wm}u + ${16 * i}u) * ${lda}u + kk) / 8u`;
+    return `let oa${i} = ${off}; let fa${i} = ${transA ? 'coopLoad' : 'coopLoadT'}<coop_mat16x16<f16, A>>(&As[oa${i}], sa);`;
+  };
+  const fragB = (j: number) => {
+    const off = transB ? `(cur * ${bHalves}u + (sc * ${wn}u + ${16 * j}u) * ${ldb}u + kk) / 8u` : `(cur * ${bHalves}u + kk * ${ldb}u + sc * ${wn}u + ${16 * j}u) / 8u`;
+    return `let ob${j} = ${off}; let fb${j} = ${transB ? 'coopLoad' : 'coopLoadT'}<coop_mat16x16<f16, B>>(&Bs[ob${j}], sb);`;
+  };
+  const acc = (i: number, j: number) => `c${i}_${j}`;
+  const mmas = range(fm)
+    .flatMap((i) => range(fn).map((j) => `${acc(i, j)} = coopMultiplyAdd(fa${i}, fb${j}, ${acc(i, j)});`))
+    .join('\n        ');
+  // Stores: straight to y where the whole tile is inside and rows keep 16-byte alignment; else
+  // through this subgroup's 16x16 f32 buffer, 8 elements per invocation, bounds checked.
+  const direct = range(fm)
+    .flatMap((i) => range(fn).map((j) => `{ let o = base + (row0 + sr * ${wm}u + ${16 * i}u) * N + col0 + sc * ${wn}u + ${16 * j}u; coopStoreT(${acc(i, j)}, &y[o], N); }`))
+    .join('\n    ');
+  const staged = range(fm)
+    .flatMap((i) =>
+      range(fn).map(
+        (j) => `{ let o = sg * 256u; coopStoreT(${acc(i, j)}, &Cs[o], s16);
+      workgroupBarrier();
+      for (var e = lane; e < 256u; e += 32u) {
+        let r = row0 + sr * ${wm}u + ${16 * i}u + e / 16u;
+        let c = col0 + sc * ${wn}u + ${16 * j}u + e % 16u;
+        if (r < M && c < N) { y[base + r * N + c] = Cs[o + e]; }
+      }
+      workgroupBarrier(); }`,
+      ),
+    )
+    .join('\n    ');
+
+  return /* wgsl */ `enable f16;
+enable wgpu_cooperative_matrix;
+@group(0) @binding(0) var<storage, read> prm: array<u32>;
+@group(0) @binding(1) var<storage, read> ${vecA ? 'av: array<vec4<u32>>' : 'aw: array<u32>'};
+@group(0) @binding(2) var<storage, read> ${vecB ? 'bv: array<vec4<u32>>' : 'bw: array<u32>'};
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+${vecA ? '' : 'fn ah(i: u32) -> u32 { return (aw[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu; }'}
+${vecB ? '' : 'fn bh(i: u32) -> u32 { return (bw[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu; }'}
+var<workgroup> As: array<vec4<u32>, ${(2 * aHalves) / 8}>;
+var<workgroup> Bs: array<vec4<u32>, ${(2 * bHalves) / 8}>;
+var<workgroup> Cs: array<f32, ${(T / 32) * 256}>;
+@compute @workgroup_size(${T})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let M = prm[0]; let N = prm[1]; let K = prm[2];
+  let br = prm[5];
+  var rem = wg.z;
+  var oa = 0u;
+  var ob = 0u;
+  for (var d = i32(br) - 1; d >= 0; d--) {
+    let ud = u32(d);
+    let size = prm[6u + ud];
+    let idx = rem % size;
+    rem = rem / size;
+    oa += idx * prm[6u + br + ud];
+    ob += idx * prm[6u + 2u * br + ud];
+  }
+  let row0 = wg.y * ${bm}u;
+  let col0 = wg.x * ${bn}u;
+  let sg = t / 32u;
+  let lane = t % 32u;
+  let sr = sg / ${sgn}u;
+  let sc = sg % ${sgn}u;
+  let sa = ${lda / 8}u;
+  let sb = ${ldb / 8}u;
+  let s16 = 16u;
+  ${range(fm)
+    .flatMap((i) => range(fn).map((j) => `var ${acc(i, j)} = coop_mat16x16<f32, C>();`))
+    .join(' ')}
+  ${range(aq).map((q) => `var pa${q}: vec4<u32>;`).join(' ')} ${range(bq).map((q) => `var pb${q}: vec4<u32>;`).join(' ')}
+  var k0 = 0u;
+  var buf = 0u;
+  ${loads()}
+  ${stages()}
+  workgroupBarrier();
+  for (var step = 0u; step < K; step += ${bk}u) {
+    let cur = buf;
+    k0 = step + ${bk}u;
+    let more = k0 < K;
+    if (more) {
+    ${loads()}
+    }
+    for (var kk = 0u; kk < ${bk}u; kk += 16u) {
+        ${range(fm).map(fragA).join('\n        ')}
+        ${range(fn).map(fragB).join('\n        ')}
+        ${mmas}
+    }
+    if (more) {
+      buf = 1u - cur;
+    ${stages()}
+    }
+    workgroupBarrier();
+  }
+  let base = wg.z * M * N;
+  if (row0 + ${bm}u <= M && col0 + ${bn}u <= N && N % 4u == 0u) {
+    ${direct}
+  } else {
+    ${staged}
+  }
+}`;
+}
