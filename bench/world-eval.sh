@@ -31,6 +31,7 @@ declare -A RUNS=(
   [ft-l-single-200]="--method ft-l --n 200 --mode single"
   [ft-m-single-200]="--method ft-m --n 200 --mode single"
   [kn-single-200]="--method kn --n 200 --mode single"
+  [memit-single-200-bare]="--method memit --n 200 --mode single --hparams {\"useContextTemplates\":false}"
   [memit-batch-100-bare]="--method memit --n 100 --mode batch --batch-size 100 --hparams {\"useContextTemplates\":false}"
   [rome-sequential-100-bare]="--method rome --n 100 --mode sequential --checkpoints 1,10,25,50,100 --hparams {\"useContextTemplates\":false}"
   [memit-sequential-100-bare]="--method memit --n 100 --mode sequential --checkpoints 1,10,25,50,100 --hparams {\"useContextTemplates\":false}"

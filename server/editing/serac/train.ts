@@ -3,12 +3,14 @@
  * algs/serac.py trains the classifier the same way), one batch of records a step:
  *
  * - scope: each record's edit prompt against every input of the batch. The record's own prompt,
- *   paraphrases and portability questions are in its scope; its locality prompts, its prompt with
- *   another record's subject in place (a neighbour: same relation, other subject) and every other
- *   record's inputs are not. Binary cross-entropy on σ(s · cos + b), positives and negatives
- *   weighted to half each.
- * - copy gate: for the same pairs, 1 where the input asks the edited fact itself (prompt,
- *   paraphrases), 0 elsewhere (portability: read on from the edit; the rest: not about it).
+ *   paraphrases and portability questions are in its scope; its locality prompts, its prompt and
+ *   paraphrases with another record's subject in place (neighbours: same relation, other subject)
+ *   and every other record's inputs are not. Binary cross-entropy on σ(s · cos + b): half of the
+ *   loss on the positives, a quarter on the record's own negatives (the hard ones), a quarter on
+ *   the other records' inputs.
+ * - copy gate: each input with its own record's edit: 1 where it asks the edited fact itself
+ *   (prompt, paraphrases), 0 elsewhere (portability: read on from the edit; neighbours, locality
+ *   prompts: not about it); positives and negatives weighted to half each.
  *
  * A share (`distract`) of inputs get another record's statement put in front, as CounterFact's
  * paraphrase prompts carry a sentence of context. The base model is frozen: its hidden states are
@@ -30,13 +32,16 @@ function softplus(u: Tensor): Tensor {
   return add(relu(u), log(addScalar(exp(neg(abs(u))), 1)));
 }
 
-/** Binary cross-entropy of logits against 0/1 labels, positives and negatives weighted to half each. */
-function balancedBce(logits: Tensor, labels: readonly boolean[]): Tensor {
+/**
+ * Binary cross-entropy of logits against labels; each class of `classes` (positives, and the kinds
+ * of negatives) carries its share of the loss however many examples it has.
+ */
+function weightedBce(logits: Tensor, labels: readonly boolean[], classes: readonly string[], shares: Record<string, number>): Tensor {
   const e = logits.engine;
-  const positives = labels.filter(Boolean).length;
-  const negatives = labels.length - positives;
+  const counts = new Map<string, number>();
+  for (const c of classes) counts.set(c, (counts.get(c) ?? 0) + 1);
   const sign = e.tensor(Float32Array.from(labels, (y) => (y ? -1 : 1)), logits.shape);
-  const weight = e.tensor(Float32Array.from(labels, (y) => (y ? 0.5 / Math.max(1, positives) : 0.5 / Math.max(1, negatives))), logits.shape);
+  const weight = e.tensor(Float32Array.from(classes, (c) => (shares[c] ?? 0) / counts.get(c)!), logits.shape);
   return sum(mul(softplus(mul(logits, sign)), weight));
 }
 
@@ -44,7 +49,8 @@ function balancedBce(logits: Tensor, labels: readonly boolean[]): Tensor {
 interface Input {
   text: string;
   owner: number;
-  role: 'edit' | 'portability' | 'other';
+  /** edit: the prompt or a paraphrase; neighbour: one of those about another subject; other: a locality prompt. */
+  role: 'edit' | 'portability' | 'neighbour' | 'other';
 }
 
 /** The losses of one batch (inside the loop's tidy scope): `total` is backpropagated. */
@@ -65,12 +71,14 @@ export function seracLoss(base: EditableLM, nets: SeracNetworks, batch: readonly
 
   const inputs: Input[] = [];
   batch.forEach((r, i) => {
-    for (const q of [r.prompt, ...r.paraphrases]) inputs.push({ text: distract(q, i), owner: i, role: 'edit' });
+    for (const q of [r.prompt, ...r.paraphrases]) {
+      inputs.push({ text: distract(q, i), owner: i, role: 'edit' });
+      // a neighbour: the same phrasing about another subject
+      const swap = batch.length > 1 && r.subject ? other(i).subject : undefined;
+      if (swap && r.subject && swap !== r.subject && q.includes(r.subject)) inputs.push({ text: distract(q.replace(r.subject, swap), i), owner: i, role: 'neighbour' });
+    }
     for (const p of r.portability ?? []) inputs.push({ text: distract(p.prompt, i), owner: i, role: 'portability' });
     for (const l of r.locality ?? [r.loc]) inputs.push({ text: distract(l.prompt, i), owner: i, role: 'other' });
-    // a neighbour: the same phrasing about another subject
-    const swap = batch.length > 1 && r.subject ? other(i).subject : undefined;
-    if (swap && r.subject && swap !== r.subject && r.prompt.includes(r.subject)) inputs.push({ text: distract(r.prompt.replace(r.subject, swap), i), owner: i, role: 'other' });
   });
   const embedded = (texts: string[]) => {
     const { states, mask } = e.noGrad(() => base.promptStates(texts, layer));
@@ -79,16 +87,23 @@ export function seracLoss(base: EditableLM, nets: SeracNetworks, batch: readonly
   const entries = embedded(batch.map((r) => r.prompt)); // [R, w]
   const queries = embedded(inputs.map((q) => q.text)); // [Q, w]
 
-  // scope: every (record, input) pair
+  // scope: every (record, input) pair. Half the loss on the inputs in scope, a quarter on the
+  // record's own negatives (neighbours, locality prompts: the hard ones), a quarter on other records' inputs.
   const scopeLogits = nets.scopeLogits(entries, queries); // [R, Q]
-  const inScope = batch.flatMap((_, i) => inputs.map((q) => q.owner === i && q.role !== 'other'));
-  const scope = balancedBce(scopeLogits, inScope);
+  const pairs = batch.flatMap((_, i) => inputs.map((q) => (q.owner !== i ? 'elsewhere' : q.role === 'edit' || q.role === 'portability' ? 'in' : 'near')));
+  const inScope = pairs.map((c) => c === 'in');
+  const scope = weightedBce(scopeLogits, inScope, pairs, { in: 0.5, near: 0.25, elsewhere: 0.25 });
 
   // copy gate: each input with its own record's edit
   const owners = e.tensor(Int32Array.from(inputs, (q) => q.owner), [inputs.length], 'i32');
   const gateLogits = nets.gateLogits(indexSelect(entries, 0, owners), queries); // [Q]
   const copies = inputs.map((q) => q.role === 'edit');
-  const gate = balancedBce(gateLogits, copies);
+  const gate = weightedBce(
+    gateLogits,
+    copies,
+    copies.map((y) => String(y)),
+    { true: 0.5, false: 0.5 },
+  );
 
   const accuracy = (logits: Tensor, labels: readonly boolean[]) => {
     const z = logits.valuesSync();
