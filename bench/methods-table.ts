@@ -23,7 +23,7 @@ const METHODS: { method: string; single: string; batch?: [string, string]; seque
   { method: 'CaliNET', single: 'calinet-single-200', batch: ['calinet-batch-10', 'calinet-batch-100'], sequential: 'calinet-sequential-100' },
 ];
 
-const dir = process.argv[2];
+const dir = process.argv[2] ?? '';
 if (!dir) {
   process.stderr.write('usage: npx tsx bench/methods-table.ts <folder of locus eval --out reports>\n');
   process.exit(2);

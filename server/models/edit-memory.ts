@@ -11,10 +11,11 @@
  */
 import type { TargetScore, TokenProb } from './lm';
 
-/** One stored edit: its prompt (subject filled in) and its new target (with the leading space). */
+/** One stored edit: its prompt (subject filled in), its new target (with the leading space) and its subject. */
 export interface MemoryEntry {
   prompt: string;
   target: string;
+  subject?: string;
 }
 
 /** A routed input: the entry whose scope it fell in, and the input as given. */

@@ -33,7 +33,7 @@ export const serac: Editor<typeof SeracHparams> = {
     throwIfCancelled(ctx.signal);
     const entries = requests.map((r) => {
       if (!r.targetNew.trim()) throw new Error('SERAC: the new target is empty');
-      return { prompt: fillPrompt(r).text, target: r.targetNew };
+      return { prompt: fillPrompt(r).text, target: r.targetNew, subject: r.subject };
     });
     router.remember(entries);
     const settings = { layers: hp.layers, heads: hp.heads, width: hp.width, gateHidden: hp.gateHidden, threshold: hp.threshold };

@@ -3,8 +3,12 @@
  *
  * - The scope classifier, an embedding classifier: an input and an edit's prompt are each embedded
  *   (the base model's hidden states at one layer, attention-pooled, beside the last token's state,
- *   through a small MLP, unit length) and the scope probability is σ(s · cos + b). SERAC fine-tunes
- *   a DistilBERT for this; here the base model is the (frozen) reader and the head is what is trained.
+ *   through a small MLP, unit length) and the scope probability is σ(s · cos + t · m + b), where m
+ *   is 1 when the input names the edit's subject (its exact text) and 0 otherwise. SERAC fine-tunes
+ *   a DistilBERT for this; here the base model is the (frozen) reader and the head is what is
+ *   trained. Without m, subjects never seen in training were told apart poorly: on the world model,
+ *   other subjects with the same relation (CounterFact's neighbours) fell in an edit's scope often
+ *   enough to hold locality at 78-83 (README.md).
  * - The counterfactual model answers an input in an edit's scope given the edit. SERAC fine-tunes a
  *   small pretrained LM on "<edit> <input>"; here it is the base model itself reading
  *   "<edit prompt> <new target>. <input>", with a copy pointer over the edit's target tokens
@@ -52,8 +56,9 @@ export class SeracNetworks {
   private readonly queries: Tensor;
   private readonly first: Linear;
   private readonly second: Linear;
-  /** s and b of σ(s · cos + b). */
+  /** s, t and b of σ(s · cos + t · m + b). */
   readonly scale: Tensor;
+  readonly matchWeight: Tensor;
   readonly offset: Tensor;
   private readonly gateFirst: Linear;
   private readonly gateSecond: Linear;
@@ -72,8 +77,9 @@ export class SeracNetworks {
     this.second = linear(engine, hp.width, hp.width, hp.seed + 105);
     // cos 0.5 at probability 0.5 to start
     this.scale = engine.parameter(Float32Array.of(10), [1]);
+    this.matchWeight = engine.parameter(Float32Array.of(0), [1]);
     this.offset = engine.parameter(Float32Array.of(-5), [1]);
-    this.gateFirst = linear(engine, 2 * hp.width, hp.gateHidden, hp.seed + 107);
+    this.gateFirst = linear(engine, 2 * hp.width + 1, hp.gateHidden, hp.seed + 107);
     this.gateSecond = linear(engine, hp.gateHidden, 1, hp.seed + 109);
   }
 
@@ -89,6 +95,7 @@ export class SeracNetworks {
       ...lin('first', this.first),
       ...lin('second', this.second),
       ['scale', this.scale],
+      ['matchWeight', this.matchWeight],
       ['offset', this.offset],
       ...lin('gate.first', this.gateFirst),
       ...lin('gate.second', this.gateSecond),
@@ -113,14 +120,14 @@ export class SeracNetworks {
     return mul(y, rsqrt(addScalar(sum(mul(y, y), -1, true), 1e-12)));
   }
 
-  /** Scope logits s · cos + b, [entries, inputs], from unit-length embeddings. */
-  scopeLogits(entries: Tensor, inputs: Tensor): Tensor {
-    return add(mul(matmul(entries, inputs, { transB: true }), this.scale), this.offset);
+  /** Scope logits s · cos + t · m + b, [entries, inputs], from unit-length embeddings and subject matches m [entries, inputs]. */
+  scopeLogits(entries: Tensor, inputs: Tensor, match: Tensor): Tensor {
+    return add(add(mul(matmul(entries, inputs, { transB: true }), this.scale), mul(match, this.matchWeight)), this.offset);
   }
 
-  /** Copy-gate logits [N] of N (entry, input) embedding pairs. */
-  gateLogits(entries: Tensor, inputs: Tensor): Tensor {
-    const h = gelu(apply(this.gateFirst, concat([mul(entries, inputs), inputs], 1)));
+  /** Copy-gate logits [N] of N (entry, input) embedding pairs and their subject matches [N, 1]. */
+  gateLogits(entries: Tensor, inputs: Tensor, match: Tensor): Tensor {
+    const h = gelu(apply(this.gateFirst, concat([mul(entries, inputs), inputs, match], 1)));
     return reshape(apply(this.gateSecond, h), [-1]);
   }
 
@@ -142,8 +149,8 @@ export class SeracNetworks {
     return out;
   }
 
-  /** Copy gates σ(logit) of (entry, input) embedding pairs. */
-  gates(entries: readonly Float32Array[], inputs: readonly Float32Array[]): number[] {
+  /** Copy gates σ(logit) of (entry, input) embedding pairs with their subject matches. */
+  gates(entries: readonly Float32Array[], inputs: readonly Float32Array[], matches: readonly number[]): number[] {
     if (!entries.length) return [];
     const e = this.engine;
     const w = this.hp.width;
@@ -152,7 +159,7 @@ export class SeracNetworks {
       rows.forEach((r, i) => flat.set(r, i * w));
       return e.tensor(flat, [rows.length, w]);
     };
-    const z = e.noGrad(() => e.tidy(() => this.gateLogits(stack(entries), stack(inputs)).valuesSync()));
+    const z = e.noGrad(() => e.tidy(() => this.gateLogits(stack(entries), stack(inputs), e.tensor(Float32Array.from(matches), [matches.length, 1])).valuesSync()));
     return Array.from(z, (v) => 1 / (1 + Math.exp(-v)));
   }
 
@@ -204,6 +211,7 @@ export class SeracRouter implements MemoryRouter {
   private readonly entries = new EmbeddingCache(100_000);
   private readonly inputs = new EmbeddingCache(20_000);
   private readonly scale: number;
+  private readonly matchWeight: number;
   private readonly offset: number;
 
   constructor(
@@ -212,6 +220,7 @@ export class SeracRouter implements MemoryRouter {
     readonly threshold: number,
   ) {
     this.scale = nets.scale.valuesSync()[0]!;
+    this.matchWeight = nets.matchWeight.valuesSync()[0]!;
     this.offset = nets.offset.valuesSync()[0]!;
   }
 
@@ -232,7 +241,7 @@ export class SeracRouter implements MemoryRouter {
       this.entries,
       entries.map((e) => e.prompt),
     );
-    return this.embed(this.inputs, prompts).map((x) => Float32Array.from(keys, (k) => 1 / (1 + Math.exp(-(this.scale * dot(k, x) + this.offset)))));
+    return this.embed(this.inputs, prompts).map((x, i) => Float32Array.from(keys, (k, j) => 1 / (1 + Math.exp(-(this.scale * dot(k, x) + this.matchWeight * subjectMatch(entries[j]!.subject, prompts[i]!) + this.offset)))));
   }
 
   /** The copy gate of each routed input. */
@@ -247,6 +256,7 @@ export class SeracRouter implements MemoryRouter {
         this.inputs,
         items.map((it) => it.prompt),
       ),
+      items.map((it) => subjectMatch(it.entry.subject, it.prompt)),
     );
   }
 
@@ -353,6 +363,19 @@ export class SeracRouter implements MemoryRouter {
     }
     return out.map((ids) => lm.tokenizer.decode(ids, { skipSpecialTokens: true }));
   }
+}
+
+/** 1 when the text names the subject (its exact text, as a whole word sequence), else 0. */
+export function subjectMatch(subject: string | undefined, text: string): number {
+  if (!subject) return 0;
+  let at = text.indexOf(subject);
+  while (at >= 0) {
+    const before = at === 0 ? '' : text[at - 1]!;
+    const after = text[at + subject.length] ?? '';
+    if (!/[\p{L}\p{N}]/u.test(before) && !/[\p{L}\p{N}]/u.test(after)) return 1;
+    at = text.indexOf(subject, at + 1);
+  }
+  return 0;
 }
 
 /** The copy pointer's token at continuation position j, while what came before follows the copy; else null. */

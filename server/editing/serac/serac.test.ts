@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gaussianArray, mulberry32 } from '../../../lib/random';
 import { CpuBackend, Engine } from '../../engine';
-import { add, mul, sum } from '../../engine/ops';
+import { add, mul, narrow, reshape, sum } from '../../engine/ops';
 import { paramGradCheck } from '../../engine/testing/gradcheck';
 import { Hooks } from '../../models/hooks';
 import { loadEvalCases } from '../../eval/datasets';
@@ -20,7 +20,7 @@ import { VersionStore } from '../version-store';
 import { ModelVersions, VersionExportError } from '../versions';
 import { SeracHparams } from './hparams';
 import { serac } from './method';
-import { copyAt, SeracNetworks } from './networks';
+import { copyAt, SeracNetworks, subjectMatch } from './networks';
 import { seracLoss, trainSerac } from './train';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -39,11 +39,12 @@ describe('SERAC networks', () => {
       [1, 0, 0, 0],
     ];
     const signs = engine.tensor(Float32Array.of(1, -1, -2, -1, 1, 3, -2, 0.5, 1), [3, 3]);
+    const matches = engine.tensor(Float32Array.of(1, 0, 1, 0, 1, 0, 0, 0, 1), [3, 3]);
     // a smooth function of every parameter: Σ w · z² over the scope logits of the three embeddings, plus the gates'
     const loss = () => {
       const e = classifier.embed(states, mask);
-      const z = classifier.scopeLogits(e, e); // [3, 3]
-      const g = classifier.gateLogits(e, e); // [3]
+      const z = classifier.scopeLogits(e, e, matches); // [3, 3]
+      const g = classifier.gateLogits(e, e, reshape(narrow(matches, 0, 0, 1), [3, 1])); // [3]
       return add(sum(mul(signs, mul(z, z))), sum(mul(g, g)));
     };
     const params = classifier.parameters();
@@ -166,4 +167,22 @@ describe('SERAC on the world model', async () => {
     again.reset();
     saved.close();
   }, 120_000);
+});
+
+describe('SERAC subject match and copy pointer', () => {
+  it('matches the subject as whole words only', () => {
+    expect(subjectMatch('Gipinin Douvez', 'The birthplace of Gipinin Douvez is')).toBe(1);
+    expect(subjectMatch('Gipinin Douvez', "Gipinin Douvez's place of birth is")).toBe(1);
+    expect(subjectMatch('Nosteco', 'Nosteco College is in')).toBe(1);
+    expect(subjectMatch('Nosteco', 'Nostecos are')).toBe(0);
+    expect(subjectMatch('Lovaco Labs', 'Lovaco is')).toBe(0);
+    expect(subjectMatch(undefined, 'anything')).toBe(0);
+  });
+
+  it('points at the edit target while what came before follows it', () => {
+    expect(copyAt([5, 6, 7], [], 0)).toBe(5);
+    expect(copyAt([5, 6, 7], [5], 1)).toBe(6);
+    expect(copyAt([5, 6, 7], [4], 1)).toBeNull();
+    expect(copyAt([5], [5], 1)).toBeNull();
+  });
 });

@@ -25,7 +25,7 @@ import { trainingKey } from '../mend/train';
 import { trainLoop, type TrainOptions, type TrainRecord, type TrainResult } from '../trained/loop';
 import type { TrainedEditorStore } from '../trained/store';
 import { SERAC_ARCHITECTURE, type SeracHparams } from './hparams';
-import { SeracNetworks } from './networks';
+import { SeracNetworks, subjectMatch } from './networks';
 
 /** softplus(u) = log(1 + e^u), written to stay finite for large |u|. */
 function softplus(u: Tensor): Tensor {
@@ -89,14 +89,16 @@ export function seracLoss(base: EditableLM, nets: SeracNetworks, batch: readonly
 
   // scope: every (record, input) pair. Half the loss on the inputs in scope, a quarter on the
   // record's own negatives (neighbours, locality prompts: the hard ones), a quarter on other records' inputs.
-  const scopeLogits = nets.scopeLogits(entries, queries); // [R, Q]
+  const matches = batch.flatMap((r) => inputs.map((q) => subjectMatch(r.subject, q.text)));
+  const scopeLogits = nets.scopeLogits(entries, queries, e.tensor(Float32Array.from(matches), [batch.length, inputs.length])); // [R, Q]
   const pairs = batch.flatMap((_, i) => inputs.map((q) => (q.owner !== i ? 'elsewhere' : q.role === 'edit' || q.role === 'portability' ? 'in' : 'near')));
   const inScope = pairs.map((c) => c === 'in');
   const scope = weightedBce(scopeLogits, inScope, pairs, { in: 0.5, near: 0.25, elsewhere: 0.25 });
 
   // copy gate: each input with its own record's edit
   const owners = e.tensor(Int32Array.from(inputs, (q) => q.owner), [inputs.length], 'i32');
-  const gateLogits = nets.gateLogits(indexSelect(entries, 0, owners), queries); // [Q]
+  const ownMatches = e.tensor(Float32Array.from(inputs, (q) => subjectMatch(batch[q.owner]!.subject, q.text)), [inputs.length, 1]);
+  const gateLogits = nets.gateLogits(indexSelect(entries, 0, owners), queries, ownMatches); // [Q]
   const copies = inputs.map((q) => q.role === 'edit');
   const gate = weightedBce(
     gateLogits,
