@@ -99,7 +99,7 @@ describe('saved edits', () => {
       const second = new ModelHub([entry], { versionStore: new VersionStore(file), trainedRoot: tmp.dir });
       const again = await second.load(WORLD_MODEL_ID);
       expect(second.versions(WORLD_MODEL_ID).edits.map((e) => [e.id, e.method])).toEqual([[result.editId, 'SERAC']]);
-      expect(again.network.memory.all()[0]!.entries).toEqual([{ prompt, target: ' Demaiholm' }]);
+      expect(again.network.memory.all()[0]!.entries).toEqual([{ prompt, target: ' Demaiholm', subject: 'Gipinin Douvez' }]);
       expect(again.network.memory.route([prompt])[0]?.probability).toBeCloseTo(routes[0]?.probability ?? NaN, 5);
       expect(again.score([{ prompt, target: ' Demaiholm' }])[0]!.logProb).toBeCloseTo(edited, 5);
 

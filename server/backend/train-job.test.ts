@@ -27,7 +27,7 @@ const progress = (events: JobEvent[]) => events.filter((e) => e.type === 'progre
 
 describe('the train job', () => {
   it('refuses methods with nothing to train, and a MEND edit before MEND is trained', async () => {
-    await expect(queue.check(JobInput.parse({ kind: 'train', model: WORLD_MODEL_ID, method: 'rome' }))).rejects.toThrow(/rome has no editor to train \(trainable methods: mend, ke\)/);
+    await expect(queue.check(JobInput.parse({ kind: 'train', model: WORLD_MODEL_ID, method: 'rome' }))).rejects.toThrow(/rome has no editor to train \(trainable methods: mend, ke, serac\)/);
     await expect(queue.check(JobInput.parse({ kind: 'train', model: WORLD_MODEL_ID, method: 'mend', dataset: 'world:nope' }))).rejects.toThrow(/Unknown dataset/);
     const edit = JobInput.parse({ kind: 'edit', model: WORLD_MODEL_ID, method: 'mend', request: { prompt: 'The birthplace of {} is', subject: 'Gipinin Douvez', targetNew: ' Demaiholm' }, hparams: { layers: [5], projections: ['out'], rank: 8 } });
     const refusal = queue.check(edit);

@@ -143,7 +143,7 @@ describe('locus train', () => {
   it('says which methods train', async () => {
     const { code, stderr } = await locus(['train', '--method', 'rome', '--model', MODEL]);
     expect(code).toBe(2);
-    expect(stderr).toContain('rome has no editor to train (trainable methods: mend, ke)');
+    expect(stderr).toContain('rome has no editor to train (trainable methods: mend, ke, serac)');
   });
 });
 

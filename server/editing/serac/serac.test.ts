@@ -162,7 +162,7 @@ describe('SERAC on the world model', async () => {
     await serac.revive!(ctx, d);
     const again = new ModelVersions(lm);
     again.apply(reloaded!.method, reloaded!.requests, reloaded!.deltas, reloaded);
-    expect(lm.network.memory.all()[0]!.entries).toEqual([{ prompt, target: c.request.targetNew }]);
+    expect(lm.network.memory.all()[0]!.entries).toEqual([{ prompt, target: c.request.targetNew, subject: c.request.subject }]);
     expect(scopeOf(d)).toBeCloseTo(before, 5);
     again.reset();
     saved.close();
