@@ -82,8 +82,14 @@ test('the benchmarks page shows the T5 world model\'s committed rows under its n
   await page.locator('#results-model').selectOption('world-t5');
   const rows = page.locator('[data-testid="result-row"][data-source="committed"]');
   await expect(rows.first()).toBeVisible();
-  for (const method of ['FT-L', 'FT-M', 'KN', 'CaliNET', 'T-Patcher', 'MEND', 'KE']) {
+  for (const method of ['FT-L', 'FT-M', 'KN', 'CaliNET', 'T-Patcher', 'MEND', 'KE', 'SERAC']) {
     const row = rows.filter({ has: page.getByRole('rowheader', { name: method, exact: true }) });
     await expect(row.first(), method).toContainText('world-t5 · world:counterfact-test');
   }
+  // the trained methods' training, from the committed logs, for this model only
+  const training = page.getByTestId('training-row');
+  for (const method of ['MEND', 'KE', 'SERAC']) {
+    await expect(training.filter({ has: page.getByRole('rowheader', { name: method, exact: true }) }).first(), method).toContainText('world-t5');
+  }
+  await expect(training.filter({ hasText: 'world-gpt2' })).toHaveCount(0);
 });

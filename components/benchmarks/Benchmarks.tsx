@@ -29,7 +29,7 @@ export function Benchmarks() {
           Results could not be read: {results.error.message}
         </p>
       )}
-      {results.isPending ? <p className="text-sm text-neutral-600">Reading results…</p> : <ResultsView rows={results.data?.results ?? []} />}
+      {results.isPending ? <p className="text-sm text-neutral-600">Reading results…</p> : <ResultsView rows={results.data?.results ?? []} training={results.data?.training ?? []} />}
     </div>
   );
 }

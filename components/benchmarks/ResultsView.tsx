@@ -2,10 +2,11 @@
 
 import { useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
-import { benchmarksCsv, METRICS, type BenchmarkRow, type Metric } from '@/lib/api/benchmarks';
+import { benchmarksCsv, METRICS, type BenchmarkRow, type Metric, type TrainingRun } from '@/lib/api/benchmarks';
 import { ChartFigure } from '../charts/ChartFigure';
 import { downloadText } from '../charts/download';
 import { seriesColour } from '../charts/palette';
+import { EDIT_METHODS } from '../studio/edit-form';
 import { inputClass, labelClass, panelClass, secondaryButton } from '../studio/ui';
 import { batchCurve, sequentialCurve, type Curve } from './curves';
 
@@ -28,6 +29,46 @@ function CurveChart({ curve, xLabel, log }: { curve: Curve; xLabel: string; log:
   );
 }
 
+const mib = (bytes: number | null) => (bytes === null ? '–' : (bytes / 2 ** 20).toFixed(0));
+
+/** The training behind the methods that edit with trained networks (their s/edit above leaves it out). */
+function TrainingTable({ runs }: { runs: readonly TrainingRun[] }) {
+  return (
+    <div className="mt-4 overflow-x-auto">
+      <table className="w-full text-left text-sm" data-testid="training-table">
+        <caption className="mb-1 text-left text-sm text-neutral-600">Training of the editor networks (MEND, KE, SERAC): not counted in s/edit</caption>
+        <thead className="border-b border-neutral-200 text-neutral-600">
+          <tr>
+            {['Method', 'Steps', 'Training time', 'Peak MiB (engine / RSS)', 'Model', 'Source'].map((h) => (
+              <th key={h} scope="col" className="py-1 pr-3 font-medium">
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {runs.map((t) => (
+            <tr key={t.id} className="border-b border-neutral-100" data-testid="training-row">
+              <th scope="row" className="py-1 pr-3 font-medium">
+                {EDIT_METHODS.find((x) => x.id === t.method)?.name ?? t.method}
+              </th>
+              <td className="py-1 pr-3 tabular-nums">{t.resumedFrom ? `${t.steps} (resumed at ${t.resumedFrom})` : t.steps}</td>
+              <td className="py-1 pr-3 tabular-nums">{(t.seconds / 60).toFixed(1)} min</td>
+              <td className="py-1 pr-3 tabular-nums">
+                {mib(t.peakBytes)} / {mib(t.peakRssBytes)}
+              </td>
+              <td className="py-1 pr-3 text-xs text-neutral-600">{t.model}</td>
+              <td className="py-1 pr-3 text-xs text-neutral-600" title={t.id}>
+                {t.source === 'job' ? 'this server' : t.id.replace(/^file:/, '')}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 const describeCurve = (curve: Curve, x: string) =>
   curve.series.map((s) => `${s}: ${curve.points.filter((p) => s in p).map((p) => `${x} ${p.x} → ${pct(p[s]!)}`).join(', ')}`).join('. ');
 
@@ -35,7 +76,7 @@ const describeCurve = (curve: Curve, x: string) =>
  * Results as the seed paper shows them: a Table 2-4 shaped table for one model and dataset, the
  * batch-size curve and the sequential curve; the table exports as CSV or JSON, the charts as SVG or PNG.
  */
-export function ResultsView({ rows }: { rows: readonly BenchmarkRow[] }) {
+export function ResultsView({ rows, training = [] }: { rows: readonly BenchmarkRow[]; training?: readonly TrainingRun[] }) {
   const models = [...new Set(rows.map((r) => r.model))];
   const datasets = [...new Set(rows.map((r) => r.dataset))];
   // Default to the newest result's model and dataset: the curves compare like with like.
@@ -45,6 +86,7 @@ export function ResultsView({ rows }: { rows: readonly BenchmarkRow[] }) {
   const m = model ?? rows[0]?.model ?? ALL;
   const d = dataset ?? rows[0]?.dataset ?? ALL;
   const shown = rows.filter((r) => (m === ALL || r.model === m) && (d === ALL || r.dataset === d));
+  const trainings = training.filter((t) => m === ALL || t.model === m);
   const comparable = m !== ALL && d !== ALL;
   const batch = comparable ? batchCurve(shown, metric) : null;
   const sequential = comparable ? sequentialCurve(shown, metric) : null;
@@ -134,6 +176,8 @@ export function ResultsView({ rows }: { rows: readonly BenchmarkRow[] }) {
           </table>
         </div>
       )}
+
+      {trainings.length > 0 && <TrainingTable runs={trainings} />}
 
       <div className="mt-4">
         <label htmlFor="results-metric" className={labelClass}>

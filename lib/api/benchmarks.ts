@@ -70,7 +70,24 @@ export const BenchmarkRow = z.object({
   at: z.string(),
 });
 export type BenchmarkRow = z.infer<typeof BenchmarkRow>;
-export const BenchmarksResponse = z.object({ results: z.array(BenchmarkRow) });
+/** One training of a method's editor networks (MEND, KE, SERAC): a train job's result or a committed `locus train` log. */
+export const TrainingRun = z.object({
+  /** job:<id> or file:<path under bench/results>. */
+  id: z.string(),
+  source: z.enum(['job', 'committed']),
+  model: z.string(),
+  method: z.string(),
+  steps: z.number().int(),
+  /** The step a resumed run went on from (0: trained in one go). */
+  resumedFrom: z.number().int(),
+  /** Wall time as the log or job reports it. */
+  seconds: z.number(),
+  peakBytes: z.number().nullable(),
+  peakRssBytes: z.number().nullable(),
+  at: z.string(),
+});
+export type TrainingRun = z.infer<typeof TrainingRun>;
+export const BenchmarksResponse = z.object({ results: z.array(BenchmarkRow), training: z.array(TrainingRun).default([]) });
 
 function metrics(a: Averages): MetricSet {
   return { reliability: a.reliability, generality: a.generality, locality: a.locality, portability: a.portability };

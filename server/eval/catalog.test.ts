@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DatasetCatalog, DatasetError, datasetIdOf, editingDataDir } from './catalog';
-import { committedResults, jobResults, modelIdOf } from './results';
+import { committedResults, committedTraining, jobResults, jobTraining, modelIdOf, parseTrainLog } from './results';
 
 describe('the dataset catalog', () => {
   const catalog = new DatasetCatalog();
@@ -64,8 +64,33 @@ describe('benchmark results', () => {
     // the T5 world model's rows (bench/world-t5-eval.sh), under the hub's id for that model
     const t5 = rows.filter((r) => r.id.startsWith('file:world-t5/'));
     expect(new Set(t5.map((r) => r.model))).toEqual(new Set(['world-t5']));
-    expect(t5.map((r) => r.method)).toEqual(expect.arrayContaining(['FT-L', 'FT-M', 'KN', 'CaliNET', 'T-Patcher', 'MEND']));
+    expect(t5.map((r) => r.method)).toEqual(expect.arrayContaining(['FT-L', 'FT-M', 'KN', 'CaliNET', 'T-Patcher', 'MEND', 'KE', 'SERAC']));
     expect(t5.find((r) => r.method === 'CaliNET')).toMatchObject({ mode: 'single', cases: 200, dataset: 'world:counterfact-test' });
+  });
+
+  it('reads the training of MEND, KE and SERAC from the committed `locus train` logs', () => {
+    expect(parseTrainLog('hparams {}\ntrained ke for data/models/world-gpt2 in 748.1 s (200 steps, resumed at 28)\nmean over the last 50 steps: loss 1\npeak engine memory 125.0 MiB, peak RSS 421 MiB\n')).toEqual({
+      method: 'ke',
+      model: 'world-gpt2',
+      seconds: 748.1,
+      steps: 200,
+      resumedFrom: 28,
+      peakBytes: 125 * 2 ** 20,
+      peakRssBytes: 421 * 2 ** 20,
+    });
+    expect(parseTrainLog('training mend [#####---] 5/10')).toBeNull();
+    const runs = committedTraining(path.resolve('.'));
+    for (const [model, method] of [['world-gpt2', 'mend'], ['world-gpt2', 'ke'], ['world-gpt2', 'serac'], ['world-t5', 'mend'], ['world-t5', 'ke'], ['world-t5', 'serac']]) {
+      expect(runs.find((r) => r.model === model && r.method === method), `${method} on ${model}`).toMatchObject({ source: 'committed' });
+    }
+    expect(runs.every((r) => r.seconds > 0 && r.steps > 0 && r.peakBytes! > 0)).toBe(true);
+  });
+
+  it('takes finished train jobs with their results', () => {
+    const result = { method: 'serac', file: 'x.safetensors', steps: 10, resumedFrom: 0, seconds: 4.5, final: { loss: 1 }, peakBytes: 8, peakRssBytes: 9 };
+    const job = { id: 't', kind: 'train', model: 'world-gpt2', state: 'done', input: {}, createdAt: 't0', startedAt: 't1', finishedAt: 't2', error: null, result, events: 3 } as const;
+    const runs = jobTraining([job, { ...job, id: 'u', state: 'cancelled', result: null }, { ...job, id: 'v', kind: 'eval' }]);
+    expect(runs).toEqual([{ id: 'job:t', source: 'job', model: 'world-gpt2', method: 'serac', steps: 10, resumedFrom: 0, seconds: 4.5, peakBytes: 8, peakRssBytes: 9, at: 't2' }]);
   });
 
   it('takes finished evaluation jobs only', () => {

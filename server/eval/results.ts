@@ -5,8 +5,8 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { summarizeReport, type BenchmarkRow } from '../../lib/api/benchmarks';
-import type { JobSummary } from '../../lib/api/jobs';
+import { summarizeReport, type BenchmarkRow, type TrainingRun } from '../../lib/api/benchmarks';
+import { TrainJobResult, type JobSummary } from '../../lib/api/jobs';
 import type { EvalReport } from '../../lib/eval';
 import { WORLD_MODEL_ID, WORLD_T5_MODEL_ID } from '../backend/hub';
 import { SMOLLM2_ID } from '../models/registry';
@@ -30,11 +30,8 @@ export function modelIdOf(location: string): string {
   return base;
 }
 
-const cache = new Map<string, { mtimeMs: number; row: BenchmarkRow | null }>();
-
-/** Every report file under `dir` (recursively), newest first; files that are not reports are skipped. */
-export function committedResults(cwd = process.cwd()): BenchmarkRow[] {
-  const root = path.resolve(/*turbopackIgnore: true*/ cwd, RESULTS_DIR);
+/** Every file under `root` (recursively) whose name ends with `suffix`. */
+function filesUnder(root: string, suffix: string): string[] {
   const files: string[] = [];
   const walk = (dir: string) => {
     let names: string[];
@@ -46,10 +43,19 @@ export function committedResults(cwd = process.cwd()): BenchmarkRow[] {
     for (const name of names) {
       const file = path.join(dir, name);
       if (statSync(file).isDirectory()) walk(file);
-      else if (name.endsWith('.json')) files.push(file);
+      else if (name.endsWith(suffix)) files.push(file);
     }
   };
   walk(root);
+  return files;
+}
+
+const cache = new Map<string, { mtimeMs: number; row: BenchmarkRow | null }>();
+
+/** Every report file under `dir` (recursively), newest first; files that are not reports are skipped. */
+export function committedResults(cwd = process.cwd()): BenchmarkRow[] {
+  const root = path.resolve(/*turbopackIgnore: true*/ cwd, RESULTS_DIR);
+  const files = filesUnder(root, '.json');
   const rows: BenchmarkRow[] = [];
   for (const file of files) {
     const { mtimeMs, mtime } = statSync(file);
@@ -78,4 +84,39 @@ export function jobResults(jobs: readonly JobSummary[]): BenchmarkRow[] {
       const report = j.result as ReportFile;
       return summarizeReport(report, { id: `job:${j.id}`, source: 'job', model: report.model, dataset: report.dataset, at: j.finishedAt ?? j.createdAt });
     });
+}
+
+/** What a `locus train` log (server/cli/train.ts) says of its run; null for other logs and unfinished runs. */
+export function parseTrainLog(log: string): Omit<TrainingRun, 'id' | 'source' | 'at'> | null {
+  const done = /^trained (\S+) for (\S+) in ([\d.]+) s \((\d+) steps(?:, resumed at (\d+))?\)/m.exec(log);
+  if (!done) return null;
+  const peak = /^peak engine memory ([\d.]+) MiB, peak RSS ([\d.]+) MiB/m.exec(log);
+  return {
+    method: done[1]!,
+    model: modelIdOf(done[2]!),
+    seconds: Number(done[3]),
+    steps: Number(done[4]),
+    resumedFrom: Number(done[5] ?? 0),
+    peakBytes: peak ? Number(peak[1]) * 2 ** 20 : null,
+    peakRssBytes: peak ? Number(peak[2]) * 2 ** 20 : null,
+  };
+}
+
+/** The committed training logs under bench/results (`*train.log`; bench/BENCHMARKS.md names the commands). */
+export function committedTraining(cwd = process.cwd()): TrainingRun[] {
+  const root = path.resolve(/*turbopackIgnore: true*/ cwd, RESULTS_DIR);
+  return filesUnder(root, 'train.log').flatMap((file) => {
+    const run = parseTrainLog(readFileSync(file, 'utf8'));
+    return run ? [{ ...run, id: `file:${path.relative(root, file)}`, source: 'committed' as const, at: statSync(file).mtime.toISOString() }] : [];
+  });
+}
+
+/** Finished train jobs of this studio. */
+export function jobTraining(jobs: readonly JobSummary[]): TrainingRun[] {
+  return jobs.flatMap((j) => {
+    const r = TrainJobResult.safeParse(j.result);
+    if (j.kind !== 'train' || j.state !== 'done' || !r.success) return [];
+    const { method, steps, resumedFrom, seconds, peakBytes, peakRssBytes } = r.data;
+    return [{ id: `job:${j.id}`, source: 'job' as const, model: j.model, method, steps, resumedFrom, seconds, peakBytes, peakRssBytes, at: j.finishedAt ?? j.createdAt }];
+  });
 }

@@ -32,7 +32,7 @@ export function addonPath(): string {
 }
 
 export function hasWgpuAddon(): boolean {
-  return existsSync(addonPath());
+  return existsSync(/*turbopackIgnore: true*/ addonPath());
 }
 
 /**
@@ -61,7 +61,7 @@ export class WgpuDriver implements GpuDriver {
   }
 
   static open(file = addonPath()): WgpuDriver {
-    if (!existsSync(file)) throw new NoWebGpuError(`WebGPU needs the wgpu addon at ${file}: build it with \`npm run build:wgpu\` (Rust)`);
+    if (!existsSync(/*turbopackIgnore: true*/ file)) throw new NoWebGpuError(`WebGPU needs the wgpu addon at ${file}: build it with \`npm run build:wgpu\` (Rust)`);
     // process.dlopen, not require: bundlers (Next's Turbopack) cannot resolve a path known at run time only
     const addon = { exports: {} as { Gpu: { open(): NativeGpu } } };
     process.dlopen(addon, file);
