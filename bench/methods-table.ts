@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Averages, EvalReport } from '../lib/eval';
+import { parseTrainLog } from '../server/eval/results';
 
 /** Which run of each method fills its rows (a method may have several reports: this is the one the tables use). */
 const METHODS: { method: string; single: string; batch?: [string, string]; sequential: string; train?: string }[] = [
@@ -19,7 +20,7 @@ const METHODS: { method: string; single: string; batch?: [string, string]; seque
   { method: 'MEND', single: 'mend-300steps-single-200', batch: ['mend-batch-10', 'mend-batch-100'], sequential: 'mend-sequential-100', train: 'mend-300steps-retrain' },
   { method: 'SERAC', single: 'serac-single-200', batch: ['serac-batch-10', 'serac-batch-100'], sequential: 'serac-sequential-100', train: 'serac-train' },
   { method: 'T-Patcher', single: 'tpatcher-single-200', batch: ['tpatcher-batch-10', 'tpatcher-batch-100'], sequential: 'tpatcher-sequential-100' },
-  { method: 'KE', single: 'ke-single-100', sequential: 'ke-sequential-100', train: 'ke-retrain' },
+  { method: 'KE', single: 'ke-single-100', sequential: 'ke-sequential-100', train: 'ke-train' },
   { method: 'CaliNET', single: 'calinet-single-200', batch: ['calinet-batch-10', 'calinet-batch-100'], sequential: 'calinet-sequential-100' },
 ];
 
@@ -34,14 +35,13 @@ function report(name: string): EvalReport | null {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as EvalReport) : null;
 }
 
-/** "trained <method> ... in S s (N steps...)" and the peak memory lines of a `locus train` log. */
+/** Training time and steps from a `locus train` log. */
 function training(name: string | undefined): string {
   if (!name) return '–';
   const file = path.join(dir, `${name}.log`);
   if (!existsSync(file)) return 'not run';
-  const log = readFileSync(file, 'utf8');
-  const done = /trained \S+ for \S+ in ([\d.]+) s \((\d+) steps/.exec(log);
-  return done ? `${(Number(done[1]) / 60).toFixed(1)} min (${done[2]} steps)` : 'not finished';
+  const run = parseTrainLog(readFileSync(file, 'utf8'));
+  return run ? `${(run.seconds / 60).toFixed(1)} min (${run.steps} steps)` : 'not finished';
 }
 
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? '–' : (100 * v).toFixed(2));

@@ -19,6 +19,7 @@ run() { # name, then locus eval arguments
 # $LOCUS_DATA_DIR or .locus; ~20 min on 2 cores), then run them by name (they are not in ORDER).
 # The zsRE-format run goes to bench/results/world/zsre/. The committed mend-single-200 reports are of a
 # 1000-step editor (the default then); mend-300steps-* of the 300-step default (LOCUS_DATA_DIR of that run).
+# KE's ke-* reports are of the 1000-step default editor; ke-200steps-* of an earlier 200-step one.
 declare -A RUNS=(
   [mend-single-200]="--method mend --n 200 --mode single"
   [mend-batch-100]="--method mend --n 100 --mode batch --batch-size 100"
