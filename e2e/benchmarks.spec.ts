@@ -58,3 +58,27 @@ test('runs an evaluation from the benchmarks page and browses and exports the re
   const png = await download(page, () => curve.getByRole('button', { name: 'Save PNG' }).click());
   expect([...png.bytes.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
 });
+
+test('trains SERAC for the world model as a job and lists the training beside the committed ones', async ({ page }) => {
+  test.setTimeout(180_000);
+  await page.goto('/benchmarks');
+  const form = page.getByRole('form', { name: 'Training settings' });
+  await expect(form.getByLabel('Model')).toHaveValue('world-gpt2');
+  await form.getByLabel('Method').selectOption('serac');
+  await form.getByLabel('Steps').fill('two');
+  await form.getByRole('button', { name: 'Train' }).click();
+  await expect(page.getByTestId('train-error')).toContainText('Steps: a whole number');
+
+  await form.getByLabel('Steps').fill('4');
+  await form.getByRole('button', { name: 'Train' }).click();
+  const job = page.getByTestId('train-job').filter({ hasText: 'SERAC · world-gpt2 · 4 steps' });
+  await expect(job.first()).toHaveAttribute('data-state', 'done', { timeout: 150_000 });
+
+  await page.locator('#results-model').selectOption('world-gpt2');
+  const mine = page.getByTestId('training-row').filter({ hasText: 'this server' });
+  await expect(mine).toHaveCount(1);
+  await expect(mine.getByRole('rowheader')).toHaveText('SERAC');
+  await expect(mine.locator('td').first()).toHaveText('4');
+  // the committed logs stay listed beside it
+  await expect(page.getByTestId('training-row').filter({ hasText: 'world/serac-train.log' })).toHaveCount(1);
+});

@@ -8,6 +8,7 @@ import { JobSummary } from '@/lib/api/jobs';
 import { EvalJobs } from './EvalJobs';
 import { LaunchForm } from './LaunchForm';
 import { ResultsView } from './ResultsView';
+import { TrainEditors } from './TrainEditors';
 
 const JobList = z.object({ jobs: z.array(JobSummary) });
 
@@ -24,6 +25,7 @@ export function Benchmarks() {
     <div className="space-y-6">
       <LaunchForm onLaunched={refresh} />
       <EvalJobs jobs={jobs.data?.jobs} error={jobs.error} onFinished={refresh} />
+      <TrainEditors onFinished={refresh} />
       {results.error && (
         <p role="alert" className="rounded border border-red-200 bg-red-50 p-3 text-sm text-red-800">
           Results could not be read: {results.error.message}

@@ -120,9 +120,9 @@ export const TrainJobInput = z.object({
   model: ModelId,
   /** A trainable method (server/editing/trained TRAINERS): mend, ke, serac. */
   method: z.string().min(1, { error: 'Choose a method' }),
-  /** A dataset id of the catalog with locality prompts (zsRE format). */
-  dataset: z.string().min(1).max(200).default('world:zsre-train'),
-  /** Train on the first n records (all when absent). */
+  /** Dataset ids of the catalog with locality prompts, comma-separated (absent: the method's world train splits, as `locus train`). */
+  dataset: z.string().min(1).max(1000).optional(),
+  /** Train on the first n records of each dataset (all when absent). */
   n: z.number().int().min(2).max(TRAIN_RECORDS_MAX).optional(),
   hparams: z.record(z.string(), z.unknown()).default({}),
   restart: z.boolean().default(false),

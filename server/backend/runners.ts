@@ -305,7 +305,8 @@ const train: RunnerSpec<'train'> = {
     await resolveTrain(input, hub);
   },
   async run(input, ctx, hub = getHub()) {
-    const { workspace, method, hparams, records } = await resolveTrain(input, hub);
+    const { workspace, method, hparams, records, data } = await resolveTrain(input, hub);
+    ctx.emit('progress', { type: 'stage', stage: 'data', detail: data });
     try {
       const result: TrainJobResult = await TRAINERS[method].train(workspace.lm, workspace.trained, records, hparams, {
         signal: ctx.signal,
@@ -326,11 +327,18 @@ async function resolveTrain(input: Input<'train'>, hub: ModelHub) {
   try {
     const method = trainableIdOf(editorIdOf(input.method));
     const workspace = await hub.workspace(input.model);
-    const loaded = await getCatalog().cases(input.dataset);
-    const { records } = trainRecords(loaded.cases.slice(0, input.n ?? loaded.cases.length));
-    if (records.length < 2) throw new HubError(400, `Dataset ${input.dataset} has ${records.length} records with a locality prompt: training needs at least 2`);
+    const datasets = input.dataset?.split(',').map((id) => id.trim()) ?? TRAINERS[method].splits.map((name) => `world:${name}`);
+    const records = [];
+    const read: string[] = [];
+    for (const id of datasets) {
+      const loaded = await getCatalog().cases(id);
+      const usable = trainRecords(loaded.cases.slice(0, input.n ?? loaded.cases.length)).records;
+      records.push(...usable);
+      read.push(`${id}: ${usable.length}`);
+    }
+    if (records.length < 2) throw new HubError(400, `Dataset ${datasets.join(', ')} has ${records.length} records with a locality prompt: training needs at least 2`);
     const hparams = resolveHparams(method, workspace.lm, input.hparams, workspace.location);
-    return { method, hparams, workspace, records };
+    return { method, hparams, workspace, records, data: `${records.length} training records (${read.join(', ')})` };
   } catch (error) {
     if (error instanceof HparamsError || error instanceof UnsupportedArchitectureError) throw new HubError(400, error.message);
     if (error instanceof DatasetError) throw new HubError(error.status, error.message);

@@ -29,6 +29,7 @@ describe('the train job', () => {
   it('refuses methods with nothing to train, and a MEND edit before MEND is trained', async () => {
     await expect(queue.check(JobInput.parse({ kind: 'train', model: WORLD_MODEL_ID, method: 'rome' }))).rejects.toThrow(/rome has no editor to train \(trainable methods: mend, ke, serac\)/);
     await expect(queue.check(JobInput.parse({ kind: 'train', model: WORLD_MODEL_ID, method: 'mend', dataset: 'world:nope' }))).rejects.toThrow(/Unknown dataset/);
+    await expect(queue.check(JobInput.parse({ kind: 'train', model: WORLD_MODEL_ID, method: 'mend', dataset: 'world:zsre-train,world:nope' }))).rejects.toThrow(/Unknown dataset.*world:nope/);
     const edit = JobInput.parse({ kind: 'edit', model: WORLD_MODEL_ID, method: 'mend', request: { prompt: 'The birthplace of {} is', subject: 'Gipinin Douvez', targetNew: ' Demaiholm' }, hparams: { layers: [5], projections: ['out'], rank: 8 } });
     const refusal = queue.check(edit);
     await expect(refusal).rejects.toThrow(HubError);
@@ -48,6 +49,8 @@ describe('the train job', () => {
     const steps = progress(events).filter((e) => e.type === 'train');
     expect(steps.map((e) => e.step)).toEqual([10]); // every 10th step is streamed
     expect(Number.isFinite(steps[0]!.loss)).toBe(true);
+    // no dataset given: MEND's world train split, as `locus train` reads it
+    expect(progress(events)[0]).toEqual({ type: 'stage', stage: 'data', detail: '30 training records (world:zsre-train: 30)' });
     const checkpoints = progress(events).filter((e) => e.type === 'checkpoint');
     expect(checkpoints.at(-1)!.step).toBe(10);
     const file = (await hub.workspace(WORLD_MODEL_ID)).trained.file('mend', [5], 'checkpoint');

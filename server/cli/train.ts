@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { WORLD_DATASETS_DIR } from '../eval/catalog';
 import { loadEvalCases } from '../eval/datasets';
 import { TRAINERS, trainableIdOf, trainRecords } from '../editing/trained';
 import { TrainedEditorStore } from '../editing/trained/store';
@@ -15,17 +16,11 @@ import { editorId, hparamsJson, integer, methodHparams, required, UsageError } f
 import { checkModelPath, loadEditableModel, seconds } from './model';
 import { Progress } from './progress';
 
-const WORLD_TRAIN = path.join('data', 'world', 'datasets', 'zsre-train.json');
-/**
- * SERAC's scope takes in statements as well as questions, and KnowEdit's records bring the
- * negatives that matter most (the same subject, another relation) and portability questions.
- */
-const WORLD_TRAIN_SERAC = [WORLD_TRAIN, path.join('data', 'world', 'datasets', 'knowedit-train.json')].join(',');
-
 export const usage = `locus train --method ${Object.keys(TRAINERS).join('|')} --model <dir|.gguf> [--dataset <train file>[,<train file>...]]
     [--n 2000] [--hparams '{"steps":1000}'] [--data-dir <dir>] [--restart] [--quiet]
-  Trains the method's editor on the train split (default ${WORLD_TRAIN}; for serac also
-  the KnowEdit-format one; --n: the first n records of each file) and saves it under
+  Trains the method's editor on train splits (default the world's: ${Object.entries(TRAINERS)
+    .map(([m, t]) => `${m} ${t.splits.join(' + ')}`)
+    .join('; ')}, in data/world/datasets; --n: the first n records of each file) and saves it under
   <data dir>/editors/<model>/ (data dir: --data-dir, $LOCUS_DATA_DIR or .locus). A run stopped with
   Ctrl-C saves a checkpoint; the next run with the same settings resumes from it.`;
 
@@ -54,7 +49,7 @@ export async function train(argv: string[]): Promise<void> {
   const given = hparamsJson(values.hparams);
   const n = integer('n', values.n, 2);
   checkModelPath(values.model!);
-  const dataset = values.dataset ?? (trainable === 'serac' ? WORLD_TRAIN_SERAC : WORLD_TRAIN);
+  const dataset = values.dataset ?? TRAINERS[trainable].splits.map((name) => path.join(WORLD_DATASETS_DIR, `${name}.json`)).join(',');
   const progress = new Progress(process.stderr, { quiet: values.quiet });
   const records = [];
   for (const file of dataset.split(',')) {

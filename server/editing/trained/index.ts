@@ -19,13 +19,17 @@ import type { TrainedEditorStore } from './store';
 export type { TrainOptions, TrainProgress, TrainRecord, TrainResult } from './loop';
 
 export interface Trainer {
+  /** The world's train splits (data/world/datasets/<name>.json) it trains on unless told otherwise. */
+  splits: readonly string[];
   train(lm: EditableLM, store: TrainedEditorStore, records: readonly TrainRecord[], hparams: Record<string, unknown>, opts: TrainOptions): Promise<TrainResult>;
 }
 
 export const TRAINERS = {
-  mend: { train: (lm, store, records, hp, opts) => trainMend(lm, store, records, hp as MendHparams, opts) },
-  ke: { train: (lm, store, records, hp, opts) => trainKe(lm, store, records, hp as KeHparams, opts) },
-  serac: { train: (lm, store, records, hp, opts) => trainSerac(lm, store, records, hp as SeracHparams, opts) },
+  mend: { splits: ['zsre-train'], train: (lm, store, records, hp, opts) => trainMend(lm, store, records, hp as MendHparams, opts) },
+  ke: { splits: ['zsre-train'], train: (lm, store, records, hp, opts) => trainKe(lm, store, records, hp as KeHparams, opts) },
+  // SERAC's scope takes in statements as well as questions, and KnowEdit's records bring the
+  // negatives that matter most (the same subject, another relation) and portability questions.
+  serac: { splits: ['zsre-train', 'knowedit-train'], train: (lm, store, records, hp, opts) => trainSerac(lm, store, records, hp as SeracHparams, opts) },
 } satisfies Partial<Record<EditorId, Trainer>>;
 
 export type TrainableId = keyof typeof TRAINERS;
