@@ -1,11 +1,11 @@
 'use client';
 
-import { useEffect, useRef } from 'react';
 import { z } from 'zod';
-import { EvalJobInput, FINISHED_STATES, type JobSummary } from '@/lib/api/jobs';
+import { EvalJobInput, type JobSummary } from '@/lib/api/jobs';
 import { EDIT_METHODS } from '../studio/edit-form';
-import { panelClass, secondaryButton } from '../studio/ui';
-import { useJob } from '../studio/useJob';
+import { panelClass } from '../studio/ui';
+import { useListedJob } from '../studio/useJob';
+import { CancelJob } from './CancelJob';
 
 /** The evaluation runner's progress events that the list shows (server/eval/runner.ts EvalProgress). */
 const EvalEvent = z.union([
@@ -36,16 +36,8 @@ export function describeEval(input: unknown): string {
 
 /** One evaluation job: its state, and while it runs, its progress (followed live) and Cancel. */
 function EvalJobRow({ job, onFinished }: { job: JobSummary; onFinished: () => void }) {
-  const live = useJob({ ...parsers, onFinished });
-  const finished = FINISHED_STATES.includes(job.state);
-  const { follow } = live;
-  // The list refetches (new objects for the same job): follow each unfinished job once.
-  const summary = useRef(job);
-  useEffect(() => {
-    if (!finished) follow(summary.current);
-  }, [finished, follow, job.id]);
-
-  const state = live.state ?? job.state;
+  const live = useListedJob(job, { ...parsers, onFinished });
+  const { state, error } = live;
   const last = <T extends EvalEvent['type']>(type: T) => [...live.events].reverse().find((e) => e.type === type);
   const lastEdit = last('edit');
   const lastStats = last('editor');
@@ -55,7 +47,6 @@ function EvalJobRow({ job, onFinished }: { job: JobSummary; onFinished: () => vo
     else if (lastStats?.type === 'editor') detail = `statistics of layer ${lastStats.event.layer}: ${lastStats.event.tokens} of ${lastStats.event.total} tokens`;
     else detail = 'loading the model and scoring before the edits…';
   }
-  const error = live.error ?? job.error;
   return (
     <li className="flex flex-wrap items-center gap-x-3 gap-y-1 py-2" data-testid="eval-job" data-state={state}>
       <span className="font-medium">{describeEval(job.input)}</span>
@@ -63,11 +54,7 @@ function EvalJobRow({ job, onFinished }: { job: JobSummary; onFinished: () => vo
       {state === 'running' && lastEdit?.type === 'edit' && <progress className="h-2 w-32" value={lastEdit.done} max={lastEdit.total} aria-label="Edits done" />}
       <span className="text-sm text-neutral-600">{detail}</span>
       {error && state !== 'done' && <span className="text-sm text-red-700">{error}</span>}
-      {(state === 'running' || state === 'queued') && (
-        <button type="button" className={`${secondaryButton} px-2 py-1 text-xs`} onClick={() => void live.cancel()} disabled={live.cancelling}>
-          {live.cancelling ? 'Cancelling…' : 'Cancel'}
-        </button>
-      )}
+      <CancelJob job={live} />
     </li>
   );
 }

@@ -29,6 +29,20 @@ function CurveChart({ curve, xLabel, log }: { curve: Curve; xLabel: string; log:
   );
 }
 
+function TableHead({ columns }: { columns: readonly string[] }) {
+  return (
+    <thead className="border-b border-neutral-200 text-neutral-600">
+      <tr>
+        {columns.map((h) => (
+          <th key={h} scope="col" className="py-1 pr-3 font-medium">
+            {h}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
 const mib = (bytes: number | null) => (bytes === null ? '–' : (bytes / 2 ** 20).toFixed(0));
 
 /** The training behind the methods that edit with trained networks (their s/edit above leaves it out). */
@@ -37,15 +51,7 @@ function TrainingTable({ runs }: { runs: readonly TrainingRun[] }) {
     <div className="mt-4 overflow-x-auto">
       <table className="w-full text-left text-sm" data-testid="training-table">
         <caption className="mb-1 text-left text-sm text-neutral-600">Training of the editor networks (MEND, KE, SERAC): not counted in s/edit</caption>
-        <thead className="border-b border-neutral-200 text-neutral-600">
-          <tr>
-            {['Method', 'Steps', 'Training time', 'Peak MiB (engine / RSS)', 'Model', 'Source'].map((h) => (
-              <th key={h} scope="col" className="py-1 pr-3 font-medium">
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
+        <TableHead columns={['Method', 'Steps', 'Training time', 'Peak MiB (engine / RSS)', 'Model', 'Source']} />
         <tbody>
           {runs.map((t) => (
             <tr key={t.id} className="border-b border-neutral-100" data-testid="training-row">
@@ -140,15 +146,7 @@ export function ResultsView({ rows, training = [] }: { rows: readonly BenchmarkR
         <div className="mt-3 overflow-x-auto">
           <table className="w-full text-left text-sm" data-testid="results-table">
             <caption className="sr-only">Post-edit metrics per evaluation, in percent, with seconds per edit and peak memory</caption>
-            <thead className="border-b border-neutral-200 text-neutral-600">
-              <tr>
-                {['Method', 'Mode', 'N', ...METRICS.map((k) => METRIC_LABEL[k]), 's/edit', 'Peak MiB', 'Model · dataset', 'Source'].map((h) => (
-                  <th key={h} scope="col" className="py-1 pr-3 font-medium">
-                    {h}
-                  </th>
-                ))}
-              </tr>
-            </thead>
+            <TableHead columns={['Method', 'Mode', 'N', ...METRICS.map((k) => METRIC_LABEL[k]), 's/edit', 'Peak MiB', 'Model · dataset', 'Source']} />
             <tbody>
               {shown.map((r) => (
                 <tr key={r.id} className="border-b border-neutral-100" data-testid="result-row" data-source={r.source}>

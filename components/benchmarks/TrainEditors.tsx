@@ -1,15 +1,16 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { z } from 'zod';
 import { ModelsResponse } from '@/lib/api';
 import { callApi } from '@/lib/api/client';
 import { startJob } from '@/lib/api/job-client';
-import { FINISHED_STATES, JobSummary, TrainJobInput } from '@/lib/api/jobs';
+import { JobSummary, TrainJobInput } from '@/lib/api/jobs';
 import { EDIT_METHODS } from '../studio/edit-form';
-import { errorBox, hintClass, inputClass, labelClass, panelClass, primaryButton, secondaryButton } from '../studio/ui';
-import { useJob } from '../studio/useJob';
+import { errorBox, hintClass, inputClass, labelClass, panelClass, primaryButton } from '../studio/ui';
+import { useListedJob } from '../studio/useJob';
+import { CancelJob } from './CancelJob';
 
 /** The methods whose editor networks train beforehand (server/editing/trained TRAINERS). */
 const TRAINABLE = ['mend', 'ke', 'serac'] as const;
@@ -40,18 +41,10 @@ function describeTrain(input: unknown): string {
 
 /** One train job: state, and while it runs its step, loss and Cancel (a checkpoint stays for a resume). */
 function TrainJobRow({ job, onFinished }: { job: JobSummary; onFinished: () => void }) {
-  const live = useJob({ ...parsers, onFinished });
-  const finished = FINISHED_STATES.includes(job.state);
-  const { follow } = live;
-  const summary = useRef(job);
-  useEffect(() => {
-    if (!finished) follow(summary.current);
-  }, [finished, follow, job.id]);
-
-  const state = live.state ?? job.state;
+  const live = useListedJob(job, { ...parsers, onFinished });
+  const { state, error } = live;
   const step = [...live.events].reverse().find((e) => e.type === 'train');
   const stage = [...live.events].reverse().find((e) => e.type === 'stage');
-  const error = live.error ?? job.error;
   return (
     <li className="flex flex-wrap items-center gap-x-3 gap-y-1 py-2" data-testid="train-job" data-state={state}>
       <span className="font-medium">{describeTrain(job.input)}</span>
@@ -66,11 +59,7 @@ function TrainJobRow({ job, onFinished }: { job: JobSummary; onFinished: () => v
       )}
       {state === 'running' && step === undefined && <span className="text-sm text-neutral-600">{stage?.type === 'stage' ? `${stage.stage}${stage.detail ? `: ${stage.detail}` : ''}` : 'starting…'}</span>}
       {error && state !== 'done' && <span className="text-sm text-red-700">{error}</span>}
-      {(state === 'running' || state === 'queued') && (
-        <button type="button" className={`${secondaryButton} px-2 py-1 text-xs`} onClick={() => void live.cancel()} disabled={live.cancelling}>
-          {live.cancelling ? 'Cancelling…' : 'Cancel'}
-        </button>
-      )}
+      <CancelJob job={live} />
     </li>
   );
 }

@@ -152,3 +152,18 @@ export function useJob<P, R>(parsers: JobParsers<P, R>) {
   const running = view.starting || view.state === 'queued' || view.state === 'running';
   return { ...view, running, start, follow, cancel, reset };
 }
+
+/**
+ * A job of a list (the list refetches, with new objects for the same job): followed live once while
+ * it is unfinished; `state` and `error` are the live ones when known, else the list's.
+ */
+export function useListedJob<P, R>(job: JobSummary, parsers: JobParsers<P, R>) {
+  const live = useJob(parsers);
+  const finished = FINISHED_STATES.includes(job.state);
+  const { follow } = live;
+  const summary = useRef(job);
+  useEffect(() => {
+    if (!finished) follow(summary.current);
+  }, [finished, follow, job.id]);
+  return { ...live, state: live.state ?? job.state, error: live.error ?? job.error };
+}
