@@ -1,7 +1,8 @@
 /**
  * Evaluation results to browse on the benchmarks page: the reports `locus eval --out` wrote under
  * bench/results (committed, from real runs; see bench/BENCHMARKS.md) and the finished evaluation
- * jobs of this studio. Each becomes one BenchmarkRow.
+ * jobs of this studio. Each becomes one BenchmarkRow. Beside them, the training of editor networks
+ * (committed `locus train` logs and finished train jobs), each a TrainingRun.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
