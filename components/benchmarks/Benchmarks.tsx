@@ -1,16 +1,13 @@
 'use client';
 
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { z } from 'zod';
 import { BenchmarksResponse } from '@/lib/api/benchmarks';
 import { callApi } from '@/lib/api/client';
-import { JobSummary } from '@/lib/api/jobs';
+import { JobList } from '@/lib/api/jobs';
 import { EvalJobs } from './EvalJobs';
 import { LaunchForm } from './LaunchForm';
 import { ResultsView } from './ResultsView';
 import { TrainEditors } from './TrainEditors';
-
-const JobList = z.object({ jobs: z.array(JobSummary) });
 
 /** The benchmarks page: launch evaluations, follow them, browse every result as tables and curves. */
 export function Benchmarks() {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { EvalJobInput, type JobSummary } from '@/lib/api/jobs';
 import { EDIT_METHODS } from '../studio/edit-form';
 import { panelClass } from '../studio/ui';
-import { useListedJob } from '../studio/useJob';
+import { parserOf, useListedJob } from '../studio/useJob';
 import { CancelJob } from './CancelJob';
 
 /** The evaluation runner's progress events that the list shows (server/eval/runner.ts EvalProgress). */
@@ -16,14 +16,7 @@ const EvalEvent = z.union([
   z.object({ type: z.literal('editor'), event: z.object({ type: z.literal('stats'), layer: z.number(), tokens: z.number(), total: z.number() }) }),
 ]);
 type EvalEvent = z.infer<typeof EvalEvent>;
-
-const parsers = {
-  progress: (data: unknown): EvalEvent | null => {
-    const parsed = EvalEvent.safeParse(data);
-    return parsed.success ? parsed.data : null;
-  },
-  result: (data: unknown) => data,
-};
+const parsers = { progress: parserOf(EvalEvent), result: (data: unknown) => data };
 
 export function describeEval(input: unknown): string {
   const parsed = EvalJobInput.safeParse(input);

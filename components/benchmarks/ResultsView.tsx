@@ -43,6 +43,15 @@ function TableHead({ columns }: { columns: readonly string[] }) {
   );
 }
 
+/** Where a row comes from: this server's job, or the committed file under bench/results. */
+function SourceCell({ row }: { row: { id: string; source: 'job' | 'committed' } }) {
+  return (
+    <td className="py-1 pr-3 text-xs text-neutral-600" title={row.id}>
+      {row.source === 'job' ? 'this server' : row.id.replace(/^file:/, '')}
+    </td>
+  );
+}
+
 const mib = (bytes: number | null) => (bytes === null ? '–' : (bytes / 2 ** 20).toFixed(0));
 
 /** The training behind the methods that edit with trained networks (their s/edit above leaves it out). */
@@ -64,9 +73,7 @@ function TrainingTable({ runs }: { runs: readonly TrainingRun[] }) {
                 {mib(t.peakBytes)} / {mib(t.peakRssBytes)}
               </td>
               <td className="py-1 pr-3 text-xs text-neutral-600">{t.model}</td>
-              <td className="py-1 pr-3 text-xs text-neutral-600" title={t.id}>
-                {t.source === 'job' ? 'this server' : t.id.replace(/^file:/, '')}
-              </td>
+              <SourceCell row={t} />
             </tr>
           ))}
         </tbody>
@@ -161,13 +168,11 @@ export function ResultsView({ rows, training = [] }: { rows: readonly BenchmarkR
                     </td>
                   ))}
                   <td className="py-1 pr-3 tabular-nums">{r.secondsPerEdit.toFixed(2)}</td>
-                  <td className="py-1 pr-3 tabular-nums">{(r.peakBytes / 2 ** 20).toFixed(0)}</td>
+                  <td className="py-1 pr-3 tabular-nums">{mib(r.peakBytes)}</td>
                   <td className="py-1 pr-3 text-xs text-neutral-600">
                     {r.model} · {r.dataset}
                   </td>
-                  <td className="py-1 pr-3 text-xs text-neutral-600" title={r.id}>
-                    {r.source === 'job' ? 'this server' : r.id.replace(/^file:/, '')}
-                  </td>
+                  <SourceCell row={r} />
                 </tr>
               ))}
             </tbody>

@@ -6,16 +6,13 @@ import { z } from 'zod';
 import { ModelsResponse } from '@/lib/api';
 import { callApi } from '@/lib/api/client';
 import { startJob } from '@/lib/api/job-client';
-import { JobSummary, TrainJobInput } from '@/lib/api/jobs';
+import { JobList, TRAINABLE_METHODS, TrainJobInput, type JobSummary, type TrainableMethod } from '@/lib/api/jobs';
 import { EDIT_METHODS } from '../studio/edit-form';
 import { errorBox, hintClass, inputClass, labelClass, panelClass, primaryButton } from '../studio/ui';
-import { useListedJob } from '../studio/useJob';
+import { parserOf, useListedJob } from '../studio/useJob';
 import { CancelJob } from './CancelJob';
 
-/** The methods whose editor networks train beforehand (server/editing/trained TRAINERS). */
-const TRAINABLE = ['mend', 'ke', 'serac'] as const;
 const nameOf = (id: string) => EDIT_METHODS.find((m) => m.id === id)?.name ?? id;
-const JobList = z.object({ jobs: z.array(JobSummary) });
 
 /** The train job's progress events (server/editing/trained/loop.ts TrainProgress). */
 const TrainEvent = z.union([
@@ -23,14 +20,7 @@ const TrainEvent = z.union([
   z.object({ type: z.literal('train'), step: z.number(), steps: z.number(), loss: z.number() }),
   z.object({ type: z.literal('checkpoint'), step: z.number() }),
 ]);
-type TrainEvent = z.infer<typeof TrainEvent>;
-const parsers = {
-  progress: (data: unknown): TrainEvent | null => {
-    const parsed = TrainEvent.safeParse(data);
-    return parsed.success ? parsed.data : null;
-  },
-  result: (data: unknown) => data,
-};
+const parsers = { progress: parserOf(TrainEvent), result: (data: unknown) => data };
 
 function describeTrain(input: unknown): string {
   const parsed = TrainJobInput.safeParse(input);
@@ -73,7 +63,7 @@ export function TrainEditors({ onFinished }: { onFinished: () => void }) {
   const jobs = useQuery({ queryKey: ['jobs', 'train'], queryFn: () => callApi('/api/jobs?kind=train&limit=10', JobList) });
   const [chosenModel, setChosenModel] = useState<string>();
   const model = chosenModel ?? models.data?.defaultModel ?? '';
-  const [method, setMethod] = useState<(typeof TRAINABLE)[number]>('mend');
+  const [method, setMethod] = useState<TrainableMethod>('mend');
   const [steps, setSteps] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
   const [starting, setStarting] = useState(false);
@@ -124,8 +114,8 @@ export function TrainEditors({ onFinished }: { onFinished: () => void }) {
           <label htmlFor="train-method" className={labelClass}>
             Method
           </label>
-          <select id="train-method" className={`${inputClass} mt-1 bg-white`} value={method} onChange={(e) => setMethod(e.target.value as (typeof TRAINABLE)[number])}>
-            {TRAINABLE.map((m) => (
+          <select id="train-method" className={`${inputClass} mt-1 bg-white`} value={method} onChange={(e) => setMethod(e.target.value as TrainableMethod)}>
+            {TRAINABLE_METHODS.map((m) => (
               <option key={m} value={m}>
                 {nameOf(m)}
               </option>

@@ -2,6 +2,7 @@
 
 import { useCallback, useEffect, useReducer, useRef } from 'react';
 import { cancelJob, followJob, startJob, type JobStart } from '@/lib/api/job-client';
+import type { ZodType } from 'zod';
 import { FINISHED_STATES, type JobState, type JobSummary } from '@/lib/api/jobs';
 
 /** How a job's progress and result are read; null for data that does not fit (it is skipped). */
@@ -10,6 +11,14 @@ export interface JobParsers<P, R> {
   result(data: unknown): R | null;
   /** Called once when the job reaches its final state (done, failed, cancelled). */
   onFinished?(state: JobState): void;
+}
+
+/** A parser of JobParsers from a schema: the data when it fits, else null. */
+export function parserOf<T>(schema: ZodType<T>): (data: unknown) => T | null {
+  return (data) => {
+    const parsed = schema.safeParse(data);
+    return parsed.success ? parsed.data : null;
+  };
 }
 
 export interface JobView<P, R> {

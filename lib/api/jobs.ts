@@ -107,6 +107,10 @@ export const StatisticsJobResult = z.object({
 });
 export type StatisticsJobResult = z.infer<typeof StatisticsJobResult>;
 
+/** The methods whose editor networks train beforehand (server/editing/trained TRAINERS has one trainer for each). */
+export const TRAINABLE_METHODS = ['mend', 'ke', 'serac'] as const;
+export type TrainableMethod = (typeof TRAINABLE_METHODS)[number];
+
 /** Most records one training job reads (the world's zsRE train split has 2000). */
 export const TRAIN_RECORDS_MAX = 100_000;
 
@@ -180,6 +184,8 @@ export const JobSummary = z.object({
   events: z.number().int().nonnegative(),
 });
 export type JobSummary = z.infer<typeof JobSummary>;
+/** GET /api/jobs */
+export const JobList = z.object({ jobs: z.array(JobSummary) });
 
 /** p(target) of one prompt: the probability of the whole target (product over its tokens). */
 export const ProbeScore = z.object({ prompt: z.string(), target: z.string(), p: z.number(), argmaxMatches: z.boolean() });

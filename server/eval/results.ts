@@ -51,29 +51,36 @@ function filesUnder(root: string, suffix: string): string[] {
   return files;
 }
 
-const cache = new Map<string, { mtimeMs: number; row: BenchmarkRow | null }>();
+const cache = new Map<string, { mtimeMs: number; value: unknown }>();
+
+/**
+ * What `read` makes of a committed file under bench/results, read again only when the file changed
+ * (the benchmarks page asks on every visit). `read` gets the file's text, its id and its mtime.
+ */
+function readCommitted<T>(root: string, file: string, read: (text: string, id: string, mtime: Date) => T): T {
+  const { mtimeMs, mtime } = statSync(file);
+  const hit = cache.get(file);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.value as T;
+  const value = read(readFileSync(file, 'utf8'), `file:${path.relative(root, file)}`, mtime);
+  cache.set(file, { mtimeMs, value });
+  return value;
+}
 
 /** Every report file under `dir` (recursively), newest first; files that are not reports are skipped. */
 export function committedResults(cwd = process.cwd()): BenchmarkRow[] {
   const root = path.resolve(/*turbopackIgnore: true*/ cwd, RESULTS_DIR);
-  const files = filesUnder(root, '.json');
-  const rows: BenchmarkRow[] = [];
-  for (const file of files) {
-    const { mtimeMs, mtime } = statSync(file);
-    let hit = cache.get(file);
-    if (!hit || hit.mtimeMs !== mtimeMs) {
+  const rows = filesUnder(root, '.json').flatMap((file) => {
+    const row = readCommitted(root, file, (text, id, mtime) => {
       let json: unknown = null;
       try {
-        json = JSON.parse(readFileSync(file, 'utf8'));
+        json = JSON.parse(text);
       } catch {
         json = null;
       }
-      const id = `file:${path.relative(root, file)}`;
-      hit = { mtimeMs, row: isReport(json) ? summarizeReport(json, { id, source: 'committed', model: modelIdOf(json.model), dataset: datasetIdOf(json.dataset), at: mtime.toISOString() }) : null };
-      cache.set(file, hit);
-    }
-    if (hit.row) rows.push(hit.row);
-  }
+      return isReport(json) ? summarizeReport(json, { id, source: 'committed', model: modelIdOf(json.model), dataset: datasetIdOf(json.dataset), at: mtime.toISOString() }) : null;
+    });
+    return row ? [row] : [];
+  });
   return rows.sort((a, b) => b.at.localeCompare(a.at));
 }
 
@@ -107,8 +114,11 @@ export function parseTrainLog(log: string): Omit<TrainingRun, 'id' | 'source' | 
 export function committedTraining(cwd = process.cwd()): TrainingRun[] {
   const root = path.resolve(/*turbopackIgnore: true*/ cwd, RESULTS_DIR);
   return filesUnder(root, 'train.log').flatMap((file) => {
-    const run = parseTrainLog(readFileSync(file, 'utf8'));
-    return run ? [{ ...run, id: `file:${path.relative(root, file)}`, source: 'committed' as const, at: statSync(file).mtime.toISOString() }] : [];
+    const run = readCommitted(root, file, (text, id, mtime): TrainingRun | null => {
+      const parsed = parseTrainLog(text);
+      return parsed && { ...parsed, id, source: 'committed', at: mtime.toISOString() };
+    });
+    return run ? [run] : [];
   });
 }
 

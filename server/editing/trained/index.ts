@@ -6,6 +6,7 @@ import type { EvalCase } from '../../../lib/eval';
 import { fillPrompt } from '../../../lib/editing/request';
 import type { EditableLM } from '../../models/editable';
 import { HparamsError } from '../hparams';
+import type { TrainableMethod } from '../../../lib/api/jobs';
 import type { EditorId } from '../index';
 import type { MendHparams } from '../mend/hparams';
 import type { KeHparams } from '../ke/hparams';
@@ -30,7 +31,7 @@ export const TRAINERS = {
   // SERAC's scope takes in statements as well as questions, and KnowEdit's records bring the
   // negatives that matter most (the same subject, another relation) and portability questions.
   serac: { splits: ['zsre-train', 'knowedit-train'], train: (lm, store, records, hp, opts) => trainSerac(lm, store, records, hp as SeracHparams, opts) },
-} satisfies Partial<Record<EditorId, Trainer>>;
+} satisfies Record<TrainableMethod, Trainer> & Partial<Record<EditorId, Trainer>>;
 
 export type TrainableId = keyof typeof TRAINERS;
 
