@@ -33,6 +33,8 @@ with torch.device(device):
 if not os.path.exists(os.path.join(out, "config.json")):
     model.save_pretrained(out, max_shard_size="2GB", safe_serialization=True)
 print(json.dumps({"built": out, "seconds": round(time.time() - t0, 1), "parameters": sum(p.numel() for p in model.parameters())}), flush=True)
+if os.environ.get("LOCUS_BUILD_ONLY") == "1":  # the model alone (bench/easyedit/run.sh)
+    sys.exit(0)
 
 g = torch.Generator().manual_seed(1)
 ids = torch.randint(0, config.vocab_size, (B, T), generator=g)

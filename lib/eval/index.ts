@@ -125,6 +125,9 @@ export interface EvalReport {
   /** Edit time only (editor calls and applying their deltas), per edited request. */
   secondsPerEdit: number;
   editSeconds: number;
+  /** Where the edit time went: wall seconds per editor stage ('stage' progress events; 'prepare' is
+   * the time before a call's first one), summed over the run. Absent in reports made before it. */
+  stageSeconds?: Record<string, number>;
   /** Largest engine.memory().bytes seen (sampled around edits and at every progress event). */
   peakBytes: number;
   /** Largest process RSS seen at the same moments. */

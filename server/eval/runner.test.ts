@@ -43,6 +43,11 @@ describe('evaluating ROME on the world model', () => {
     expect(single.cases.map((c) => c.id)).toEqual(['case 0', 'case 1', 'case 2']);
     expect(single.setup.statsLayers).toEqual([1]);
     expect(single.secondsPerEdit).toBeGreaterThan(0);
+    // the edit time split by ROME's stages: k*, v*, the rank-one update (and what comes before the first)
+    expect(Object.keys(single.stageSeconds!).sort()).toEqual(['key', 'prepare', 'update', 'value']);
+    const staged = Object.values(single.stageSeconds!).reduce((a, b) => a + b, 0);
+    expect(staged).toBeGreaterThan(0.5 * single.editSeconds);
+    expect(staged).toBeLessThanOrEqual(single.editSeconds + 1e-6);
     expect(single.peakBytes).toBeGreaterThan(0);
     expect(events).toEqual(expect.arrayContaining(['setup', 'pre', 'editor', 'edit']));
     expect(weight()).toEqual(before);

@@ -90,6 +90,14 @@ export async function evaluate(ctx: EditContext, editorId: EditorId, hparams: Re
 
   let editSeconds = 0;
   let edited = 0;
+  // A stage lasts from its 'stage' event to the next one or to the end of the editor call.
+  const stageSeconds: Record<string, number> = {};
+  let stage = { name: 'prepare', at: 0 };
+  const enterStage = (name: string | undefined) => {
+    const now = performance.now();
+    stageSeconds[stage.name] = (stageSeconds[stage.name] ?? 0) + (now - stage.at) / 1000;
+    if (name) stage = { name, at: now };
+  };
   /** Set by the mode: snapshots the parameters an editor call is about to change. */
   let beforeApply: ((deltas: WeightDelta[]) => void) | undefined;
   /** Runs the editor on some cases, applies the deltas; returns the parameters they touched. */
@@ -100,14 +108,17 @@ export async function evaluate(ctx: EditContext, editorId: EditorId, hparams: Re
       ...ctx,
       signal: opts.signal ?? ctx.signal,
       onProgress: (event) => {
+        if (event.type === 'stage') enterStage(event.stage);
         sample();
         ctx.onProgress?.(event);
         emit?.({ type: 'editor', caseIds, event });
       },
     };
     const start = performance.now();
+    stage = { name: 'prepare', at: start };
     const requests: EditRequest[] = group.map((c) => c.request);
     const outcome = await editor.apply(editCtx, requests, hp as never);
+    enterStage(undefined);
     const touched = outcome.deltas;
     beforeApply?.(touched);
     for (const delta of touched) addDelta(lm.network, delta);
@@ -176,6 +187,7 @@ export async function evaluate(ctx: EditContext, editorId: EditorId, hparams: Re
     setup: { statsSeconds, statsLayers, statsText: statsLayers.length || editor.setup ? ctx.stats.description : undefined, templatesSeconds },
     secondsPerEdit: editSeconds / cases.length,
     editSeconds,
+    stageSeconds,
     peakBytes: peak.bytes,
     peakRssBytes: peak.rssBytes,
     averages: { pre: average(pre.metrics), post: average(post) },
