@@ -7,6 +7,8 @@ import { ContextTemplates } from '../context-templates';
 import { addDelta } from '../deltas';
 import { SecondMoments } from '../stats/second-moment';
 import { linesSource } from '../stats/texts';
+import { computeValue, computeValues } from '../rome/compute-value';
+import { templatedPrompts } from '../rome/compute-key';
 import { memit } from './method';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -45,6 +47,34 @@ describe('MEMIT on the world model', () => {
     for (const [i, r] of requests.entries()) expect(top1(prompts[i]!)).toBe(lm.tokenizer.encode(r.targetNew, { addSpecialTokens: false }).ids[0]);
     for (const d of [...outcome.deltas].reverse()) addDelta(lm.network, d, -1);
     expect(prompts.map(top1)).toEqual(before);
+    lm.network.dispose();
+  }, 180_000);
+
+  it('optimises the values of a batch jointly, as each would be alone', async () => {
+    const engine = new Engine(new CpuBackend());
+    const lm = await loadLanguageModel(engine, path.join(ROOT, 'data/models/world-gpt2'));
+    const stats = new SecondMoments(lm, 'world-gpt2', linesSource(path.join(ROOT, 'data/world/corpus.txt')), { maxTokens: 8000, maxLength: 128, batchSize: 64 });
+    const ctx = { lm, stats, templates: new ContextTemplates(lm) };
+    // context templates of several lengths, so the joint batch pads, and earlyStopLoss high enough that
+    // requests stop at different steps (a stopped request must keep its δ while the others go on)
+    const templates = ['{}', 'Some say that. {}', 'It is known. Here is a longer context. {}'];
+    const hp = { ...memit.hparams.parse({ ...memit.defaults(lm), factToken: 'last' }), layer: 2, keyContexts: 'templates' as const, earlyStopLoss: 0.5 };
+    const items = requests.map((request, index) => ({ index, request, prompts: templatedPrompts(lm, request, templates, 'last') }));
+    const live = engine.memory().tensors;
+    const joint = await computeValues(ctx, items, hp, 2);
+    expect(engine.memory().tensors).toBe(live);
+    const alone = [];
+    for (const item of items) alone.push(await computeValue(ctx, item.index, item.request, item.prompts, hp, 2));
+    expect(new Set(alone.map((v) => v.steps)).size).toBeGreaterThan(1);
+    for (const [i, a] of alone.entries()) {
+      const j = joint[i]!;
+      expect(j.steps).toBe(a.steps);
+      expect(j.initial).toEqual(a.initial);
+      const scale = Math.max(...a.value.map(Math.abs));
+      const worst = Math.max(...a.value.map((v, t) => Math.abs(v - j.value[t]!)));
+      expect(worst / scale).toBeLessThan(1e-4);
+      expect(j.loss).toBeCloseTo(a.loss, 4);
+    }
     lm.network.dispose();
   }, 180_000);
 });

@@ -8,7 +8,7 @@ import { LOCATE_THEN_EDIT_ON_SEQ2SEQ } from '../rome/method';
 import { throwIfCancelled } from '../editor';
 import { norm } from '../linalg';
 import { computeKey, templatedPrompts, type TemplatedPrompt } from '../rome/compute-key';
-import { computeValue } from '../rome/compute-value';
+import { computeValues } from '../rome/compute-value';
 import type { RomeHparams } from '../rome/hparams';
 import { MemitHparams, memitDefaults } from './hparams';
 import { adjustedKeys } from './update';
@@ -44,15 +44,13 @@ export const memit: Editor<typeof MemitHparams> = {
     // Step 1: target residuals z_i = h_i^L + δ_i (h at the bare prompt's fact token, unedited model).
     const romeLike: RomeHparams = { ...hp, layer: zLayer, keyContexts: 'templates' };
     const initial = residualAt(lm, bare, zLayer);
-    const targets: Float64Array[] = [];
-    for (const [i, request] of requests.entries()) {
-      throwIfCancelled(ctx.signal);
-      ctx.onProgress?.({ type: 'stage', stage: 'value', detail: `request ${i}: optimising z at layer ${zLayer}` });
-      const value = await computeValue(ctx, i, request, prompts[i]!, romeLike, zLayer);
-      targets.push(Float64Array.from(initial[i]!, (h, t) => h + value.value[t]! - value.initial[t]!));
+    ctx.onProgress?.({ type: 'stage', stage: 'value', detail: `optimising z at layer ${zLayer} for ${requests.length} request(s), jointly` });
+    const values = await computeValues(ctx, requests.map((request, i) => ({ index: i, request, prompts: prompts[i]! })), romeLike, zLayer);
+    const targets = values.map((value, i) => {
       stats[`request${i}.nll`] = value.nll;
       stats[`request${i}.steps`] = value.steps;
-    }
+      return Float64Array.from(initial[i]!, (h, t) => h + value.value[t]! - value.initial[t]!);
+    });
 
     // Step 2: spread the change over the layers, lowest first, each on the model with the earlier applied.
     const deltas: WeightDelta[] = [];

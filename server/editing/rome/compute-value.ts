@@ -1,8 +1,8 @@
 import type { EditRequest } from '../../../lib/editing/request';
 import type { Tensor } from '../../engine';
-import { add, addScalar, indexSelect, klDivergence, logSoftmax, mean, mulScalar, neg, reshape, sqrt, square, sum, takeAlongLast } from '../../engine/ops';
+import { add, addScalar, indexSelect, klDivergence, logSoftmax, mul, mulScalar, neg, reshape, sqrt, square, sum, takeAlongLast } from '../../engine/ops';
 import { Adam } from '../../engine/optim';
-import { addAt, Hooks } from '../../models/hooks';
+import { Hooks, positionMask } from '../../models/hooks';
 import { throwIfCancelled, type DecoderOnlyContext } from '../editor';
 import { norm } from '../linalg';
 import type { TemplatedPrompt } from './compute-key';
@@ -18,6 +18,16 @@ export interface ValueResult {
   nll: number;
 }
 
+/** One request's value to optimise: its index (for progress), the request, its templated prompts. */
+export interface ValueItem {
+  index: number;
+  request: EditRequest;
+  prompts: readonly TemplatedPrompt[];
+}
+
+/** Padded tokens (sequences × longest) one joint forward may hold; requests beyond it go to the next chunk. */
+const CHUNK_TOKENS = 2048;
+
 /**
  * v*: optimise δ added to layer l's MLP output at the subject's last token of every templated
  * prompt, so that the model predicts the target after each (ROME step 3; compute_v.py):
@@ -25,7 +35,22 @@ export interface ValueResult {
  *        + klFactor · KL(p_orig || p_new) of the next token at the subject of "{subject} is a"
  *        + vWeightDecay · ||δ|| / ||v_init||²
  * with ||δ|| clamped to clampNormFactor · ||v_init|| after each Adam step.
+ *
+ * Several requests (MEMIT's batch) are optimised jointly: one forward carries every request's
+ * sequences, each with its own δ, and the loss is the sum of the requests' losses. The terms are
+ * separable and Adam is element-wise, so each δ follows exactly the steps it would alone (up to float
+ * summation order); a request whose loss falls below earlyStopLoss keeps the δ that got it there, as
+ * the one-request loop stops. The reference code runs one request after another: this is the same
+ * optimisation in ceil(tokens / CHUNK_TOKENS) forwards per step instead of one per request.
  */
+export async function computeValues(ctx: DecoderOnlyContext, items: readonly ValueItem[], hp: RomeHparams, layer = hp.layer): Promise<ValueResult[]> {
+  const results: ValueResult[] = [];
+  const built = items.map((item) => build(ctx, item, hp));
+  for (const chunk of chunks(built)) results.push(...(await optimiseChunk(ctx, chunk, hp, layer)));
+  return results;
+}
+
+/** v* for one request (ROME). */
 export async function computeValue(
   ctx: DecoderOnlyContext,
   requestIndex: number,
@@ -34,85 +59,177 @@ export async function computeValue(
   hp: RomeHparams,
   layer = hp.layer,
 ): Promise<ValueResult> {
+  return (await computeValues(ctx, [{ index: requestIndex, request, prompts }], hp, layer))[0]!;
+}
+
+type Built = ValueItem & { target: number[]; seqs: number[][]; facts: number[] };
+
+/** A request's rewriting sequences (prompt + target[:-1], teacher-forced), then its KL sequence. */
+function build(ctx: DecoderOnlyContext, item: ValueItem, hp: RomeHparams): Built {
+  const { lm } = ctx;
+  const target = lm.tokenizer.encode(item.request.targetNew, { addSpecialTokens: false }).ids;
+  if (!target.length) throw new Error(`ROME: target ${JSON.stringify(item.request.targetNew)} has no tokens`);
+  const klText = `${item.request.subject} is a`;
+  const klIds = lm.encode(klText);
+  const klFact = hp.factToken === 'last' ? klIds.length - 1 : lm.tokenizer.findSubjectTokens(klText, item.request.subject, { at: 0 }).last;
+  const seqs = [...item.prompts.map((p) => [...p.ids, ...target.slice(0, -1)]), klIds];
+  const facts = [...item.prompts.map((p) => p.factIndex), klFact];
+  return { ...item, target, seqs, facts };
+}
+
+/** Consecutive requests whose padded sequences fit CHUNK_TOKENS (at least one request each). */
+function* chunks(built: readonly Built[]): Generator<Built[]> {
+  let chunk: Built[] = [];
+  let rows = 0;
+  let width = 0;
+  for (const item of built) {
+    const w = Math.max(...item.seqs.map((s) => s.length));
+    if (chunk.length && (rows + item.seqs.length) * Math.max(width, w) > CHUNK_TOKENS) {
+      yield chunk;
+      [chunk, rows, width] = [[], 0, 0];
+    }
+    chunk.push(item);
+    rows += item.seqs.length;
+    width = Math.max(width, w);
+  }
+  if (chunk.length) yield chunk;
+}
+
+/**
+ * The joint batch of some requests: their sequences padded to one width; per sequence its request
+ * (which δ row it adds) and fact position; per request the rows of the flattened [B*T, V] logits
+ * that predict its target tokens (weighted 1/count: the mean), its KL row, and its bare prompt's
+ * fact row (where v_init is read).
+ */
+function layout(items: readonly Built[], active: readonly number[]) {
+  const seqs = active.flatMap((r) => items[r]!.seqs);
+  const width = Math.max(...seqs.map((s) => s.length));
+  const owner: number[] = [];
+  const positions: [number, number][] = [];
+  const target = { rows: [] as number[], ids: [] as number[], weights: [] as number[], owner: [] as number[] };
+  const klRows: number[] = [];
+  const initialRows: number[] = [];
+  let b = 0;
+  active.forEach((r, slot) => {
+    const { target: ids, seqs: own, facts } = items[r]!;
+    initialRows.push(b * width + facts[0]!);
+    const prompts = own.length - 1;
+    for (let s = 0; s < own.length; s++, b++) {
+      owner.push(r);
+      positions.push([b, facts[s]!]);
+      if (s === prompts) {
+        klRows.push(b * width + facts[s]!);
+        continue;
+      }
+      const start = own[s]!.length - ids.length; // the prompt's last token predicts target[0]
+      ids.forEach((id, j) => {
+        target.rows.push(b * width + start + j);
+        target.ids.push(id);
+        target.weights.push(1 / (prompts * ids.length));
+        target.owner.push(slot);
+      });
+    }
+  });
+  return { seqs, owner, positions, target, klRows, initialRows };
+}
+
+async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], hp: RomeHparams, layer: number): Promise<ValueResult[]> {
   const { lm } = ctx;
   const engine = lm.engine;
   const { hidden, vocabSize } = lm.network.spec;
-  const target = lm.tokenizer.encode(request.targetNew, { addSpecialTokens: false }).ids;
-  if (!target.length) throw new Error(`ROME: target ${JSON.stringify(request.targetNew)} has no tokens`);
-
-  // Rewriting sequences (prompt + target[:-1], teacher-forced), then the KL sequence.
-  const klText = `${request.subject} is a`;
-  const klIds = lm.encode(klText);
-  const klPrompt = { ids: klIds, factIndex: hp.factToken === 'last' ? klIds.length - 1 : lm.tokenizer.findSubjectTokens(klText, request.subject, { at: 0 }).last };
-  const seqs = [...prompts.map((p) => [...p.ids, ...target.slice(0, -1)]), klPrompt.ids];
-  const positions = [...prompts.map((p) => p.factIndex), klPrompt.factIndex].map((t, b) => [b, t] as const);
-  const width = Math.max(...seqs.map((s) => s.length));
-  // Rows of the flattened [B*T, V] logits that predict each target token, and the KL row.
-  const targetRows: number[] = [];
-  const targetIds: number[] = [];
-  prompts.forEach((p, b) =>
-    target.forEach((id, j) => {
-      targetRows.push(b * width + p.ids.length - 1 + j);
-      targetIds.push(id);
-    }),
-  );
-  const klRow = prompts.length * width + klPrompt.factIndex;
-  const initialRow = prompts[0]!.factIndex; // batch 0, the bare prompt
-
-  const delta = engine.parameter(new Array<number>(hidden).fill(0), [hidden]);
-  const rows = engine.keep(engine.tensor(Int32Array.from(targetRows), [targetRows.length], 'i32'));
-  const ids = engine.keep(engine.tensor(Int32Array.from(targetIds), [targetIds.length], 'i32'));
-  const klIndex = engine.keep(engine.tensor(Int32Array.from([klRow]), [1], 'i32'));
+  const count = items.length;
+  const i32 = (values: readonly number[]) => engine.tensor(Int32Array.from(values), [values.length], 'i32');
+  const delta = engine.parameter(new Array<number>(count * hidden).fill(0), [count, hidden]);
   const optimizer = new Adam([delta], { lr: hp.vLr });
-  let initial: Float32Array | null = null;
-  let klInit: Tensor | null = null;
-  let steps = 0;
-  let last = { loss: Infinity, nll: Infinity };
+  let initial: Float32Array[] | null = null;
+  let decayScale: Tensor | null = null; // [count]: vWeightDecay / ||v_init||²
+  let klInit: Tensor | null = null; // [count, V]: the KL row's log-probabilities before the edit
+  // per request: the step count, last loss terms and, once below earlyStopLoss, the δ kept. A stopped
+  // request leaves the batch: later steps forward only the requests still optimising.
+  const steps = new Array<number>(count).fill(0);
+  const last = Array.from({ length: count }, () => ({ loss: Infinity, nll: Infinity }));
+  const frozen: (Float32Array | null)[] = new Array(count).fill(null);
   try {
     for (let step = 0; step < hp.vNumGradSteps; step++) {
+      const active = frozen.flatMap((f, r) => (f ? [] : [r]));
+      if (!active.length) break;
       throwIfCancelled(ctx.signal);
-      const hooks = new Hooks().on('mlp_out', layer, (x) => {
-        initial ??= x.valuesSync().slice(initialRow * hidden, (initialRow + 1) * hidden) as Float32Array;
-        return addAt(x, positions, delta);
-      });
+      const batch = layout(items, active);
       const terms = engine.tidy(() => {
-        const { logits } = lm.forwardPadded(seqs, 'right', hooks);
+        const activeT = i32(active);
+        const ownerT = i32(batch.owner);
+        const hooks = new Hooks().on('mlp_out', layer, (x) => {
+          if (!initial) {
+            // the first step has every request: read each v_init
+            const values = x.valuesSync();
+            initial = batch.initialRows.map((row) => Float32Array.from(values.subarray(row * hidden, (row + 1) * hidden)));
+          }
+          // each sequence's own request's δ at its fact token
+          return add(x, mul(positionMask(x, batch.positions), reshape(indexSelect(delta, 0, ownerT), [batch.owner.length, 1, hidden])));
+        });
+        const { logits } = lm.forwardPadded(batch.seqs, 'right', hooks);
         const flat = reshape(logits, [-1, vocabSize]);
-        const nll = mean(neg(takeAlongLast(logSoftmax(indexSelect(flat, 0, rows)), ids)));
-        const klLogProbs = logSoftmax(indexSelect(flat, 0, klIndex));
+        const nllRows = neg(takeAlongLast(logSoftmax(indexSelect(flat, 0, i32(batch.target.rows))), i32(batch.target.ids)));
+        const klLogProbs = logSoftmax(indexSelect(flat, 0, i32(batch.klRows)));
         klInit ??= engine.keep(engine.tensor(klLogProbs.valuesSync() as Float32Array, klLogProbs.shape));
-        const kl = mulScalar(klDivergence(klInit, klLogProbs), hp.klFactor);
+        decayScale ??= engine.keep(engine.tensor(Float32Array.from(initial!, (v) => hp.vWeightDecay / norm(v) ** 2), [count]));
+        const kl = mulScalar(klDivergence(indexSelect(klInit, 0, activeT), klLogProbs, { reduction: 'none' }), hp.klFactor); // [active]
         // ||δ|| (with a tiny epsilon: the norm's gradient is undefined at δ = 0, where we start)
-        const initialNormSq = norm(initial!) ** 2;
-        const decay = mulScalar(sqrt(addScalar(sum(square(delta)), 1e-12)), hp.vWeightDecay / initialNormSq);
-        const loss = add(add(nll, kl), decay);
-        const values = { loss: loss.valuesSync()[0]!, nll: nll.valuesSync()[0]!, kl: kl.valuesSync()[0]!, weightDecay: decay.valuesSync()[0]! };
-        if (values.loss < hp.earlyStopLoss) engine.releaseGraph();
+        const decay = mul(sqrt(addScalar(sum(square(indexSelect(delta, 0, activeT)), -1), 1e-12)), indexSelect(decayScale, 0, activeT));
+        const weighted = mul(nllRows, engine.tensor(Float32Array.from(batch.target.weights), [batch.target.weights.length]));
+        const loss = add(add(sum(weighted), sum(kl)), sum(decay));
+        const perRow = { nll: weighted.valuesSync(), kl: kl.valuesSync(), decay: decay.valuesSync() };
+        const perRequest = active.map((_, slot) => ({ nll: 0, kl: perRow.kl[slot]!, weightDecay: perRow.decay[slot]!, loss: 0 }));
+        batch.target.owner.forEach((slot, i) => (perRequest[slot]!.nll += perRow.nll[i]!));
+        for (const t of perRequest) t.loss = t.nll + t.kl + t.weightDecay;
+        if (perRequest.every((t) => t.loss < hp.earlyStopLoss)) engine.releaseGraph();
         else engine.backward(loss);
-        return values;
+        return perRequest;
       });
-      last = terms;
-      steps = step + 1;
-      ctx.onProgress?.({ type: 'step', request: requestIndex, step, loss: terms.loss, terms: { nll: terms.nll, kl: terms.kl, weightDecay: terms.weightDecay } });
-      if (terms.loss < hp.earlyStopLoss) break;
+      const current = delta.valuesSync();
+      terms.forEach((t, slot) => {
+        const r = active[slot]!;
+        last[r] = t;
+        steps[r] = step + 1;
+        ctx.onProgress?.({ type: 'step', request: items[r]!.index, step, loss: t.loss, terms: { nll: t.nll, kl: t.kl, weightDecay: t.weightDecay } });
+        if (t.loss < hp.earlyStopLoss) frozen[r] = Float32Array.from(current.subarray(r * hidden, (r + 1) * hidden));
+      });
+      if (frozen.every((f) => f)) break;
       optimizer.step();
       optimizer.zeroGrad();
-      // keep ||δ|| within clampNormFactor · ||v_init||
-      const maxNorm = hp.clampNormFactor * norm(initial!);
-      const current = delta.valuesSync() as Float32Array;
-      const n = norm(current);
-      if (n > maxNorm) {
-        const clamped = engine.tensor(current.map((v) => (v * maxNorm) / n), [hidden]);
+      // keep each ||δ|| within clampNormFactor · ||v_init||, and each stopped request's δ as it stopped
+      // (Adam's momentum would move it)
+      const next = Float32Array.from(delta.valuesSync());
+      let changed = false;
+      for (let r = 0; r < count; r++) {
+        const row = next.subarray(r * hidden, (r + 1) * hidden);
+        if (frozen[r]) {
+          row.set(frozen[r]!);
+          changed = true;
+          continue;
+        }
+        const maxNorm = hp.clampNormFactor * norm(initial![r]!);
+        const n = norm(row);
+        if (n > maxNorm) {
+          for (let i = 0; i < hidden; i++) row[i] = (row[i]! * maxNorm) / n;
+          changed = true;
+        }
+      }
+      if (changed) {
+        const clamped = engine.tensor(next, [count, hidden]);
         delta.assign(clamped);
         clamped.dispose();
       }
       await new Promise((r) => setImmediate(r));
     }
     const d = delta.valuesSync();
-    const value = initial!.map((v, i) => v + d[i]!);
-    return { value, initial: initial!, steps, loss: last.loss, nll: last.nll };
+    return items.map((_, r) => {
+      const own = frozen[r] ?? d.subarray(r * hidden, (r + 1) * hidden);
+      const init = initial![r]!;
+      return { value: init.map((v, i) => v + own[i]!), initial: init, steps: steps[r]!, loss: last[r]!.loss, nll: last[r]!.nll };
+    });
   } finally {
-    for (const t of [delta, rows, ids, klIndex, klInit]) t?.dispose();
+    for (const t of [delta, klInit, decayScale] as (Tensor | null)[]) t?.dispose();
     optimizer.dispose();
   }
 }

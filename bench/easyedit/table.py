@@ -1,0 +1,36 @@
+"""Issue 9's table from bench/easyedit/run.sh's reports (the *-easyedit.json files of reference/easyedit_bench.py):
+one row per run and side, metrics in percent (EasyEdit's token-accuracy metrics), seconds per edit, peak GPU
+memory, and Locus / EasyEdit ratios; then where each side's edit time went, per stage.
+  python3 bench/easyedit/table.py bench/results/easyedit-gpu"""
+import glob
+import json
+import os
+import sys
+
+folder = sys.argv[1]
+runs = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(folder, "*-easyedit.json")))]
+cell = lambda v: "–" if v is None else f"{v:.2f}"
+gib = lambda b: "–" if not b else f"{b / 2**30:.2f}"
+print("| run | model | N | side | reliability | generality | locality | portability | s/edit | peak GiB |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for r in runs:
+    name = f"{r['method']} {r['mode']}" + (f" of {r['n']}" if r["mode"] == "batch" else "")
+    model = os.path.basename(r["model"].rstrip("/"))
+    for side in ("easyedit", "locus"):
+        row = r[side]
+        metrics = " | ".join(cell(row[k]) for k in ("reliability", "generality", "locality", "portability"))
+        print(f"| {name} | {model} | {r['n']} | {'EasyEdit' if side == 'easyedit' else 'Locus'} | {metrics} | {row['secondsPerEdit']:.3f} | {gib(row.get('peakBytes'))} |")
+print()
+print("| run | model | Locus / EasyEdit s/edit | Locus - EasyEdit (points): reliability, generality, locality, portability |")
+print("|---|---|---|---|")
+for r in runs:
+    e, l = r["easyedit"], r["locus"]
+    diff = ", ".join("–" if e[k] is None or l[k] is None else f"{l[k] - e[k]:+.2f}" for k in ("reliability", "generality", "locality", "portability"))
+    print(f"| {r['method']} {r['mode']} | {os.path.basename(r['model'].rstrip('/'))} | {l['secondsPerEdit'] / e['secondsPerEdit']:.2f} | {diff} |")
+print()
+for r in runs:
+    for side in ("easyedit", "locus"):
+        stages = r[side].get("stageSeconds")
+        if stages:
+            parts = ", ".join(f"{k} {v / r['n']:.3f}" for k, v in stages.items())
+            print(f"- {r['method']} {r['mode']} on {os.path.basename(r['model'].rstrip('/'))}, {side}: s per edit by stage: {parts}")
