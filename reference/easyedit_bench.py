@@ -23,8 +23,10 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import hashlib
 import json
 import os
+import re
 import resource
 import struct
 import sys
@@ -89,24 +91,25 @@ def import_easyedit(root):
     return sorted(finder.names)
 
 
-def read_stats(stats_dir, model_id, layer, tokens):
-    """Our cached C for a layer: the safetensors file whose metadata names this model, layer and size."""
-    for name in sorted(os.listdir(stats_dir)):
-        if not (name.startswith(f"mom2-{model_id}-L{layer}-") and name.endswith(".safetensors")):
-            continue
-        path = os.path.join(stats_dir, name)
-        with open(path, "rb") as f:
-            n = struct.unpack("<Q", f.read(8))[0]
-            header = json.loads(f.read(n))
-            meta = header.get("__metadata__", {})
-            if meta.get("layer") != str(layer) or (tokens and meta.get("tokens") != str(tokens)):
-                continue
-            info = header["moment"]
-            start, end = info["data_offsets"]
-            f.seek(8 + n + start)
-            data = np.frombuffer(f.read(end - start), dtype=np.float32).reshape(info["shape"])
-            return torch.from_numpy(data.copy()), meta
-    raise SystemExit(f"no cached statistics for {model_id} layer {layer} ({tokens} tokens) in {stats_dir}: run our eval first")
+def read_stats(stats_dir, model_id, layer, stats_text, max_length=128):
+    """Our cached C for a layer: the file our SecondMoments wrote for this model, text, token budget and
+    layer (its name carries the same key: sha256 of [model, text, maxTokens, maxLength, layer])."""
+    text, tokens = stats_text.rsplit(", ", 1)
+    tokens = int(tokens.split()[0])
+    key = hashlib.sha256(json.dumps([model_id, text, tokens, max_length, layer], separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()[:16]
+    safe = re.sub(r"[^\w.-]", "_", model_id)
+    path = os.path.join(stats_dir, f"mom2-{safe}-L{layer}-{key}.safetensors")
+    if not os.path.exists(path):
+        found = sorted(n for n in os.listdir(stats_dir) if n.startswith(f"mom2-{safe}-L{layer}-")) if os.path.isdir(stats_dir) else []
+        raise SystemExit(f"no cached statistics {path} ({stats_text}, layer {layer}); for this model and layer there are: {found or 'none'}. Run our eval first")
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        info = header["moment"]
+        start, end = info["data_offsets"]
+        f.seek(8 + n + start)
+        data = np.frombuffer(f.read(end - start), dtype=np.float32).reshape(info["shape"])
+    return torch.from_numpy(data.copy()), header.get("__metadata__", {})
 
 
 class GivenMoment:
@@ -202,11 +205,10 @@ def main():
     cfg = hparams_for(method, ours["hparams"], n_layer, model_path, 0 if device == "cuda" else "cpu", args.easyedit)
 
     model_id = os.path.basename(model_path.rstrip("/"))
-    tokens = int(ours["setup"]["statsText"].rsplit(",", 1)[1].split()[0]) if ours.get("setup", {}).get("statsText") else None
     given = {}
     if method in ("rome", "memit"):
         for layer in cfg["layers"]:
-            c, meta = read_stats(args.stats_dir, model_id, layer, tokens)
+            c, meta = read_stats(args.stats_dir, model_id, layer, ours["setup"]["statsText"])
             given[cfg["rewrite_module_tmp"].format(layer)] = c
             print(f"layer {layer}: our C from {meta['text']}, {meta['tokens']} tokens", file=sys.stderr)
 

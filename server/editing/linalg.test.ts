@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { uniformArray } from '../../lib/random';
-import { cholesky, choleskySolve } from './linalg';
+import { cholesky, choleskySolve, choleskySolveMany } from './linalg';
 
 /** The textbook loop the blocked factorisation must reproduce bit for bit. */
 function plainCholesky(a: Float64Array, n: number): Float64Array {
@@ -48,6 +48,17 @@ describe('cholesky', () => {
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) b[i]! += a[i * n + j]! * x[j]!;
     const solved = choleskySolve(cholesky(a, n), n, b);
     for (let i = 0; i < n; i++) expect(Math.abs(solved[i]! - x[i]!)).toBeLessThan(1e-9);
+  });
+
+  it('solves many right-hand sides at once as it solves each alone', () => {
+    const [n, m] = [37, 5];
+    const l = cholesky(spd(n, 7), n);
+    const b = Float64Array.from(uniformArray(n * m, 8, -1, 1)); // [n, m]
+    const together = choleskySolveMany(l, n, b, m);
+    for (let j = 0; j < m; j++) {
+      const alone = choleskySolve(l, n, Array.from({ length: n }, (_, i) => b[i * m + j]!));
+      for (let i = 0; i < n; i++) expect(Math.abs(together[i * m + j]! - alone[i]!)).toBeLessThan(1e-9 * Math.max(1, Math.abs(alone[i]!)));
+    }
   });
 
   it('refuses a matrix that is not positive definite', () => {

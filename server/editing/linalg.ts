@@ -75,6 +75,40 @@ export function choleskySolve(l: Float64Array, n: number, b: ArrayLike<number>):
   return x;
 }
 
+/**
+ * Solves L Lᵀ X = B for m right-hand sides at once: `b` and the result are row-major [n, m] (row i
+ * holds component i of every right-hand side). Every pass reads L by rows and updates whole rows of
+ * X, so the n × n factor streams through the cache once per pass instead of once per right-hand side
+ * (and by columns) as m calls of choleskySolve would.
+ */
+export function choleskySolveMany(l: Float64Array, n: number, b: Float64Array, m: number): Float64Array {
+  const x = Float64Array.from(b);
+  for (let i = 0; i < n; i++) {
+    const xi = i * m;
+    for (let k = 0; k < i; k++) {
+      const lik = l[i * n + k]!;
+      if (lik === 0) continue;
+      const xk = k * m;
+      for (let j = 0; j < m; j++) x[xi + j]! -= lik * x[xk + j]!;
+    }
+    const d = l[i * n + i]!;
+    for (let j = 0; j < m; j++) x[xi + j]! /= d;
+  }
+  // Lᵀ X = Y: finish row i, then take its share (L[i, k] · x_i) out of every earlier row k
+  for (let i = n - 1; i >= 0; i--) {
+    const xi = i * m;
+    const d = l[i * n + i]!;
+    for (let j = 0; j < m; j++) x[xi + j]! /= d;
+    for (let k = 0; k < i; k++) {
+      const lik = l[i * n + k]!;
+      if (lik === 0) continue;
+      const xk = k * m;
+      for (let j = 0; j < m; j++) x[xk + j]! -= lik * x[xi + j]!;
+    }
+  }
+  return x;
+}
+
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;

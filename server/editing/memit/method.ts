@@ -7,7 +7,7 @@ import { decoderOnly } from '../../models/editable';
 import { LOCATE_THEN_EDIT_ON_SEQ2SEQ } from '../rome/method';
 import { throwIfCancelled } from '../editor';
 import { norm } from '../linalg';
-import { computeKey, templatedPrompts, type TemplatedPrompt } from '../rome/compute-key';
+import { computeKeys, templatedPrompts, type TemplatedPrompt } from '../rome/compute-key';
 import { computeValues } from '../rome/compute-value';
 import type { RomeHparams } from '../rome/hparams';
 import { MemitHparams, memitDefaults } from './hparams';
@@ -59,7 +59,7 @@ export const memit: Editor<typeof MemitHparams> = {
       for (const [position, layer] of hp.layers.entries()) {
         throwIfCancelled(ctx.signal);
         ctx.onProgress?.({ type: 'stage', stage: 'update', detail: `layer ${layer}: rank-${requests.length} update` });
-        const keys = prompts.map((p) => computeKey(lm, p, layer)); // K: n keys [F]
+        const keys = computeKeys(lm, prompts, layer); // K: n keys [F], many requests per forward
         const current = residualAt(lm, bare, zLayer);
         const share = hp.layers.length - position; // L − l + 1 for a contiguous range
         const residuals = targets.map((z, i) => Float32Array.from(z, (v, t) => (v - current[i]![t]!) / share)); // R: n × [H]

@@ -1,4 +1,4 @@
-import { choleskySolve, dot } from '../linalg';
+import { choleskySolveMany } from '../linalg';
 
 /**
  * adj = (λ C + K Kᵀ)⁻¹ K  [F, n], by the Woodbury identity
@@ -9,21 +9,40 @@ import { choleskySolve, dot } from '../linalg';
  */
 export function adjustedKeys(covarianceFactor: Float64Array, f: number, keys: readonly ArrayLike<number>[], lambda: number): Float64Array[] {
   const n = keys.length;
-  const cinvK = keys.map((k) => choleskySolve(covarianceFactor, f, k)); // columns of C⁻¹K
+  // K and C⁻¹K as [F, n] (row t: component t of every key)
+  const k = new Float64Array(f * n);
+  keys.forEach((key, j) => {
+    for (let t = 0; t < f; t++) k[t * n + j] = key[t]!;
+  });
+  const cinvK = choleskySolveMany(covarianceFactor, f, k, n);
   // S = λ I + Kᵀ C⁻¹ K  [n, n], symmetric positive definite
   const s = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) s[i * n + j] = dot(keys[i]!, cinvK[j]!) + (i === j ? lambda : 0);
-  const sInv = invertSmall(s, n);
-  // adj column j = Σ_i C⁻¹k_i · S⁻¹[i, j]
-  return Array.from({ length: n }, (_, j) => {
-    const col = new Float64Array(f);
+  for (let t = 0; t < f; t++) {
+    const kt = t * n;
     for (let i = 0; i < n; i++) {
-      const w = sInv[i * n + j]!;
-      const c = cinvK[i]!;
-      for (let t = 0; t < f; t++) col[t]! += c[t]! * w;
+      const ki = k[kt + i]!;
+      if (ki === 0) continue;
+      const si = i * n;
+      for (let j = 0; j < n; j++) s[si + j]! += ki * cinvK[kt + j]!;
     }
-    return col;
-  });
+  }
+  for (let i = 0; i < n; i++) s[i * n + i]! += lambda;
+  const sInv = invertSmall(s, n);
+  // adj = C⁻¹K S⁻¹ [F, n], returned as n columns [F]
+  const adj = Array.from({ length: n }, () => new Float64Array(f));
+  const row = new Float64Array(n);
+  for (let t = 0; t < f; t++) {
+    row.fill(0);
+    const ct = t * n;
+    for (let i = 0; i < n; i++) {
+      const c = cinvK[ct + i]!;
+      if (c === 0) continue;
+      const si = i * n;
+      for (let j = 0; j < n; j++) row[j]! += c * sInv[si + j]!;
+    }
+    for (let j = 0; j < n; j++) adj[j]![t] = row[j]!;
+  }
+  return adj;
 }
 
 /** Inverse of a small (batch × batch) matrix by Gauss-Jordan with partial pivoting. */
