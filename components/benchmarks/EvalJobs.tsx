@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { EvalJobInput, type JobSummary } from '@/lib/api/jobs';
 import { EDIT_METHODS } from '../studio/edit-form';
 import { panelClass } from '../studio/ui';
-import { parserOf, useListedJob } from '../studio/useJob';
+import { parserOf, useListedJob, useNewlyFinished } from '../studio/useJob';
 import { CancelJob } from './CancelJob';
 
 /** The evaluation runner's progress events that the list shows (server/eval/runner.ts EvalProgress). */
@@ -54,6 +54,7 @@ function EvalJobRow({ job, onFinished }: { job: JobSummary; onFinished: () => vo
 
 /** The latest evaluation jobs, newest first; the running ones followed live. */
 export function EvalJobs({ jobs, error, onFinished }: { jobs: JobSummary[] | undefined; error: Error | null; onFinished: () => void }) {
+  useNewlyFinished(jobs, onFinished);
   if (!jobs?.length && !error) return null;
   return (
     <section aria-labelledby="eval-jobs-title" className={panelClass}>

@@ -9,7 +9,7 @@ import { startJob } from '@/lib/api/job-client';
 import { JobList, TRAINABLE_METHODS, TrainJobInput, type JobSummary, type TrainableMethod } from '@/lib/api/jobs';
 import { EDIT_METHODS } from '../studio/edit-form';
 import { errorBox, hintClass, inputClass, labelClass, panelClass, primaryButton } from '../studio/ui';
-import { parserOf, useListedJob } from '../studio/useJob';
+import { parserOf, useListedJob, useNewlyFinished } from '../studio/useJob';
 import { CancelJob } from './CancelJob';
 
 const nameOf = (id: string) => EDIT_METHODS.find((m) => m.id === id)?.name ?? id;
@@ -88,6 +88,7 @@ export function TrainEditors({ onFinished }: { onFinished: () => void }) {
     void jobs.refetch();
     onFinished();
   };
+  useNewlyFinished(jobs.data?.jobs, onFinished);
   return (
     <section aria-labelledby="train-title" className={panelClass}>
       <h2 id="train-title" className="text-lg font-medium">

@@ -176,3 +176,18 @@ export function useListedJob<P, R>(job: JobSummary, parsers: JobParsers<P, R>) {
   }, [finished, follow, job.id]);
   return { ...live, state: live.state ?? job.state, error: live.error ?? job.error };
 }
+
+/**
+ * Calls `onFinished` when a job list shows a job finished that it did not before. A short job can end
+ * before the list first shows it running, and then no row ever follows it live to say so.
+ */
+export function useNewlyFinished(jobs: readonly JobSummary[] | undefined, onFinished: () => void) {
+  const seen = useRef<Set<string> | null>(null);
+  useEffect(() => {
+    if (!jobs) return;
+    const finished = jobs.filter((j) => FINISHED_STATES.includes(j.state)).map((j) => j.id);
+    const fresh = seen.current !== null && finished.some((id) => !seen.current!.has(id));
+    seen.current = new Set(finished);
+    if (fresh) onFinished();
+  }, [jobs, onFinished]);
+}
