@@ -5,16 +5,12 @@
 # (.device/node.tar.xz; a stripped node binary keeps the call under its 64 MiB).
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
+source bench/device/pack-lib.sh
 app=.device/app
-rm -rf $app && mkdir -p $app/node_modules/onnxruntime-node/bin/napi-v6/linux $app/cache/stats
-npx esbuild server/cli/index.ts --bundle --platform=node --format=esm --target=node20 \
-  --external:onnxruntime-node --external:better-sqlite3 --outfile=$app/locus.mjs --log-level=warning \
-  --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
-cp -r node_modules/onnxruntime-common $app/node_modules/
-cp -r node_modules/onnxruntime-node/{package.json,dist,lib} $app/node_modules/onnxruntime-node/
-cp -r node_modules/onnxruntime-node/bin/napi-v6/linux/x64 $app/node_modules/onnxruntime-node/bin/napi-v6/linux/
-strip --strip-unneeded $app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
-xz -T2 -9e -f $app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
+rm -rf $app && mkdir -p $app/cache/stats
+bundle_node $app/locus.mjs server/cli/index.ts
+pack_onnxruntime $app
+pack_sqlite $app
 # RUN picks the script the call runs (default: ROME on 200 world edits, which wants the cached statistics).
 RUN=${RUN:-bench/device/rome-world-shards.sh}
 if [ "$RUN" = bench/device/rome-world-shards.sh ]; then

@@ -14,31 +14,19 @@
 #   (strip, then tar -cJf .device/node.tar.xz) saves 2 MB more.
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
+source bench/device/pack-lib.sh
 out=${1:-.device/wgpu}
-rm -rf $out && mkdir -p $out/node_modules/onnxruntime-node/bin/napi-v6/linux
-npx esbuild bench/webgpu/parity.ts bench/webgpu/gpt2xl.ts --bundle --platform=node --format=esm --target=node20 \
-  --external:onnxruntime-node --outdir=$out --out-extension:.js=.mjs --log-level=warning \
-  --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
+rm -rf $out && mkdir -p $out
+bundle_node $out bench/webgpu/parity.ts bench/webgpu/gpt2xl.ts
 # the backend service and its HTTP client, for ROME edits over HTTP on the WebGPU backend (step service)
-[ "${PACK_SERVICE:-1}" = 0 ] || for entry in server/backend/service/main.ts bench/webgpu/rome-http.ts; do
-  npx esbuild $entry --bundle --platform=node --format=esm --target=node20 \
-    --external:onnxruntime-node --external:better-sqlite3 --outfile=$out/$(basename $entry .ts).mjs --log-level=warning \
-    --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
-done
 if [ "${PACK_SERVICE:-1}" != 0 ]; then
-  mkdir -p $out/node_modules/better-sqlite3/build/Release
-  cp -r node_modules/better-sqlite3/{package.json,lib} $out/node_modules/better-sqlite3/
-  cp node_modules/better-sqlite3/build/Release/better_sqlite3.node $out/node_modules/better-sqlite3/build/Release/
-  cp -r node_modules/bindings node_modules/file-uri-to-path $out/node_modules/
+  for entry in server/backend/service/main.ts bench/webgpu/rome-http.ts; do bundle_node $out/$(basename $entry .ts).mjs $entry; done
+  pack_sqlite $out
   # statistics text for the service's ROME edits: the first 20,000 lines of the world corpus
   head -20000 data/world/corpus.txt > $out/stats.txt
 fi
-cp -r node_modules/onnxruntime-common $out/node_modules/
-cp -r node_modules/onnxruntime-node/{package.json,dist,lib} $out/node_modules/onnxruntime-node/
-cp -r node_modules/onnxruntime-node/bin/napi-v6/linux/x64 $out/node_modules/onnxruntime-node/bin/napi-v6/linux/
-strip --strip-unneeded $out/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
-xz -T2 -9e -f $out/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
-xz -T2 -9e -c server/engine/backends/webgpu/native/locus-wgpu.node > $out/locus-wgpu.node.xz
+pack_onnxruntime $out
+pack_wgpu_addon $out
 cp bench/webgpu/torch_matmul.py bench/webgpu/gpt2xl_torch.py $out/
 cat > $out/run.sh <<'RUN'
 #!/bin/bash
