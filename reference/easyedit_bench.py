@@ -28,6 +28,7 @@ import json
 import os
 import re
 import resource
+import signal
 import struct
 import sys
 import time
@@ -180,8 +181,11 @@ def main():
     ap.add_argument("--stats-dir", default=os.path.expanduser("~/.cache/locus/stats"))
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--n", type=int, help="fewer cases than the report (its first n)")
+    ap.add_argument("--deadline", type=float, help="seconds from start: stop editing then and report what finished "
+                    "(single edits: those done; a batch: its elapsed time, a lower bound, and each stage's finished calls)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    script_started = time.perf_counter()
 
     ours = json.load(open(args.ours))
     method, mode = ours["editorId"], ours["mode"]
@@ -266,13 +270,16 @@ def main():
 
     # Where EasyEdit's edit time goes: wall seconds inside each named function, summed over the run.
     stage_seconds = {name: 0.0 for name in stages}
+    stage_calls = {name: 0 for name in stages}
 
     def timed(name, fn):
         def run(*a, **k):
             sync()
             t = time.perf_counter()
             try:
-                return fn(*a, **k)
+                result = fn(*a, **k)
+                stage_calls[name] += 1
+                return result
             finally:
                 sync()
                 stage_seconds[name] += time.perf_counter() - t
@@ -291,30 +298,67 @@ def main():
     warmup_seconds = time.perf_counter() - started
     restore(weights)
     stage_seconds = {name: 0.0 for name in stages}
+    stage_calls = {name: 0 for name in stages}
     print(f"warm-up edit: {warmup_seconds:.2f} s", file=sys.stderr)
 
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    results, edit_seconds = [], 0.0
+    class Deadline(Exception):
+        pass
+
+    def stop(*_):
+        raise Deadline()
+
+    if args.deadline:
+        signal.signal(signal.SIGALRM, stop)
+        signal.setitimer(signal.ITIMER_REAL, max(1.0, args.deadline - (time.perf_counter() - script_started)))
+    results, edit_seconds, unfinished = [], 0.0, None
     for i, group in enumerate(groups):
-        pre = [argmaxes(c) for c in group]
-        started = time.perf_counter()
-        _, weights = apply(model, tok, [request(c) for c in group], hp, copy=False, return_orig_weights=True)
-        sync()
+        started = None
+        try:
+            pre = [argmaxes(c) for c in group]
+            started = time.perf_counter()
+            _, weights = apply(model, tok, [request(c) for c in group], hp, copy=False, return_orig_weights=True)
+            sync()
+        except Deadline:
+            # what ran is a lower bound on EasyEdit's time for this group; a batch's stage calls say how far it got
+            running = time.perf_counter() - started if started else 0.0
+            unfinished = {"editSeconds": edit_seconds + running, "groupsDone": i, "groups": len(groups),
+                          "stageCalls": dict(stage_calls), "stageSeconds": dict(stage_seconds)}
+            print(f"deadline: stopped after {unfinished['editSeconds']:.1f} s of editing, {i} of {len(groups)} "
+                  f"{'batches' if batch else 'edits'} done; stage calls {stage_calls}", file=sys.stderr)
+            break
         edit_seconds += time.perf_counter() - started
         results += [score(c, p) for c, p in zip(group, pre)]
         restore(weights)
         if not batch and (i + 1) % 20 == 0:
             print(f"{i + 1}/{len(groups)} edits, {edit_seconds / (i + 1):.2f} s/edit", file=sys.stderr)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    if unfinished and not results:
+        # nothing scored (a batch cut short): write the lower bound and stop
+        out = {"method": method, "mode": mode, "n": n, "device": device, "model": ours["model"], "torch": torch.__version__,
+               "hparams": cfg, "easyedit": {"unfinished": unfinished}, "locusReport": args.ours,
+               "locus": {"secondsPerEdit": ours["secondsPerEdit"], "editSeconds": ours.get("editSeconds"), "stageSeconds": ours.get("stageSeconds")}}
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        json.dump(out, open(args.out, "w"), indent=1)
+        ours_total = ours["secondsPerEdit"] * n
+        print(f"EasyEdit {method} ({mode}, N={n}): unfinished, at least {unfinished['editSeconds']:.1f} s "
+              f"(stage calls done: {stage_calls}); Locus {ours_total:.1f} s in all")
+        if unfinished["editSeconds"] > 0:
+            print(f"Locus / EasyEdit time: at most {ours_total / unfinished['editSeconds']:.2f}")
+        return
+    n = len(results)  # single edits cut short: the ones done
 
     def mean(key, rows):
         vals = [r[key] for r in rows if r[key] is not None]
         return 100 * float(np.mean(vals)) if vals else None
 
     easyedit = {k: mean(k, results) for k in ("reliability", "generality", "locality", "portability")}
-    easyedit["secondsPerEdit"] = edit_seconds / len(cases)
+    easyedit["secondsPerEdit"] = edit_seconds / n
     easyedit["warmupSeconds"] = warmup_seconds
     easyedit["stageSeconds"] = stage_seconds
+    if unfinished:
+        easyedit["unfinished"] = unfinished
     easyedit["peakBytes"] = torch.cuda.max_memory_allocated() if device == "cuda" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     post = ours["averages"]["post"]
     mine_cases = ours["cases"][:n]

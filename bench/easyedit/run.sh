@@ -12,7 +12,7 @@ start=$SECONDS
 left() { echo $(( ${DEADLINE:-560} - (SECONDS - start) )); }
 ee=.device/ee
 # reports and logs go to R and are packed into $OUT/results.tgz after each pair (the call returns 8 files at most)
-OUT=${OUT:-/tmp/out}; R=/tmp/ee-results; mkdir -p $OUT $R
+OUT=${OUT:-/tmp/out}; R=/tmp/ee-results; rm -rf $R; mkdir -p $OUT $R
 [ -n "${LOCAL:-}" ] || source .device/enter.sh > /dev/null 2>&1  # LOCAL=1: a check on this machine
 xz -dkf $ee/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1.xz
 xz -dkf $ee/locus-wgpu.node.xz
@@ -31,9 +31,10 @@ pair() { # name, model, method, n, mode, hparams, [extra eval args]
   grep -v "^\s*$" $R/$name-locus.log | tail -4
   [ -f $R/$name-locus.json ] || { echo "no report"; return; }
   echo "=== $name: EasyEdit (CUDA) at $((SECONDS - start)) s"
+  # EasyEdit stops itself 20 s before the deadline and reports what finished (a lower bound for a batch)
   timeout $(left) ${PYTHON:-python3} $ee/easyedit_bench.py --easyedit $ee/easyedit --ours $R/$name-locus.json \
-    --stats-dir $LOCUS_CACHE/stats --device ${EE_DEVICE:-cuda} --out $R/$name-easyedit.json > $R/$name-easyedit.log 2>&1
-  echo "rc=$? at $((SECONDS - start)) s"; grep -i "error\|stubbed\|warm-up\|^| \|Locus / \|stages" $R/$name-easyedit.log | tail -12
+    --deadline $(( $(left) - 20 )) --stats-dir $LOCUS_CACHE/stats --device ${EE_DEVICE:-cuda} --out $R/$name-easyedit.json > $R/$name-easyedit.log 2>&1
+  echo "rc=$? at $((SECONDS - start)) s"; grep -i "error\|stubbed\|warm-up\|deadline\|unfinished\|^| \|Locus / \|stages" $R/$name-easyedit.log | tail -12
   tar -C $R -czf $OUT/results.tgz .
 }
 runs=" ${RUNS:-xl-rome world-memit1000 world-rome world-memit world-ft xl-memit} "
@@ -59,5 +60,5 @@ for run in $runs; do
   esac
 done
 echo "=== tables"
-for f in $R/*-easyedit.log; do grep "^| \|Locus / \|stages" $f; done
+for f in $R/*-easyedit.log; do grep "^| \|Locus / \|stages\|unfinished" $f; done
 echo "done at $((SECONDS - start)) s"
