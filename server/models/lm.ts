@@ -4,7 +4,7 @@ import { crossEntropy, indexSelect, logSoftmax, narrow, reshape } from '../engin
 import type { EditableLM, EditStackSpec, PromptIds, StackRun } from './editable';
 import { inputEmbedding } from '../tracing/noise';
 import { captureInto, Hooks } from './hooks';
-import type { CausalLM } from './network';
+import type { CausalLM, ForwardInput } from './network';
 import { KVCache } from './network';
 
 /** What the language model needs from a tokenizer (server/models/tokenizer implements it). */
@@ -272,10 +272,11 @@ export class LanguageModel implements EditableLM {
     return { logits: this.network.forward({ ids: input, attentionMask: mask, hooks, cache }).logits, mask };
   }
 
-  /** Runs padded sequences up to `layer` only (for hooks at or below it); returns the mask. */
-  runToLayer(seqs: readonly number[][], layer: number, hooks: Hooks): { residual: Tensor; mask: number[][] } {
+  /** Runs padded sequences (right) up to `layer` only (for hooks at or below it); returns the mask.
+   * `from` starts at a lower block with its residual, as ForwardInput.from. */
+  runToLayer(seqs: readonly number[][], layer: number, hooks: Hooks, from?: ForwardInput['from']): { residual: Tensor; mask: number[][] } {
     const { input, mask } = this.padded(seqs, 'right');
-    return { residual: this.network.residual({ ids: input, attentionMask: mask, hooks }, layer), mask };
+    return { residual: this.network.residual({ ids: input, attentionMask: mask, hooks, from }, layer), mask };
   }
 
   private padded(seqs: readonly number[][], side: 'left' | 'right'): { input: Tensor; mask: number[][] } {

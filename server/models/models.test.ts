@@ -52,6 +52,30 @@ describe('hooks', () => {
     state.dispose();
     model.dispose();
   });
+
+  it('a forward from a layer with its captured residual equals the full forward; a residual of another shape is refused', async () => {
+    const model = await loadCheckpointDir(engine, GPT2);
+    const ids = engine.tensor(Int32Array.from([5, 17, 42, 8, 3, 9]), [2, 3], 'i32');
+    const mask = [[1, 1, 1], [1, 1, 0]];
+    const clean = new Map();
+    const last = model.spec.layers - 1;
+    const base = engine.noGrad(() => model.forward({ ids, attentionMask: mask, hooks: new Hooks().on('resid_pre', last, captureInto(clean)) }).logits.valuesSync());
+    const residual = clean.get(`resid_pre.${last}`)!;
+    const resumed = engine.noGrad(() => model.forward({ ids, attentionMask: mask, from: { layer: last, residual } }).logits.valuesSync());
+    expect(Array.from(resumed)).toEqual(Array.from(base));
+    // the residual given is the one used: doubled, it gives what a hook doubling it gives
+    const doubled = mulScalar(residual, 2);
+    const hooked = engine.noGrad(() => model.forward({ ids, attentionMask: mask, hooks: new Hooks().on('resid_pre', last, () => doubled) }).logits.valuesSync());
+    const fromDoubled = engine.noGrad(() => model.forward({ ids, attentionMask: mask, from: { layer: last, residual: doubled } }).logits.valuesSync());
+    expect(Array.from(fromDoubled)).toEqual(Array.from(hooked));
+    expect(Array.from(fromDoubled)).not.toEqual(Array.from(base));
+    doubled.dispose();
+    const short = engine.tensor(new Float32Array(2 * 2 * model.spec.hidden), [2, 2, model.spec.hidden]);
+    expect(() => model.forward({ ids, from: { layer: last, residual: short } })).toThrow(/does not fit ids \[2, 3\]/);
+    short.dispose();
+    residual.dispose();
+    model.dispose();
+  });
 });
 
 describe('bad input gets a clear error', () => {

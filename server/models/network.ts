@@ -29,6 +29,9 @@ export interface ForwardInput {
   hooks?: Hooks;
   /** Keys and values of earlier tokens; extended in place when given. */
   cache?: KVCache;
+  /** Start at block `layer` with this residual [B, T, D] (that layer's `resid_pre`, read by an
+   * earlier run on the same ids): the layers below are not run again. */
+  from?: { layer: number; residual: Tensor };
 }
 
 export interface ForwardOutput {

@@ -1,6 +1,6 @@
 import type { EditRequest } from '../../../lib/editing/request';
 import type { Tensor } from '../../engine';
-import { add, addScalar, indexSelect, klDivergence, logSoftmax, mul, mulScalar, neg, reshape, sqrt, square, sum, takeAlongLast } from '../../engine/ops';
+import { add, addScalar, indexSelect, klDivergence, logSoftmax, mul, mulScalar, narrow, neg, reshape, sqrt, square, sum, takeAlongLast } from '../../engine/ops';
 import { Adam } from '../../engine/optim';
 import { Hooks, positionMask } from '../../models/hooks';
 import { throwIfCancelled, type DecoderOnlyContext } from '../editor';
@@ -130,7 +130,7 @@ function layout(items: readonly Built[], active: readonly number[]) {
       });
     }
   });
-  return { seqs, owner, positions, target, klRows, initialRows };
+  return { seqs, width, owner, positions, target, klRows, initialRows };
 }
 
 async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], hp: RomeHparams, layer: number): Promise<ValueResult[]> {
@@ -149,6 +149,11 @@ async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], h
   const steps = new Array<number>(count).fill(0);
   const last = Array.from({ length: count }, () => ({ loss: Infinity, nll: Infinity }));
   const frozen: (Float32Array | null)[] = new Array(count).fill(null);
+  // The layers below `layer` do not see δ: the first step keeps the residual entering `layer` for
+  // every sequence, and later steps start there (sequences of the requests still optimising, cut to
+  // their width: right padding never reaches a real token under causal attention).
+  let below: Tensor | null = null;
+  const firstRows = layout(items, items.map((_, r) => r)).owner;
   try {
     for (let step = 0; step < hp.vNumGradSteps; step++) {
       const active = frozen.flatMap((f, r) => (f ? [] : [r]));
@@ -158,7 +163,9 @@ async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], h
       const terms = engine.tidy(() => {
         const activeT = i32(active);
         const ownerT = i32(batch.owner);
-        const hooks = new Hooks().on('mlp_out', layer, (x) => {
+        const hooks = new Hooks();
+        if (!below) hooks.on('resid_pre', layer, (x) => ((below = engine.keep(engine.view(x, x.shape))), x));
+        hooks.on('mlp_out', layer, (x) => {
           if (!initial) {
             // the first step has every request: read each v_init
             const values = x.valuesSync();
@@ -167,10 +174,15 @@ async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], h
           // each sequence's own request's δ at its fact token
           return add(x, mul(positionMask(x, batch.positions), reshape(indexSelect(delta, 0, ownerT), [batch.owner.length, 1, hidden])));
         });
-        const { logits } = lm.forwardPadded(batch.seqs, 'right', hooks);
-        const flat = reshape(logits, [-1, vocabSize]);
-        const nllRows = neg(takeAlongLast(logSoftmax(indexSelect(flat, 0, i32(batch.target.rows))), i32(batch.target.ids)));
-        const klLogProbs = logSoftmax(indexSelect(flat, 0, i32(batch.klRows)));
+        const from = below ? { layer, residual: narrow(indexSelect(below, 0, i32(firstRows.flatMap((r, b) => (frozen[r] ? [] : [b])))), 1, 0, batch.width) } : undefined;
+        const { residual } = lm.runToLayer(batch.seqs, lm.network.spec.layers - 1, hooks, from);
+        // logits of the rows the loss reads only (targets, then KL rows), not of every position
+        const rows = [...batch.target.rows, ...batch.klRows];
+        const picked = indexSelect(reshape(residual, [-1, hidden]), 0, i32(rows));
+        const logits = reshape(lm.network.head(reshape(picked, [1, rows.length, hidden])), [rows.length, vocabSize]);
+        const targets = batch.target.rows.length;
+        const nllRows = neg(takeAlongLast(logSoftmax(narrow(logits, 0, 0, targets)), i32(batch.target.ids)));
+        const klLogProbs = logSoftmax(narrow(logits, 0, targets, batch.klRows.length));
         klInit ??= engine.keep(engine.tensor(klLogProbs.valuesSync() as Float32Array, klLogProbs.shape));
         decayScale ??= engine.keep(engine.tensor(Float32Array.from(initial!, (v) => hp.vWeightDecay / norm(v) ** 2), [count]));
         const kl = mulScalar(klDivergence(indexSelect(klInit, 0, activeT), klLogProbs, { reduction: 'none' }), hp.klFactor); // [active]
@@ -229,7 +241,7 @@ async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], h
       return { value: init.map((v, i) => v + own[i]!), initial: init, steps: steps[r]!, loss: last[r]!.loss, nll: last[r]!.nll };
     });
   } finally {
-    for (const t of [delta, klInit, decayScale] as (Tensor | null)[]) t?.dispose();
+    for (const t of [delta, klInit, decayScale, below] as (Tensor | null)[]) t?.dispose();
     optimizer.dispose();
   }
 }

@@ -63,7 +63,7 @@ export class DecoderOnlyLM implements CausalLM {
   }
 
   /** Embeds and runs layers 0..lastLayer, returning the residual stream after lastLayer. */
-  private run({ ids, attentionMask, hooks: given = NO_HOOKS, cache }: ForwardInput, lastLayer: number): Tensor {
+  private run({ ids, attentionMask, hooks: given = NO_HOOKS, cache, from }: ForwardInput, lastLayer: number): Tensor {
     const hooks = this.slots.wrap(given);
     if (ids.dtype !== 'i32' || ids.rank !== 2) throw new Error(`forward: ids must be i32 [B, T], got ${ids.dtype} [${ids.shape}]`);
     const [batch, tokens] = ids.shape as [number, number];
@@ -71,8 +71,11 @@ export class DecoderOnlyLM implements CausalLM {
       throw new Error(`forward: ${(cache?.length ?? 0) + tokens} tokens exceed the model's ${this.spec.maxPositions} positions`);
     }
     const pos = positional(this.engine, batch, tokens, attentionMask, cache);
-    let x = hooks.apply('embed', 0, this.wiring.embed(ids, pos));
-    for (let layer = 0; layer <= lastLayer; layer++) {
+    if (from && (from.layer < 0 || from.layer > lastLayer || from.residual.shape.join() !== [batch, tokens, this.spec.hidden].join())) {
+      throw new Error(`forward: a residual [${from.residual.shape}] at layer ${from.layer} does not fit ids [${batch}, ${tokens}] up to layer ${lastLayer}`);
+    }
+    let x = from ? from.residual : hooks.apply('embed', 0, this.wiring.embed(ids, pos));
+    for (let layer = from?.layer ?? 0; layer <= lastLayer; layer++) {
       x = hooks.apply('resid_pre', layer, x);
       x = hooks.apply('resid_post', layer, this.wiring.block(x, layer, { pos, hooks, cache }));
     }
