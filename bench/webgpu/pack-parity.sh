@@ -42,12 +42,24 @@ xz -dkf .device/wgpu/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnx
 xz -dkf .device/wgpu/locus-wgpu.node.xz
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 export LOCUS_WGPU_NODE=$PWD/.device/wgpu/locus-wgpu.node
-# STEPS: which parts run (default all): matmul (PyTorch's speed), parity (ours, op by op, the world
+# STEPS: which parts run (default all): matmul (PyTorch's speed), coop (which tensor-core tiles compile and pass, each in its own process), parity (ours, op by op, the world
 # model, our matmul speed per tile), xl-torch (a GPT-2 XL-size model built with transformers: PyTorch's
 # times), service (the backend service on WebGPU serving that model: ROME over HTTP), xl (our forward
 # and forward+backward on the same weights)
-steps=" ${STEPS:-matmul parity xl-torch service xl} "
+steps=" ${STEPS:-matmul coop parity xl-torch service xl} "
 [[ $steps == *" matmul "* ]] && python3 .device/wgpu/torch_matmul.py ${MATMUL_SIZES:-4096}
+# coop: each tensor-core tile's checks in a process of its own (a kernel the driver cannot compile
+# loses the device in wgpu); the later steps use the tiles that pass (LOCUS_WGPU_COOP_TILES)
+if [[ $steps == *" coop "* ]]; then
+  echo "=== coop"; ok=()
+  for t in $(node .device/wgpu/parity.mjs --coop-tiles); do
+    out=$(LOCUS_PARITY_ONLY="matmul f16 coop $t " timeout 60 node .device/wgpu/parity.mjs 2>&1)
+    verdict=$(echo "$out" | grep -o "[0-9]* of [0-9]* checks within")
+    echo "$t: ${verdict:-no verdict} $(echo "$out" | grep -m1 -i "nvvm\|error" | cut -c1-160)"
+    [[ $verdict =~ ^([0-9]+)\ of\ ([0-9]+) ]] && (( BASH_REMATCH[1] == BASH_REMATCH[2] && BASH_REMATCH[2] > 0 )) && ok+=("$t")
+  done
+  export LOCUS_WGPU_COOP_TILES=$(IFS=,; echo "${ok[*]:-none}"); echo "LOCUS_WGPU_COOP_TILES=$LOCUS_WGPU_COOP_TILES"
+fi
 if [[ $steps == *" parity "* ]]; then
   echo "=== parity"; LOCUS_MATMUL_SIZES=${MATMUL_SIZES:-4096} timeout $(limit ${LIMIT:-200}) node .device/wgpu/parity.mjs; echo "rc=$? at $((SECONDS - start)) s"
 fi

@@ -6,7 +6,8 @@
  * fallback). The f16 checks (operands rounded to f16, f32 accumulation) against the CPU's f32 have
  * the limit 1e-2. Prints one JSON line per check and a table last. Packed by bench/webgpu/pack-parity.sh.
  * LOCUS_PARITY_ONLY=<text> runs the kernel checks whose name contains it (and skips the model and
- * speed parts); LOCUS_WGPU_WARM=1 compiles every kernel first (WebGpuBackend.warm).
+ * speed parts); LOCUS_WGPU_WARM=1 compiles every kernel first (WebGpuBackend.warm). `--coop-tiles`
+ * prints the tensor-core tiles' names and exits (run.sh checks each in a process of its own).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -222,6 +223,11 @@ async function main() {
   const wide = Float32Array.from(randn(n, 100), (v, i) => (i % 97 === 0 ? v * 1e-6 : i % 89 === 0 ? v * 1000 : v)); // f16 subnormals, and past 65504
   await both('f16 held: read back', [{ values: wide }], (b, [x]) => held(b, x, n));
   await both('f16 held: unary exp reads it widened', [{ values: randn(n, 2) }], (b, [x]) => b.unary('exp', held(b, x, n), n));
+  // the tensor-core product's transposes: 3 matrices of 37 x 53 (an odd count of halves: matrices
+  // start mid-word, the last word is half full)
+  await both('f16 held: transposed (3 x 37x53 -> 3 x 53x37)', [{ values: randn(3 * 37 * 53) }], (b, [x]) =>
+    b === cpu ? b.permute(rounded(b, x, 3 * 37 * 53), [3, 37, 53], [0, 2, 1]) : g.transposeHeldF16(held(b, x, 3 * 37 * 53), 3, 37, 53),
+  );
   await both('f16 held: gather axis 0 from it', [{ values: randn(50 * 16) }, { values: ints(30, 50), dtype: 'i32' }], (b, [x, i]) => b.gather(held(b, x, 50 * 16), [50, 16], 'f32', i, 30, 0));
   const halfMatmul = (kernel: 'coop' | 'tiled', tiles: () => void, body: (b: Backend) => unknown) => (b: Backend) => {
     if (b === cpu) return body(b);
@@ -258,7 +264,7 @@ async function main() {
       const check = (kernel: 'coop' | 'tiled', tileLabel: string, set: () => void) =>
         both(`matmul f16 ${kernel} ${tileLabel} ${label} transA=${ta} transB=${tb} batch [2] x [1]`, inputs, (b, [x, y]) => halfMatmul(kernel, set, (bb) => bb.matmul(x, y, args))(b), 'f32', LIMIT_F16);
       await check('tiled', tileName(TILES[0]!), () => (g.halfTileOverride = TILES[0]));
-      if (coop) for (const t of COOP_TILES) await check('coop', coopTileName(t), () => (g.coopTileOverride = t));
+      if (coop) for (const t of g.coopTiles) await check('coop', coopTileName(t), () => (g.coopTileOverride = t));
     }
   // a weight held in f16, used by a product (x @ W and x @ W^T) in the default precision
   for (const tb of [false, true])
@@ -351,7 +357,7 @@ async function main() {
       const saved = g.halfKernel;
       if (coop) {
         g.halfKernel = 'coop';
-        for (const t of COOP_TILES) {
+        for (const t of g.coopTiles) {
           g.coopTileOverride = t;
           half[coopTileName(t)] = flops / (await timeIt(() => gpu.matmul(a, bb, args))) / 1e12;
         }
@@ -392,7 +398,8 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((error: unknown) => {
+if (process.argv.includes('--coop-tiles')) console.log(COOP_TILES.map(coopTileName).join(' '));
+else main().catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

@@ -4,19 +4,22 @@
  * backend must pick the tiled fallback, whose results bench/webgpu/parity.ts checks (webgpu.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { COOP_TILES, coopMatmulKernel, coopTileName, defaultCoopTile, hasCoopF16, PACK_F16, UNPACK_F16, GATHER_F16 } from './half';
+import { COOP_TILES, coopMatmulKernel, coopTileName, defaultCoopTile, hasCoopF16, PACK_F16, TRANSPOSE_F16, UNPACK_F16, GATHER_F16 } from './half';
 import { TILES, tiledMatmulKernel } from './matmul';
 import { validateWgsl } from './native';
 import { createWebGpuBackend } from './open';
 
 describe('f16 matmul kernels', () => {
-  it('every tensor-core variant (tile, transposes, 16-byte or per-half loads) compiles to SPIR-V', () => {
+  it('every tensor-core variant (tile, 16-byte or per-half loads) compiles to SPIR-V, with row-major fragment loads only', () => {
     for (const t of COOP_TILES)
-      for (const ta of [false, true])
-        for (const tb of [false, true])
-          for (const va of [false, true])
-            for (const vb of [false, true]) expect(validateWgsl(coopMatmulKernel(t, ta, tb, va, vb)), `${coopTileName(t)} ${ta} ${tb} ${va} ${vb}`).toBeGreaterThan(0);
-    for (const code of [PACK_F16, UNPACK_F16, GATHER_F16, tiledMatmulKernel(TILES[0]!, true, false, true)]) expect(validateWgsl(code)).toBeGreaterThan(0);
+      for (const va of [false, true])
+        for (const vb of [false, true]) {
+          const code = coopMatmulKernel(t, va, vb);
+          expect(validateWgsl(code), `${coopTileName(t)} ${va} ${vb}`).toBeGreaterThan(0);
+          // column-major loads (coopLoad) did not compile on the H200's driver and lose the device
+          expect(code).not.toMatch(/coopLoad</);
+        }
+    for (const code of [PACK_F16, UNPACK_F16, GATHER_F16, TRANSPOSE_F16, tiledMatmulKernel(TILES[0]!, true, false, true)]) expect(validateWgsl(code)).toBeGreaterThan(0);
   });
 
   it('the tensor cores only where the adapter offers 16x16x16 f16 -> f32 and shader-f16', () => {

@@ -16,15 +16,19 @@
  * slices are staged in workgroup memory in their global orientation (so global reads stay
  * contiguous), in rows padded by 8 halves (against bank conflicts), two buffers deep: the
  * next slice's global loads (16 bytes = 8 halves each) are in flight in registers while the
- * fragments of the current one are multiplied. Transposed operands are read by the fragment loads
- * as column-major instead of row-major: no copy. Rows of a whole tile inside y whose width keeps
+ * fragments of the current one are multiplied. Operands are row-major: the backend transposes a
+ * transposed one first (`TRANSPOSE_F16`, one pass over it). Fragment loads in column-major order
+ * (the first version read transposed operands that way) did not compile on the H200's driver
+ * (NVVM, 2026-12-07), and in wgpu a pipeline that fails to compile loses the device, so that form
+ * is not generated at all. Rows of a whole tile inside y whose width keeps
  * 16-byte alignment are stored straight from the fragments; edge tiles go through a per-subgroup
  * 16x16 f32 buffer and per-element bounds checks. Operands whose contiguous extent is not a
  * multiple of 8 (so 16-byte loads would straddle rows) are loaded a half at a time (`vecA`/`vecB`
  * false). K is summed in 16-wide fragments in order, the f32 accumulation of the tensor cores.
  *
  * prm (both kernels): [M, N, K, transA, transB, batch rank, batch shape, a batch strides, b batch
- * strides], strides in elements (halves), as the f32 kernels take them.
+ * strides], strides in elements (halves), as the f32 kernels take them (the tensor-core kernel
+ * ignores the transposes: its operands are row-major).
  */
 
 export interface CoopTile {
@@ -37,8 +41,7 @@ export interface CoopTile {
 }
 
 export const coopTileName = (t: CoopTile) => `coop${t.bm}x${t.bn}k${t.bk}w${t.wm}x${t.wn}`;
-export const coopKey = (t: CoopTile, transA: boolean, transB: boolean, vecA: boolean, vecB: boolean) =>
-  `matmul-coop:${coopTileName(t)}:${transA}:${transB}:${vecA}:${vecB}`;
+export const coopKey = (t: CoopTile, vecA: boolean, vecB: boolean) => `matmul-coop:${coopTileName(t)}:${vecA}:${vecB}`;
 
 /** The candidates the tuner times for the tensor-core kernel. */
 export const COOP_TILES: readonly CoopTile[] = [
@@ -58,10 +61,10 @@ export function hasCoopF16(features: readonly string[], cooperativeMatrices: rea
 
 /** Without timings: the largest tile that fits the product (each side at most the product's,
  * rounded up to 64) and leaves at least `minGroups` workgroups, else the smallest. */
-export function defaultCoopTile(m: number, n: number, batch: number, minGroups = 132): CoopTile {
+export function defaultCoopTile(m: number, n: number, batch: number, minGroups = 132, tiles: readonly CoopTile[] = COOP_TILES): CoopTile {
   const up = (v: number) => Math.ceil(v / 64) * 64;
   const groups = (t: CoopTile) => Math.ceil(m / t.bm) * Math.ceil(n / t.bn) * batch;
-  return COOP_TILES.find((t) => t.bm <= up(m) && t.bn <= up(n) && groups(t) >= minGroups) ?? COOP_TILES[COOP_TILES.length - 1]!;
+  return tiles.find((t) => t.bm <= up(m) && t.bn <= up(n) && groups(t) >= minGroups) ?? tiles[tiles.length - 1]!;
 }
 
 /**
@@ -90,6 +93,33 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var hi = 0u;
   if (2u * w + 1u < n) { hi = half_bits(x[2u * w + 1u]); }
   y[w] = lo | (hi << 16u);
+}`;
+
+/**
+ * Transposes packed f16 matrices: `count` row-major [rows, cols] matrices, one after the other in
+ * halves, into [cols, rows] ones. One invocation per output word (two halves).
+ * prm: [n (halves in all), rows, cols]
+ */
+export const TRANSPOSE_F16 = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> y: array<u32>;
+fn source(e: u32) -> u32 {
+  let rows = prm[1]; let cols = prm[2];
+  let size = rows * cols;
+  let r = e % size;
+  // output (i, j) of [cols, rows] is input (j, i)
+  let s = (e - r) + (r % rows) * cols + r / rows;
+  return (x[s >> 1u] >> ((s & 1u) * 16u)) & 0xffffu;
+}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let w = gid.x + gid.y * nwg.x * 256u;
+  let n = prm[0];
+  if (2u * w >= n) { return; }
+  var hi = 0u;
+  if (2u * w + 1u < n) { hi = source(2u * w + 1u); }
+  y[w] = source(2u * w) | (hi << 16u);
 }`;
 
 /** packed f16 -> f32 (exact). prm: [n (elements)] */
@@ -130,7 +160,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * extent (K, or M when transposed) and batch strides are multiples of 8, so its slices load in
  * 16-byte pieces; likewise `vecB` (N, or K when transposed).
  */
-export function coopMatmulKernel(tile: CoopTile, transA: boolean, transB: boolean, vecA: boolean, vecB: boolean): string {
+export function coopMatmulKernel(tile: CoopTile, vecA: boolean, vecB: boolean): string {
   const { bm, bn, bk, wm, wn } = tile;
   const sgm = bm / wm;
   const sgn = bn / wn;
@@ -139,9 +169,9 @@ export function coopMatmulKernel(tile: CoopTile, transA: boolean, transB: boolea
   const fn = wn / 16;
   if (!Number.isInteger(sgm) || !Number.isInteger(sgn) || wm % 16 || wn % 16 || bk % 16) throw new Error(`cooperative tile ${coopTileName(tile)} does not divide into 16x16 fragments`);
   const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-  // Staged slices, in halves: a as [BM][BK+8] (or [BK][BM+8] when transposed), b as [BK][BN+8] (or [BN][BK+8]).
-  const [aRows, aCols] = transA ? [bk, bm] : [bm, bk];
-  const [bRows, bCols] = transB ? [bn, bk] : [bk, bn];
+  // Staged slices, in halves: a as [BM][BK+8], b as [BK][BN+8].
+  const [aRows, aCols] = [bm, bk];
+  const [bRows, bCols] = [bk, bn];
   const lda = aCols + 8;
   const ldb = bCols + 8;
   const aHalves = aRows * lda;
@@ -152,14 +182,14 @@ export function coopMatmulKernel(tile: CoopTile, transA: boolean, transB: boolea
   if (!Number.isInteger(aq) || !Number.isInteger(bq)) throw new Error(`cooperative tile ${coopTileName(tile)} does not divide its loads evenly`);
 
   // Piece e of a slice: row e / (cols/8), 8 columns from (e % (cols/8)) * 8. Global coordinates:
-  // a untransposed: row = m, col = k; transposed: row = k, col = m. Same for b (row = k or n).
+  // a: row = m, col = k; b: row = k, col = n.
   const piece = (x: 'a' | 'b', q: number, vec: boolean) => {
     const cols = x === 'a' ? aCols : bCols;
     const e = `(t + ${q * T}u)`;
     const [r, c] = [`${e} / ${cols / 8}u`, `(${e} % ${cols / 8}u) * 8u`];
     // global row/col of the piece, the matrix's extents along them, its row length, batch offset
-    const [gr, gc] = x === 'a' ? (transA ? [`k0 + ${r}`, `row0 + ${c}`] : [`row0 + ${r}`, `k0 + ${c}`]) : transB ? [`col0 + ${r}`, `k0 + ${c}`] : [`k0 + ${r}`, `col0 + ${c}`];
-    const [rowsExt, colsExt] = x === 'a' ? (transA ? ['K', 'M'] : ['M', 'K']) : transB ? ['N', 'K'] : ['K', 'N'];
+    const [gr, gc] = x === 'a' ? [`row0 + ${r}`, `k0 + ${c}`] : [`k0 + ${r}`, `col0 + ${c}`];
+    const [rowsExt, colsExt] = x === 'a' ? ['M', 'K'] : ['K', 'N'];
     const off = x === 'a' ? 'oa' : 'ob';
     const reg = `p${x}${q}`;
     if (vec) {
@@ -186,14 +216,10 @@ export function coopMatmulKernel(tile: CoopTile, transA: boolean, transB: boolea
 
   // Fragment loads from the staged slices (offsets and strides in 16-byte units of 8 halves, the
   // staged arrays' element: the fragment's f16 type reads them, as SPIR-V's cooperative loads allow). a's fragment (i, kk): rows sr*WM + 16i, k kk; b's (kk, j): k kk, columns sc*WN + 16j.
-  const fragA = (i: number) => {
-    const off = transA ? `(cur * ${aHalves}u + kk * ${lda}u + sr * ${wm}u + ${16 * i}u) / 8u` : `(cur * ${aHalves}u + (sr * ${wm}u + ${16 * i}u) * ${lda}u + kk) / 8u`;
-    return `let oa${i} = ${off}; let fa${i} = ${transA ? 'coopLoad' : 'coopLoadT'}<coop_mat16x16<f16, A>>(&As[oa${i}], sa);`;
-  };
-  const fragB = (j: number) => {
-    const off = transB ? `(cur * ${bHalves}u + (sc * ${wn}u + ${16 * j}u) * ${ldb}u + kk) / 8u` : `(cur * ${bHalves}u + kk * ${ldb}u + sc * ${wn}u + ${16 * j}u) / 8u`;
-    return `let ob${j} = ${off}; let fb${j} = ${transB ? 'coopLoad' : 'coopLoadT'}<coop_mat16x16<f16, B>>(&Bs[ob${j}], sb);`;
-  };
+  const fragA = (i: number) =>
+    `let oa${i} = (cur * ${aHalves}u + (sr * ${wm}u + ${16 * i}u) * ${lda}u + kk) / 8u; let fa${i} = coopLoadT<coop_mat16x16<f16, A>>(&As[oa${i}], sa);`;
+  const fragB = (j: number) =>
+    `let ob${j} = (cur * ${bHalves}u + kk * ${ldb}u + sc * ${wn}u + ${16 * j}u) / 8u; let fb${j} = coopLoadT<coop_mat16x16<f16, B>>(&Bs[ob${j}], sb);`;
   const acc = (i: number, j: number) => `c${i}_${j}`;
   const mmas = range(fm)
     .flatMap((i) => range(fn).map((j) => `${acc(i, j)} = coopMultiplyAdd(fa${i}, fb${j}, ${acc(i, j)});`))

@@ -15,7 +15,7 @@ import { EngineError } from '../../errors';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape';
 import type { GpuDriver, GpuHandle } from './driver';
 import * as K from './kernels';
-import { COOP_TILES, coopKey, coopMatmulKernel, coopTileName, defaultCoopTile, GATHER_F16, hasCoopF16, PACK_F16, UNPACK_F16, type CoopTile } from './half';
+import { COOP_TILES, coopKey, coopMatmulKernel, coopTileName, defaultCoopTile, GATHER_F16, hasCoopF16, PACK_F16, TRANSPOSE_F16, UNPACK_F16, type CoopTile } from './half';
 import { defaultTile, MatmulTuner, tileCols, tiledKey, tiledMatmulKernel, tileName, tileRows, TILES, type MatmulTile } from './matmul';
 
 interface GpuBuf {
@@ -75,7 +75,11 @@ export class WebGpuBackend implements Backend {
   coopTileOverride: CoopTile | undefined;
   /** Tuners of the f16 kernels (tiled fallback; tensor cores). */
   readonly halfTuner = new MatmulTuner<MatmulTile>(TILES, tileName);
-  readonly coopTuner = new MatmulTuner<CoopTile>(COOP_TILES, coopTileName);
+  /** The tensor-core tiles this backend may use: COOP_TILES, or those LOCUS_WGPU_COOP_TILES names
+   * (comma-separated, e.g. "coop128x64k32w64x32"): a driver that cannot compile one would lose the
+   * device, so bench/webgpu/run.sh compiles each in a process of its own first and names the rest. */
+  readonly coopTiles: readonly CoopTile[];
+  readonly coopTuner: MatmulTuner<CoopTile>;
   /**
    * The precision of `matmul`: 'f32' (exact f32 products, the default), or 'f16': operands rounded
    * to f16 (packed on the fly, or already held in f16 by `holdInF16`), products accumulated in f32.
@@ -91,7 +95,11 @@ export class WebGpuBackend implements Backend {
     // Timings of a Vulkan device emulated on the CPU (Mesa's llvmpipe) say nothing about a GPU.
     this.tuning = process.env.LOCUS_WGPU_TUNE !== '0' && !/llvmpipe/i.test(driver.info.adapter);
     this.matmulPrecision = process.env.LOCUS_WGPU_MATMUL === 'f16' ? 'f16' : 'f32';
-    this.halfKernel = hasCoopF16(driver.info.features, driver.info.cooperativeMatrices) && process.env.LOCUS_WGPU_F16_KERNEL !== 'tiled' ? 'coop' : 'tiled';
+    const named = process.env.LOCUS_WGPU_COOP_TILES?.split(',').map((t) => t.trim());
+    this.coopTiles = named ? COOP_TILES.filter((t) => named.includes(coopTileName(t))) : COOP_TILES;
+    this.coopTuner = new MatmulTuner<CoopTile>(this.coopTiles, coopTileName);
+    const coop = hasCoopF16(driver.info.features, driver.info.cooperativeMatrices) && this.coopTiles.length > 0;
+    this.halfKernel = coop && process.env.LOCUS_WGPU_F16_KERNEL !== 'tiled' ? 'coop' : 'tiled';
   }
 
   // ---- buffers -------------------------------------------------------------------------------
@@ -326,6 +334,24 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
+  /** `count` packed f16 matrices [rows, cols] in `x`, transposed into a new packed buffer. */
+  private transposeF16(x: GpuBuf, count: number, rows: number, cols: number): GpuBuf {
+    const n = count * rows * cols;
+    const words = Math.ceil(n / 2);
+    const out = this.alloc(words);
+    this.run('transposeF16', () => TRANSPOSE_F16, [n, rows, cols], [x, out], this.grid(words));
+    return out;
+  }
+
+  /** A tensor held in f16 (`holdInF16`) of `count` [rows, cols] matrices, as a new tensor held in f16
+   * of the [cols, rows] transposes: the tensor-core product's transposes, for the tests. */
+  transposeHeldF16(data: unknown, count: number, rows: number, cols: number): unknown {
+    const buf = data as GpuBuf;
+    if (!buf.packed) throw new EngineError('webgpu', 'transposeHeldF16 of a tensor not held in f16');
+    const packed = this.transposeF16(buf.packed, count, rows, cols);
+    return { buffer: undefined, bytes: count * rows * cols * 4, capacity: 0, packed } as unknown as GpuBuf;
+  }
+
   /** `x`'s `n` values rounded to f16 and packed two to a word (a new buffer). */
   private pack(x: GpuBuf, n: number): GpuBuf {
     if (x.packed) throw new EngineError('webgpu', 'pack of a buffer already held in f16');
@@ -478,7 +504,8 @@ export class WebGpuBackend implements Backend {
       // f16 operands: held ones as they are, others packed for this product and freed after it
       const pa = ga.packed ?? this.pack(ga, ga.bytes / 4);
       const pb = gb.packed ?? this.pack(gb, gb.bytes / 4);
-      this.halfMatmul(pa, pb, out, prm, { m, n, k, batch, transA, transB, aBatch, bBatch });
+      const counts = [sizeOf(aShape.slice(0, -2)), sizeOf(bShape.slice(0, -2))] as const;
+      this.halfMatmul(pa, pb, out, prm, { m, n, k, batch, transA, transB, aBatch, bBatch, counts });
       if (pa !== ga.packed) this.free(pa);
       if (pb !== gb.packed) this.free(pb);
       return out;
@@ -503,19 +530,33 @@ export class WebGpuBackend implements Backend {
    * An f16-input product into `out`: the tensor-core kernel where the adapter has it (tile timed
    * per shape class like the f32 ones), else the tiled fallback reading packed f16.
    */
-  private halfMatmul(pa: GpuBuf, pb: GpuBuf, out: GpuBuf, prm: number[], s: { m: number; n: number; k: number; batch: number; transA: boolean; transB: boolean; aBatch: number[]; bBatch: number[] }): void {
+  private halfMatmul(
+    pa: GpuBuf,
+    pb: GpuBuf,
+    out: GpuBuf,
+    prm: number[],
+    s: { m: number; n: number; k: number; batch: number; transA: boolean; transB: boolean; aBatch: number[]; bBatch: number[]; counts: readonly [number, number] },
+  ): void {
     const { m, n, k, batch, transA, transB } = s;
     const buffers = [pa, pb, out];
     if (this.halfKernel === 'coop') {
+      // row-major operands only (see half.ts): a transposed one is transposed first, into a buffer
+      // freed after the product (the queue runs in order)
+      const a = transA ? this.transposeF16(pa, s.counts[0], k, m) : pa;
+      const b = transB ? this.transposeF16(pb, s.counts[1], n, k) : pb;
+      const rowMajor = prm.map((v, i) => (i === 3 || i === 4 ? 0 : v));
       // 16-byte loads where every row (and batch offset) starts on an 8-half boundary
       const aligned = (extent: number, strides: number[]) => extent % 8 === 0 && strides.every((v) => v % 8 === 0);
-      const vecA = aligned(transA ? m : k, s.aBatch);
-      const vecB = aligned(transB ? k : n, s.bBatch);
+      const vecA = aligned(k, s.aBatch);
+      const vecB = aligned(n, s.bBatch);
       const dispatch = (t: CoopTile) =>
-        this.run(coopKey(t, transA, transB, vecA, vecB), () => coopMatmulKernel(t, transA, transB, vecA, vecB), prm, buffers, [Math.ceil(n / t.bn), Math.ceil(m / t.bm), batch]);
+        this.run(coopKey(t, vecA, vecB), () => coopMatmulKernel(t, vecA, vecB), rowMajor, [a, b, out], [Math.ceil(n / t.bn), Math.ceil(m / t.bm), batch]);
       const tile =
-        this.coopTileOverride ?? this.timed(this.coopTuner, `coop ${this.shapeClass(m, n, k, batch, transA, transB)}`, m * n * k * batch, dispatch, () => defaultCoopTile(m, n, batch));
+        this.coopTileOverride ??
+        this.timed(this.coopTuner, `coop ${this.shapeClass(m, n, k, batch, false, false)}`, m * n * k * batch, dispatch, () => defaultCoopTile(m, n, batch, undefined, this.coopTiles));
       dispatch(tile);
+      if (a !== pa) this.free(a);
+      if (b !== pb) this.free(b);
       return;
     }
     const dispatch = (t: MatmulTile) =>
