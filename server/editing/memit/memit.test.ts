@@ -9,7 +9,9 @@ import { SecondMoments } from '../stats/second-moment';
 import { linesSource } from '../stats/texts';
 import { computeValue, computeValues } from '../rome/compute-value';
 import { templatedPrompts } from '../rome/compute-key';
+import { cholesky } from '../linalg';
 import { memit } from './method';
+import { adjustedKeys } from './update';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const records = readFileSync(path.join(ROOT, 'data/world/datasets/counterfact-test.json'), 'utf8')
@@ -77,4 +79,32 @@ describe('MEMIT on the world model', () => {
     }
     lm.network.dispose();
   }, 180_000);
+});
+
+describe("MEMIT's adjusted keys", () => {
+  it('solve (λ C + K Kᵀ) adj = K by the Woodbury identity', () => {
+    const [f, n, lambda] = [12, 7, 2.5];
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    // C = A Aᵀ + I (positive definite); seven keys
+    const a = Array.from({ length: f * f }, rand);
+    const c = new Float64Array(f * f);
+    for (let i = 0; i < f; i++) for (let j = 0; j < f; j++) for (let t = 0; t < f; t++) c[i * f + j]! += a[i * f + t]! * a[j * f + t]! + (i === j && t === 0 ? 1 : 0);
+    const keys = Array.from({ length: n }, () => Float64Array.from({ length: f }, rand));
+    const adj = adjustedKeys(cholesky(c, f), f, keys, lambda);
+    expect(adj).toHaveLength(n);
+    let worst = 0;
+    for (let j = 0; j < n; j++)
+      for (let i = 0; i < f; i++) {
+        // row i of (λ C + K Kᵀ) adj_j against k_j[i]
+        let v = 0;
+        for (let t = 0; t < f; t++) {
+          let m = lambda * c[i * f + t]!;
+          for (const k of keys) m += k[i]! * k[t]!;
+          v += m * adj[j]![t]!;
+        }
+        worst = Math.max(worst, Math.abs(v - keys[j]![i]!));
+      }
+    expect(worst).toBeLessThan(1e-9);
+  });
 });

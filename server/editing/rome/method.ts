@@ -7,6 +7,7 @@ import { choleskySolve, dot } from '../linalg';
 import { computeKey, templatedPrompts } from './compute-key';
 import { computeValue } from './compute-value';
 import { RomeHparams, romeDefaults } from './hparams';
+import { add, matmul, reshape } from '../../engine/ops';
 
 /**
  * ROME (Meng et al. 2022, "Locating and Editing Factual Associations in GPT"): a rank-one update
@@ -88,16 +89,18 @@ function subtract(a: Float32Array, b: ArrayLike<number>): Float32Array {
   return a.map((v, i) => v - b[i]!);
 }
 
-/** W k + b of the down/out projection, on the host (one matrix-vector product). */
+/** W k + b of the down/out projection, on the engine (the weight stays where it is; on the GPU a
+ * read of it to the host cost more than the product). */
 export function mlpOutput(lm: LanguageModel, name: string, transposed: boolean, key: ArrayLike<number>): Float64Array {
+  const { engine, params } = lm.network;
   const { hidden, mlpHidden } = lm.network.spec;
-  const w = lm.network.params.get(name)!.valuesSync();
-  const bias = lm.network.params.get(name.replace(/weight$/, 'bias'))?.valuesSync();
-  const out = new Float64Array(hidden);
-  for (let o = 0; o < hidden; o++) {
-    let s = bias ? bias[o]! : 0;
-    for (let i = 0; i < mlpHidden; i++) s += (transposed ? w[i * hidden + o]! : w[o * mlpHidden + i]!) * key[i]!;
-    out[o] = s;
-  }
-  return out;
+  return engine.noGrad(() =>
+    engine.tidy(() => {
+      const k = engine.tensor(Float32Array.from(key), [1, mlpHidden]);
+      // GPT-2's Conv1D stores W as [mlpHidden, hidden]: k W; a Linear as [hidden, mlpHidden]: k Wᵀ
+      const y = matmul(k, params.get(name)!, { transB: !transposed });
+      const bias = params.get(name.replace(/weight$/, 'bias'));
+      return Float64Array.from((bias ? add(y, reshape(bias, [1, hidden])) : y).valuesSync());
+    }),
+  );
 }
