@@ -156,9 +156,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 
 /**
- * The tensor-core kernel for one tile shape, transposes and load widths. `vecA`: a's contiguous
- * extent (K, or M when transposed) and batch strides are multiples of 8, so its slices load in
- * 16-byte pieces; likewise `vecB` (N, or K when transposed).
+ * The tensor-core kernel for one tile shape and load widths (row-major operands). `vecA`: a's row
+ * length K and batch strides are multiples of 8, so its slices load in 16-byte pieces; likewise
+ * `vecB` (b's row length N).
  */
 export function coopMatmulKernel(tile: CoopTile, vecA: boolean, vecB: boolean): string {
   const { bm, bn, bk, wm, wn } = tile;

@@ -77,7 +77,8 @@ export class WebGpuBackend implements Backend {
   readonly halfTuner = new MatmulTuner<MatmulTile>(TILES, tileName);
   /** The tensor-core tiles this backend may use: COOP_TILES, or those LOCUS_WGPU_COOP_TILES names
    * (comma-separated, e.g. "coop128x64k32w64x32"): a driver that cannot compile one would lose the
-   * device, so bench/webgpu/run.sh compiles each in a process of its own first and names the rest. */
+   * device, so the GPU machine's run.sh (bench/webgpu/pack-parity.sh) checks each in a process of its
+   * own first and names those that pass. */
   readonly coopTiles: readonly CoopTile[];
   readonly coopTuner: MatmulTuner<CoopTile>;
   /**
