@@ -59,7 +59,7 @@ export function cholesky(a: Float64Array, n: number): Float64Array {
 }
 /** Solves L Lᵀ x = b for one right-hand side. Both passes read L by rows: Lᵀ x = y finishes x_i,
  * then takes its share out of every earlier component (reading column i of L instead, one cache
- * miss per element, made a 6400-wide solve 3x slower: 470 -> 155 ms on the dev CPU). */
+ * miss per element, made a 6400-wide solve 2-4x slower: bench/linalg/closed-form.ts). */
 export function choleskySolve(l: Float64Array, n: number, b: ArrayLike<number>): Float64Array {
   const x = Float64Array.from({ length: n }, (_, i) => b[i]!);
   for (let i = 0; i < n; i++) {
