@@ -153,7 +153,7 @@ async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], h
   // every sequence, and later steps start there (sequences of the requests still optimising, cut to
   // their width: right padding never reaches a real token under causal attention).
   let below: Tensor | null = null;
-  const firstRows = layout(items, items.map((_, r) => r)).owner;
+  const firstRows = items.flatMap((item, r) => item.seqs.map(() => r)); // each first-step sequence's request
   try {
     for (let step = 0; step < hp.vNumGradSteps; step++) {
       const active = frozen.flatMap((f, r) => (f ? [] : [r]));

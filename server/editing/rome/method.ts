@@ -1,4 +1,5 @@
 import type { EditRequest } from '../../../lib/editing/request';
+import { add, matmul, reshape } from '../../engine/ops';
 import { decoderOnly } from '../../models/editable';
 import type { LanguageModel } from '../../models/lm';
 import { addDelta, snapshot } from '../deltas';
@@ -7,7 +8,6 @@ import { choleskySolve, dot } from '../linalg';
 import { computeKey, templatedPrompts } from './compute-key';
 import { computeValue } from './compute-value';
 import { RomeHparams, romeDefaults } from './hparams';
-import { add, matmul, reshape } from '../../engine/ops';
 
 /**
  * ROME (Meng et al. 2022, "Locating and Editing Factual Associations in GPT"): a rank-one update
