@@ -13,18 +13,29 @@ cell = lambda v: "–" if v is None else f"{v:.2f}"
 gib = lambda b: "–" if not b else f"{b / 2**30:.2f}"
 print("| run | model | N | side | reliability | generality | locality | portability | s/edit | peak GiB |")
 print("|---|---|---|---|---|---|---|---|---|---|")
+# a run EasyEdit did not finish before the call's deadline (easyedit_bench.py --deadline, a batch cut
+# short): its editing time so far is a lower bound, so the ratio is an upper bound
+unfinished = lambda r: "reliability" not in r["easyedit"]
 for r in runs:
     name = f"{r['method']} {r['mode']}" + (f" of {r['n']}" if r["mode"] == "batch" else "")
     model = os.path.basename(r["model"].rstrip("/"))
     for side in ("easyedit", "locus"):
         row = r[side]
-        metrics = " | ".join(cell(row[k]) for k in ("reliability", "generality", "locality", "portability"))
+        if side == "easyedit" and unfinished(r):
+            u = row["unfinished"]
+            done = ", ".join(f"{k} {v}" for k, v in u["stageCalls"].items())
+            print(f"| {name} | {model} | {r['n']} | EasyEdit | unfinished after {u['editSeconds']:.1f} s of editing (calls done: {done}) | | | | | |")
+            continue
+        metrics = " | ".join(cell(row.get(k)) for k in ("reliability", "generality", "locality", "portability"))
         print(f"| {name} | {model} | {r['n']} | {'EasyEdit' if side == 'easyedit' else 'Locus'} | {metrics} | {row['secondsPerEdit']:.3f} | {gib(row.get('peakBytes'))} |")
 print()
 print("| run | model | Locus / EasyEdit s/edit | Locus - EasyEdit (points): reliability, generality, locality, portability |")
 print("|---|---|---|---|")
 for r in runs:
     e, l = r["easyedit"], r["locus"]
+    if unfinished(r):
+        print(f"| {r['method']} {r['mode']} | {os.path.basename(r['model'].rstrip('/'))} | at most {l['secondsPerEdit'] * r['n'] / e['unfinished']['editSeconds']:.2f} | – |")
+        continue
     diff = ", ".join("–" if e[k] is None or l[k] is None else f"{l[k] - e[k]:+.2f}" for k in ("reliability", "generality", "locality", "portability"))
     print(f"| {r['method']} {r['mode']} | {os.path.basename(r['model'].rstrip('/'))} | {l['secondsPerEdit'] / e['secondsPerEdit']:.2f} | {diff} |")
 print()
@@ -32,5 +43,6 @@ for r in runs:
     for side in ("easyedit", "locus"):
         stages = r[side].get("stageSeconds")
         if stages:
-            parts = ", ".join(f"{k} {v / r['n']:.3f}" for k, v in stages.items())
+            # reports before `edits` was written: both sides covered the run's n
+            parts = ", ".join(f"{k} {v / r[side].get('edits', r['n']):.3f}" for k, v in stages.items())
             print(f"- {r['method']} {r['mode']} on {os.path.basename(r['model'].rstrip('/'))}, {side}: s per edit by stage: {parts}")
