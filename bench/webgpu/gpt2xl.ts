@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Engine } from '../../server/engine';
+import { Engine, type Tensor } from '../../server/engine';
 import { createWebGpuBackend } from '../../server/engine/backends/webgpu/open';
 import { indexSelect, logSoftmax, neg, reshape, sum, takeAlongLast } from '../../server/engine/ops';
 import { addAt, Hooks } from '../../server/models/hooks';
@@ -67,6 +67,30 @@ async function main() {
     return grad;
   };
 
+  // ROME's v* step at the XL size (what issue 9's ROME spends its time on): R sequences of S tokens
+  // start at LAYER from the residual a first forward kept, δ added at LAYER's MLP output, the head on
+  // one row per sequence, backward to δ. Timed like the others: record, wall, and GPU by kernel.
+  const [R, S] = [Number(process.env.LOCUS_XL_VSTAR_ROWS ?? 12), Number(process.env.LOCUS_XL_VSTAR_TOKENS ?? 16)];
+  const vIds = engine.keep(engine.tensor(Int32Array.from({ length: R * S }, (_, i) => input.ids[i % B]![Math.floor(i / B) % T]!), [R, S], 'i32'));
+  const vRows = engine.keep(engine.tensor(Int32Array.from({ length: R }, (_, r) => r * S + S - 1), [R], 'i32'));
+  const vTargets = engine.keep(engine.tensor(Int32Array.from({ length: R }, (_, r) => input.targets[r % B]!), [R], 'i32'));
+  const vPositions = Array.from({ length: R }, (_, r) => [r, S - 2] as const);
+  let below: Tensor | null = null;
+  const vstarStep = async () => {
+    below ??= engine.tidy(() => engine.keep(net.residual({ ids: vIds }, LAYER - 1)));
+    const delta = engine.parameter(new Array<number>(hidden).fill(0), [hidden]);
+    const grad = engine.tidy(() => {
+      const hooks = new Hooks().on('mlp_out', LAYER, (x) => addAt(x, vPositions, delta));
+      const residual = net.residual({ ids: vIds, hooks, from: { layer: LAYER, residual: below! } }, net.spec.layers - 1);
+      const picked = indexSelect(reshape(residual, [R * S, hidden]), 0, vRows);
+      const logits = reshape(net.head(reshape(picked, [1, R, hidden])), [R, V]);
+      const loss = neg(sum(takeAlongLast(logSoftmax(logits), vTargets)));
+      return engine.keep(engine.grad(loss, [delta])[0]!);
+    });
+    delta.dispose();
+    return grad;
+  };
+
   const check = async (mode: string) => {
     // (the first run of a mode also compiles its pipelines and times its matmul tiles)
     const last = await forward();
@@ -84,6 +108,7 @@ async function main() {
     for (const [name, run] of [
       ['forward_s', forward],
       ['forward_backward_s', forwardBackward],
+      [`vstar_step_${R}x${S}_s`, vstarStep],
     ] as const) {
       backend.resetPeak();
       let recordMs = 0;
@@ -99,16 +124,16 @@ async function main() {
       console.log(JSON.stringify({ ours: `webgpu ${mode}`, [name]: seconds, record_s: recordMs / 1000 / reps, peak_gib: backend.peakBytes / 2 ** 30, weights_gib: weightBytes() / 2 ** 30 }));
     }
     // LOCUS_WGPU_PROFILE=1: one more forward + backward with every dispatch timed on the GPU
-    if (process.env.LOCUS_WGPU_PROFILE === '1') {
+    if (process.env.LOCUS_WGPU_PROFILE === '1') for (const [what, run] of [['forward+backward', forwardBackward], [`v* step ${R}x${S}`, vstarStep]] as const) {
       const byKernel = await backend.profile(async () => {
-        const g = await forwardBackward();
+        const g = await run();
         await g.values();
         g.dispose();
       });
       const rows = [...byKernel].sort((x, y) => y[1].seconds - x[1].seconds);
       const total = rows.reduce((acc, [, v]) => acc + v.seconds, 0);
       const calls = rows.reduce((acc, [, v]) => acc + v.calls, 0);
-      console.log(JSON.stringify({ profile: `webgpu ${mode}: forward+backward, GPU time by kernel (timestamps)`, total_ms: total * 1e3, dispatches: calls }));
+      console.log(JSON.stringify({ profile: `webgpu ${mode}: ${what}, GPU time by kernel (timestamps)`, total_ms: total * 1e3, dispatches: calls }));
       for (const [kernel, v] of rows.slice(0, 25)) console.log(JSON.stringify({ kernel, calls: v.calls, ms: +(v.seconds * 1e3).toFixed(3) }));
     }
   };

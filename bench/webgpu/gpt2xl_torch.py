@@ -79,6 +79,25 @@ for dtype in (torch.float32, torch.bfloat16):
         handle.remove()
         return grad
 
+    # ROME's v* step as EasyEdit runs it (the whole model, from layer 0): R sequences of S tokens,
+    # the vector added at the second-last position, the loss at the last (bench/webgpu/gpt2xl.ts)
+    R, S = int(os.environ.get("LOCUS_XL_VSTAR_ROWS", 12)), int(os.environ.get("LOCUS_XL_VSTAR_TOKENS", 16))
+    v_ids = ids.flatten()[: R * S].reshape(R, S) if R * S <= B * T else ids[:1].repeat(R, 1)[:, :S]
+    v_targets = targets.repeat((R + B - 1) // B)[:R]
+
+    def add_delta_v(_module, _inputs, output):
+        output = output.clone()
+        output[:, -2, :] += delta
+        return output
+
+    def vstar_step():
+        handle = m.transformer.h[LAYER].mlp.register_forward_hook(add_delta_v)
+        logits = m(v_ids).logits[:, -1, :].float()
+        loss = -torch.log_softmax(logits, -1).gather(1, v_targets[:, None]).sum()
+        (grad,) = torch.autograd.grad(loss, [delta])
+        handle.remove()
+        return grad
+
     if dtype == torch.float32:
         last = forward()[:, -1, :].float().cpu()
         grad = forward_backward().float().cpu()
@@ -91,5 +110,6 @@ for dtype in (torch.float32, torch.bfloat16):
     torch.cuda.reset_peak_memory_stats()
     fb = timed(forward_backward)
     fbpeak = torch.cuda.max_memory_allocated()
+    vs = timed(vstar_step)
     name = str(dtype).removeprefix("torch.")
-    print(json.dumps({"peer": "torch", "dtype": name, "forward_s": f, "forward_peak_gib": fpeak / 2**30, "forward_backward_s": fb, "forward_backward_peak_gib": fbpeak / 2**30}), flush=True)
+    print(json.dumps({"peer": "torch", "dtype": name, "forward_s": f, "forward_peak_gib": fpeak / 2**30, "forward_backward_s": fb, "forward_backward_peak_gib": fbpeak / 2**30, f"vstar_step_{R}x{S}_s": vs}), flush=True)
