@@ -68,9 +68,10 @@ async function main() {
   };
 
   // ROME's v* step at the XL size (what issue 9's ROME spends its time on): R sequences of S tokens
+  // (default 22 x 24: 21 context templates and the KL prompt, as in issue 9's XL-size run)
   // start at LAYER from the residual a first forward kept, δ added at LAYER's MLP output, the head on
   // one row per sequence, backward to δ. Timed like the others: record, wall, and GPU by kernel.
-  const [R, S] = [Number(process.env.LOCUS_XL_VSTAR_ROWS ?? 12), Number(process.env.LOCUS_XL_VSTAR_TOKENS ?? 16)];
+  const [R, S] = [Number(process.env.LOCUS_XL_VSTAR_ROWS ?? 22), Number(process.env.LOCUS_XL_VSTAR_TOKENS ?? 24)];
   const vIds = engine.keep(engine.tensor(Int32Array.from({ length: R * S }, (_, i) => input.ids[i % B]![Math.floor(i / B) % T]!), [R, S], 'i32'));
   const vRows = engine.keep(engine.tensor(Int32Array.from({ length: R }, (_, r) => r * S + S - 1), [R], 'i32'));
   const vTargets = engine.keep(engine.tensor(Int32Array.from({ length: R }, (_, r) => input.targets[r % B]!), [R], 'i32'));

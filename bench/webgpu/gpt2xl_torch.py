@@ -81,7 +81,7 @@ for dtype in (torch.float32, torch.bfloat16):
 
     # ROME's v* step as EasyEdit runs it (the whole model, from layer 0): R sequences of S tokens,
     # the vector added at the second-last position, the loss at the last (bench/webgpu/gpt2xl.ts)
-    R, S = int(os.environ.get("LOCUS_XL_VSTAR_ROWS", 12)), int(os.environ.get("LOCUS_XL_VSTAR_TOKENS", 16))
+    R, S = int(os.environ.get("LOCUS_XL_VSTAR_ROWS", 22)), int(os.environ.get("LOCUS_XL_VSTAR_TOKENS", 24))
     v_ids = ids.flatten()[: R * S].reshape(R, S) if R * S <= B * T else ids[:1].repeat(R, 1)[:, :S]
     v_targets = targets.repeat((R + B - 1) // B)[:R]
 
