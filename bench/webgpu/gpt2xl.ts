@@ -110,6 +110,16 @@ async function main() {
       ['forward_s', forward],
       ['forward_backward_s', forwardBackward],
       [`vstar_step_${R}x${S}_s`, vstarStep],
+      // the same with the first submit after a read at 256 passes (before the backend's ramp)
+      [`vstar_step_${R}x${S}_submit256_s`, async () => {
+        backend.firstSubmit = 256;
+        await backend.sync(); // (a wait: the GPU idle, the next submit after firstSubmit passes)
+        try {
+          return await vstarStep();
+        } finally {
+          backend.firstSubmit = 16;
+        }
+      }],
     ] as const) {
       backend.resetPeak();
       let recordMs = 0;

@@ -62,6 +62,10 @@ export class WebGpuBackend implements Backend {
   /** The most bytes held at once (tensors + pool): the backend's peak GPU memory. */
   peakBytes = 0;
   private passes = 0;
+  /** After a wait the GPU is idle: the first submit comes after this many passes (doubling up to
+   * MAX_PASSES), so it starts while the rest is recorded, not after 256 recordings (~5 ms). */
+  firstSubmit = 16;
+  private submitAt = this.firstSubmit;
   /** Freed buffers to end at the next submit (the pool was full); counted in `pooled` until then. */
   private readonly doomed: GpuBuf[] = [];
   /** Matmul tiles chosen by timing (see `tileFor`); its log is what the benchmarks print. */
@@ -167,7 +171,7 @@ export class WebGpuBackend implements Backend {
   async readMany(items: readonly { data: unknown; dtype: DType; size: number }[]): Promise<AnyTypedArray[]> {
     const bytes = items.map(({ size }) => Math.max(4, size * 4));
     const expanded = items.map(({ data }) => this.f32Of(data as GpuBuf));
-    this.passes = 0;
+    this.waited();
     const all = await this.driver.read(expanded.map((b) => b.buffer), bytes);
     this.endDoomed(); // the read submitted everything recorded
     expanded.forEach((b, i) => b !== items[i]!.data && this.free(b));
@@ -190,7 +194,7 @@ export class WebGpuBackend implements Backend {
     if (!this.driver.readSync) return undefined;
     const bytes = [Math.max(4, size * 4)];
     const buf = this.f32Of(data as GpuBuf);
-    this.passes = 0;
+    this.waited();
     const all = this.driver.readSync([buf.buffer], bytes);
     this.endDoomed();
     if (buf !== data) this.free(buf);
@@ -230,7 +234,14 @@ export class WebGpuBackend implements Backend {
   flush(): void {
     this.driver.submit();
     this.passes = 0;
+    this.submitAt = Math.min(MAX_PASSES, this.submitAt * 2);
     this.endDoomed();
+  }
+
+  /** What follows a wait for the GPU (it is idle now). */
+  private waited(): void {
+    this.passes = 0;
+    this.submitAt = this.firstSubmit;
   }
 
   /** Ends the buffers `free` turned away from the pool; only after a submit (recorded work may read them). */
@@ -244,7 +255,7 @@ export class WebGpuBackend implements Backend {
 
   /** Waits until the GPU has run everything recorded (for timing). */
   async sync(): Promise<void> {
-    this.passes = 0;
+    this.waited();
     await this.driver.finish();
   }
 
@@ -289,7 +300,7 @@ export class WebGpuBackend implements Backend {
     const params = Uint32Array.from(prm, (v) => v >>> 0);
     this.driver.dispatch(this.pipeline(key, code), params, bound.map((b) => b.buffer), groups);
     this.profiled?.push(key);
-    if (++this.passes >= MAX_PASSES) this.flush();
+    if (++this.passes >= this.submitAt) this.flush();
     if (bound !== buffers) bound.forEach((b, i) => b !== buffers[i] && this.free(b));
   }
 
