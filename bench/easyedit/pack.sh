@@ -25,5 +25,5 @@ cp -r "$ee"/hparams/{ROME,MEMIT,FT} $out/easyedit/hparams/
 find $out/easyedit -name __pycache__ -prune -exec rm -rf {} +
 cp data/world/datasets/counterfact-test.json $out/
 head -12000 data/world/corpus.txt > $out/corpus-head.txt
-cp bench/webgpu/gpt2xl_torch.py reference/easyedit_bench.py bench/easyedit/run.sh $out/
+cp bench/webgpu/gpt2xl_torch.py reference/easyedit_bench.py bench/easyedit/run.sh bench/easyedit/table.py $out/
 du -sh $out

@@ -22,14 +22,19 @@ export LOCUS_WGPU_NODE=$PWD/$ee/locus-wgpu.node LOCUS_CACHE=/tmp/locus-cache PYT
 # the world corpus's first lines: the statistics of its first 50,000 tokens are those of the whole file
 [ -f data/world/corpus.txt ] || { mkdir -p data/world && cp $ee/corpus-head.txt data/world/corpus.txt; }
 DATA=$ee/counterfact-test.json
-pair() { # name, model, method, n, mode, hparams, [extra eval args]
+ours() { # name, model, method, n, mode, hparams, [extra eval args]: our side alone
   local name=$1 model=$2 method=$3 n=$4 mode=$5 hp=$6; shift 6
-  (( $(left) < 30 )) && { echo "=== $name: skipped, $(left) s left"; return; }
+  (( $(left) < 30 )) && { echo "=== $name: skipped, $(left) s left"; return 1; }
   echo "=== $name: Locus (WebGPU) at $((SECONDS - start)) s"
   LOCUS_BACKEND=${BACKEND:-webgpu} timeout $(left) node $ee/locus.mjs eval --model $model --dataset $DATA --method $method --n $n \
     --mode $mode --batch-size $n --hparams "$hp" "$@" --quiet --out $R/$name-locus.json > $R/$name-locus.log 2>&1
   grep -v "^\s*$" $R/$name-locus.log | tail -4
-  [ -f $R/$name-locus.json ] || { echo "no report"; return; }
+  tar -C $R -czf $OUT/results.tgz .
+  [ -f $R/$name-locus.json ] || { echo "no report"; return 1; }
+}
+pair() { # as ours, then EasyEdit on the requests and hyper-parameters of our report
+  local name=$1
+  ours "$@" || return
   echo "=== $name: EasyEdit (CUDA) at $((SECONDS - start)) s"
   # EasyEdit stops itself 20 s before the deadline and reports what finished (a lower bound for a batch)
   timeout $(left) ${PYTHON:-python3} $ee/easyedit_bench.py --easyedit $ee/easyedit --ours $R/$name-locus.json \
@@ -51,6 +56,9 @@ memit_hp='{"factToken":"subject_last","useContextTemplates":false,"vNumGradSteps
 for run in $runs; do
   case $run in
     xl-rome) LOCUS_STATS_TEXT=$xl_text pair xl-rome /tmp/models/gpt2xl rome ${XL_N:-5} single '{}' --stats-tokens 20000 ;;
+    # our side with every product f16-input / f32-accumulate (tensor cores where they compile) alone:
+    # table.py sets it beside xl-rome's EasyEdit run (pass LOCUS_WGPU_COOP_TILES from bench/webgpu's coop step)
+    xl-rome-f16) LOCUS_WGPU_MATMUL=f16 LOCUS_STATS_TEXT=$xl_text ours xl-rome-f16 /tmp/models/gpt2xl rome ${XL_N:-5} single '{}' --stats-tokens 20000 ;;
     xl-memit) LOCUS_STATS_TEXT=$xl_text pair xl-memit /tmp/models/gpt2xl memit ${XL_MEMIT_N:-10} batch '{}' --stats-tokens 20000 ;;
     world-rome) pair world-rome data/models/world-gpt2 rome ${WORLD_N:-50} single '{"useContextTemplates":false}' ;;
     world-ft) pair world-ft data/models/world-gpt2 ft-l ${WORLD_N:-50} single '{}' ;;
@@ -60,5 +68,5 @@ for run in $runs; do
   esac
 done
 echo "=== tables"
-for f in $R/*-easyedit.log; do grep "^| \|Locus / \|stages\|unfinished" $f; done
+python3 $ee/table.py $R
 echo "done at $((SECONDS - start)) s"

@@ -1,6 +1,7 @@
 """Issue 9's table from bench/easyedit/run.sh's reports (the *-easyedit.json files of reference/easyedit_bench.py):
 one row per run and side, metrics in percent (EasyEdit's token-accuracy metrics), seconds per edit, peak GPU
-memory, and Locus / EasyEdit ratios; then where each side's edit time went, per stage.
+memory, and Locus / EasyEdit ratios; then where each side's edit time went, per stage. A report of our side alone
+(NAME-SUFFIX-locus.json, e.g. xl-rome-f16: run.sh's variants) is set beside the EasyEdit run NAME.
   python3 bench/easyedit/table.py bench/results/easyedit-gpu"""
 import glob
 import json
@@ -46,3 +47,14 @@ for r in runs:
             # reports before `edits` was written: both sides covered the run's n
             parts = ", ".join(f"{k} {v / r[side].get('edits', r['n']):.3f}" for k, v in stages.items())
             print(f"- {r['method']} {r['mode']} on {os.path.basename(r['model'].rstrip('/'))}, {side}: s per edit by stage: {parts}")
+
+# our side alone (a variant of a run, e.g. xl-rome-f16), against the EasyEdit run whose name it extends
+paired = {os.path.basename(f)[: -len("-easyedit.json")]: r for f, r in zip(sorted(glob.glob(os.path.join(folder, "*-easyedit.json"))), runs)}
+for f in sorted(glob.glob(os.path.join(folder, "*-locus.json"))):
+    name = os.path.basename(f)[: -len("-locus.json")]
+    base = max((p for p in paired if name.startswith(p + "-")), key=len, default=None)
+    if name in paired or base is None or unfinished(paired[base]):
+        continue
+    o, e = json.load(open(f)), paired[base]["easyedit"]
+    stages = ", ".join(f"{k} {v / len(o['cases']):.3f}" for k, v in o["stageSeconds"].items())
+    print(f"- {name} (our side alone): {o['secondsPerEdit']:.3f} s per edit, {gib(o.get('peakBytes'))} GiB; against {base}'s EasyEdit {e['secondsPerEdit']:.3f}: {o['secondsPerEdit'] / e['secondsPerEdit']:.2f}; by stage: {stages}")
