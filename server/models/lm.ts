@@ -273,10 +273,11 @@ export class LanguageModel implements EditableLM {
   }
 
   /** Runs padded sequences (right) up to `layer` only (for hooks at or below it); returns the mask.
-   * `from` starts at a lower block with its residual, as ForwardInput.from. */
-  runToLayer(seqs: readonly number[][], layer: number, hooks: Hooks, from?: ForwardInput['from']): { residual: Tensor; mask: number[][] } {
+   * `from` starts at a lower block with its residual, as ForwardInput.from; `cache` holds earlier
+   * tokens' keys and values (the sequences continue them), as ForwardInput.cache. */
+  runToLayer(seqs: readonly number[][], layer: number, hooks: Hooks, from?: ForwardInput['from'], cache?: KVCache): { residual: Tensor; mask: number[][] } {
     const { input, mask } = this.padded(seqs, 'right');
-    return { residual: this.network.residual({ ids: input, attentionMask: mask, hooks, from }, layer), mask };
+    return { residual: this.network.residual({ ids: input, attentionMask: mask, hooks, from, cache }, layer), mask };
   }
 
   private padded(seqs: readonly number[][], side: 'left' | 'right'): { input: Tensor; mask: number[][] } {

@@ -89,7 +89,9 @@ export class KVCache {
     pv?.dispose();
     this.keys[layer] = fk;
     this.values[layer] = fv;
-    return { k: fk, v: fv };
+    // the first step's own k and v, not the kept views (a view is not on the tape: gradients through
+    // this step's keys and values, which v*'s first step needs, would stop there)
+    return pk ? { k: fk, v: fv } : { k, v };
   }
 
   dispose(): void {

@@ -79,6 +79,33 @@ describe('MEMIT on the world model', () => {
     }
     lm.network.dispose();
   }, 180_000);
+
+  it('optimises the same values when later steps run only the tokens from each fact on, the earlier ones cached', async () => {
+    const engine = new Engine(new CpuBackend());
+    const lm = await loadLanguageModel(engine, path.join(ROOT, 'data/models/world-gpt2'));
+    const stats = new SecondMoments(lm, 'world-gpt2', linesSource(path.join(ROOT, 'data/world/corpus.txt')), { maxTokens: 8000, maxLength: 128, batchSize: 64 });
+    const ctx = { lm, stats, templates: new ContextTemplates(lm) };
+    // at the subject's last token (tokens after it in every prompt), templates of several lengths, and
+    // requests stopping at different steps (the cache then holds fewer sequences)
+    const templates = ['{}', 'Some say that. {}', 'It is known. Here is a longer context. {}'];
+    const hp = { ...memit.hparams.parse({ ...memit.defaults(lm), factToken: 'subject_last' }), layer: 2, keyContexts: 'templates' as const, earlyStopLoss: 4 };
+    const items = requests.map((request, index) => ({ index, request, prompts: templatedPrompts(lm, request, templates, 'subject_last') }));
+    expect(items.some((item) => item.prompts.some((p) => p.factIndex < p.ids.length - 1))).toBe(true);
+    const live = engine.memory().tensors;
+    const cached = await computeValues(ctx, items, hp, 2);
+    expect(engine.memory().tensors).toBe(live);
+    const whole = await computeValues(ctx, items, hp, 2, { reusePrefix: false });
+    expect(new Set(whole.map((v) => v.steps)).size).toBeGreaterThan(1);
+    for (const [i, w] of whole.entries()) {
+      const c = cached[i]!;
+      expect(c.steps).toBe(w.steps);
+      expect(c.initial).toEqual(w.initial);
+      const scale = Math.max(...w.value.map(Math.abs));
+      expect(Math.max(...w.value.map((v, t) => Math.abs(v - c.value[t]!))) / scale).toBeLessThan(1e-4);
+      expect(c.loss).toBeCloseTo(w.loss, 4);
+    }
+    lm.network.dispose();
+  }, 180_000);
 });
 
 describe("MEMIT's adjusted keys", () => {

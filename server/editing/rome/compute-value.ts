@@ -3,6 +3,7 @@ import type { Tensor } from '../../engine';
 import { add, addScalar, indexSelect, klDivergence, logSoftmax, mul, mulScalar, narrow, neg, reshape, sqrt, square, sum, takeAlongLast } from '../../engine/ops';
 import { Adam } from '../../engine/optim';
 import { Hooks, positionMask } from '../../models/hooks';
+import { KVCache } from '../../models/network';
 import { throwIfCancelled, type DecoderOnlyContext } from '../editor';
 import { norm } from '../linalg';
 import type { TemplatedPrompt } from './compute-key';
@@ -43,10 +44,17 @@ const CHUNK_TOKENS = 2048;
  * the one-request loop stops. The reference code runs one request after another: this is the same
  * optimisation in ceil(tokens / CHUNK_TOKENS) forwards per step instead of one per request.
  */
-export async function computeValues(ctx: DecoderOnlyContext, items: readonly ValueItem[], hp: RomeHparams, layer = hp.layer): Promise<ValueResult[]> {
+export async function computeValues(
+  ctx: DecoderOnlyContext,
+  items: readonly ValueItem[],
+  hp: RomeHparams,
+  layer = hp.layer,
+  // reusePrefix false: every step runs whole sequences from `layer` (the check of the default)
+  opts: { reusePrefix?: boolean } = {},
+): Promise<ValueResult[]> {
   const results: ValueResult[] = [];
   const built = items.map((item) => build(ctx, item, hp));
-  for (const chunk of chunks(built)) results.push(...(await optimiseChunk(ctx, chunk, hp, layer)));
+  for (const chunk of chunks(built)) results.push(...(await optimiseChunk(ctx, chunk, hp, layer, opts.reusePrefix ?? true)));
   return results;
 }
 
@@ -99,10 +107,12 @@ function* chunks(built: readonly Built[]): Generator<Built[]> {
  * The joint batch of some requests: their sequences padded to one width; per sequence its request
  * (which δ row it adds) and fact position; per request the rows of the flattened [B*T, V] logits
  * that predict its target tokens (weighted 1/count: the mean), its KL row, and its bare prompt's
- * fact row (where v_init is read).
+ * fact row (where v_init is read). `cut`: each sequence starts at its fact token (`offsets`), the
+ * tokens before it being held in a KV cache.
  */
-function layout(items: readonly Built[], active: readonly number[]) {
-  const seqs = active.flatMap((r) => items[r]!.seqs);
+function layout(items: readonly Built[], active: readonly number[], cut: boolean) {
+  const offsets = active.flatMap((r) => items[r]!.facts.map((f) => (cut ? f : 0)));
+  const seqs = active.flatMap((r) => items[r]!.seqs).map((s, b) => s.slice(offsets[b]));
   const width = Math.max(...seqs.map((s) => s.length));
   const owner: number[] = [];
   const positions: [number, number][] = [];
@@ -112,28 +122,29 @@ function layout(items: readonly Built[], active: readonly number[]) {
   let b = 0;
   active.forEach((r, slot) => {
     const { target: ids, seqs: own, facts } = items[r]!;
-    initialRows.push(b * width + facts[0]!);
+    initialRows.push(b * width + facts[0]! - offsets[b]!);
     const prompts = own.length - 1;
     for (let s = 0; s < own.length; s++, b++) {
       owner.push(r);
-      positions.push([b, facts[s]!]);
+      const at = (position: number) => b * width + position - offsets[b]!;
+      positions.push([b, facts[s]! - offsets[b]!]);
       if (s === prompts) {
-        klRows.push(b * width + facts[s]!);
+        klRows.push(at(facts[s]!));
         continue;
       }
       const start = own[s]!.length - ids.length; // the prompt's last token predicts target[0]
       ids.forEach((id, j) => {
-        target.rows.push(b * width + start + j);
+        target.rows.push(at(start + j));
         target.ids.push(id);
         target.weights.push(1 / (prompts * ids.length));
         target.owner.push(slot);
       });
     }
   });
-  return { seqs, width, owner, positions, target, klRows, initialRows };
+  return { seqs, offsets, width, owner, positions, target, klRows, initialRows };
 }
 
-async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], hp: RomeHparams, layer: number): Promise<ValueResult[]> {
+async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], hp: RomeHparams, layer: number, reusePrefix: boolean): Promise<ValueResult[]> {
   const { lm } = ctx;
   const engine = lm.engine;
   const { hidden, vocabSize } = lm.network.spec;
@@ -151,15 +162,24 @@ async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], h
   const frozen: (Float32Array | null)[] = new Array(count).fill(null);
   // The layers below `layer` do not see δ: the first step keeps the residual entering `layer` for
   // every sequence, and later steps start there (sequences of the requests still optimising, cut to
-  // their width: right padding never reaches a real token under causal attention).
+  // their width: right padding never reaches a real token under causal attention). Nor do the tokens
+  // before each sequence's fact token, at any layer: the first step also keeps their keys and values
+  // at layers >= `layer` (`prefix`), and later steps run only the fact token and those after it.
   let below: Tensor | null = null;
+  let prefix: KVCache | null = null; // keys and values of the first step's sequences, masked to the tokens before each fact
   const firstRows = items.flatMap((item, r) => item.seqs.map(() => r)); // each first-step sequence's request
+  const firstFacts = items.flatMap((item) => item.facts);
+  const firstWidth = Math.max(...items.flatMap((item) => item.seqs.map((s) => s.length)));
+  const cutWidth = Math.max(...items.flatMap((item) => item.seqs.map((s, i) => s.length - item.facts[i]!)));
+  const layers = lm.network.spec.layers;
+  reusePrefix &&= firstWidth + cutWidth <= lm.network.spec.maxPositions;
   try {
     for (let step = 0; step < hp.vNumGradSteps; step++) {
       const active = frozen.flatMap((f, r) => (f ? [] : [r]));
       if (!active.length) break;
       throwIfCancelled(ctx.signal);
-      const batch = layout(items, active);
+      const batch = layout(items, active, prefix !== null);
+      let cache: KVCache | undefined;
       const terms = engine.tidy(() => {
         const activeT = i32(active);
         const ownerT = i32(batch.owner);
@@ -174,8 +194,24 @@ async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], h
           // each sequence's own request's δ at its fact token
           return add(x, mul(positionMask(x, batch.positions), reshape(indexSelect(delta, 0, ownerT), [batch.owner.length, 1, hidden])));
         });
-        const from = below ? { layer, residual: narrow(indexSelect(below, 0, i32(firstRows.flatMap((r, b) => (frozen[r] ? [] : [b])))), 1, 0, batch.width) } : undefined;
-        const { residual } = lm.runToLayer(batch.seqs, lm.network.spec.layers - 1, hooks, from);
+        let from: { layer: number; residual: Tensor } | undefined;
+        if (!below) cache = reusePrefix ? new KVCache(layers) : undefined;
+        else {
+          const kept = firstRows.flatMap((r, b) => (frozen[r] ? [] : [b])); // the first step's sequences still optimising
+          const keptT = i32(kept);
+          // each kept sequence's residual entering `layer` from its offset on (past the end: any row)
+          const rows = kept.flatMap((b0, b) => Array.from({ length: batch.width }, (_, j) => b0 * firstWidth + Math.min(batch.offsets[b]! + j, firstWidth - 1)));
+          from = { layer, residual: reshape(indexSelect(reshape(below, [-1, hidden]), 0, i32(rows)), [kept.length, batch.width, hidden]) };
+          if (prefix) {
+            cache = new KVCache(layers);
+            for (let l = layer; l < layers; l++) {
+              cache.keys[l] = engine.keep(indexSelect(prefix.keys[l]!, 0, keptT));
+              cache.values[l] = engine.keep(indexSelect(prefix.values[l]!, 0, keptT));
+            }
+            cache.mask = kept.map((b0) => prefix!.mask[b0]!);
+          }
+        }
+        const { residual } = lm.runToLayer(batch.seqs, layers - 1, hooks, from, cache);
         // logits of the rows the loss reads only (targets, then KL rows), not of every position
         const rows = [...batch.target.rows, ...batch.klRows];
         const picked = indexSelect(reshape(residual, [-1, hidden]), 0, i32(rows));
@@ -198,6 +234,16 @@ async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], h
         else engine.backward(loss);
         return perRequest;
       });
+      if (cache && !prefix) {
+        // the first step's keys and values: those of layers >= `layer`, of the tokens before each fact
+        for (let l = 0; l < layer; l++) {
+          cache.keys[l]?.dispose();
+          cache.values[l]?.dispose();
+          cache.keys[l] = cache.values[l] = null;
+        }
+        cache.mask = firstFacts.map((f) => Array.from({ length: firstWidth }, (_, j) => (j < f ? 1 : 0)));
+        prefix = cache;
+      } else cache?.dispose();
       const current = delta.valuesSync();
       terms.forEach((t, slot) => {
         const r = active[slot]!;
@@ -242,6 +288,7 @@ async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], h
     });
   } finally {
     for (const t of [delta, klInit, decayScale, below] as (Tensor | null)[]) t?.dispose();
+    (prefix as KVCache | null)?.dispose();
     optimizer.dispose();
   }
 }
