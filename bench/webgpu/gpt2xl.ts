@@ -100,6 +100,9 @@ async function main() {
     const g = await forwardBackward();
     const gradValues = (await g.values()) as Float32Array;
     g.dispose();
+    const v = await vstarStep(); // (its shapes' tiles timed here, not in its timing: 2026-12-07's first figure had them)
+    await v.values();
+    v.dispose();
     console.log(JSON.stringify({ mode, check: 'last-position logits vs PyTorch fp32', relError: relError(lastValues, expected.lastLogits.flat()) }));
     console.log(JSON.stringify({ mode, check: `d(log-likelihood)/d(mlp_out ${LAYER} delta) vs PyTorch fp32`, relError: relError(gradValues, expected.grad) }));
   };
