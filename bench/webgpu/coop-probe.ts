@@ -4,6 +4,8 @@
  * ("NVVM compilation failed: 1", which loses the device) on the H100 and H200, so each form here is a
  * one-fragment kernel, y[16x16] = a[16x16] b[16x16] with f16 inputs, compiled and run in a process of
  * its own (run.sh's coop-probe step) and checked against the product on the CPU:
+ *   plain-f16        no tensor cores: f16 in storage buffers (naga asks for 16-bit storage)
+ *   private-f16      no tensor cores: f16 in registers only (converted from u32 words)
  *   storage-f16      fragments loaded from array<f16> storage buffers (the plain form)
  *   storage-f16-acc16  the same with an f16 accumulator
  *   workgroup-f16    staged in array<f16> workgroup memory first, loaded from there
@@ -20,6 +22,35 @@ enable wgpu_cooperative_matrix;
 const out = (acc: 'f32' | 'f16') => `@group(0) @binding(3) var<storage, read_write> y: array<${acc}>;`;
 
 const VARIANTS: Record<string, string> = {
+  // f16 without tensor cores: in storage buffers (16-bit storage), and in registers only
+  'plain-f16': `enable f16;
+@group(0) @binding(0) var<storage, read> prm: array<u32>;
+@group(0) @binding(1) var<storage, read> a: array<f16>;
+@group(0) @binding(2) var<storage, read> b: array<f16>;
+${out('f32')}
+@compute @workgroup_size(32)
+fn main(@builtin(local_invocation_index) t: u32) {
+  for (var e = t; e < 256u; e += 32u) {
+    var s = 0.0;
+    for (var k = 0u; k < 16u; k++) { s += f32(a[(e / 16u) * 16u + k] * b[k * 16u + e % 16u]); }
+    y[e] = s;
+  }
+}`,
+  'private-f16': `enable f16;
+@group(0) @binding(0) var<storage, read> prm: array<u32>;
+@group(0) @binding(1) var<storage, read> a: array<u32>;
+@group(0) @binding(2) var<storage, read> b: array<u32>;
+${out('f32')}
+fn ah(i: u32) -> f16 { let w = unpack2x16float(a[i >> 1u]); return f16(select(w.x, w.y, (i & 1u) == 1u)); }
+fn bh(i: u32) -> f16 { let w = unpack2x16float(b[i >> 1u]); return f16(select(w.x, w.y, (i & 1u) == 1u)); }
+@compute @workgroup_size(32)
+fn main(@builtin(local_invocation_index) t: u32) {
+  for (var e = t; e < 256u; e += 32u) {
+    var s = 0.0;
+    for (var k = 0u; k < 16u; k++) { s += f32(ah((e / 16u) * 16u + k) * bh(k * 16u + e % 16u)); }
+    y[e] = s;
+  }
+}`,
   'storage-f16': `${head}
 @group(0) @binding(1) var<storage, read> a: array<f16>;
 @group(0) @binding(2) var<storage, read> b: array<f16>;

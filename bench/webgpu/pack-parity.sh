@@ -17,7 +17,7 @@ cd "$(git rev-parse --show-toplevel)"
 source bench/device/pack-lib.sh
 out=${1:-.device/wgpu}
 rm -rf $out && mkdir -p $out
-bundle_node $out bench/webgpu/parity.ts bench/webgpu/gpt2xl.ts
+bundle_node $out bench/webgpu/parity.ts bench/webgpu/gpt2xl.ts bench/webgpu/coop-probe.ts
 # the backend service and its HTTP client, for ROME edits over HTTP on the WebGPU backend (step service)
 if [ "${PACK_SERVICE:-1}" != 0 ]; then
   for entry in server/backend/service/main.ts bench/webgpu/rome-http.ts; do bundle_node $out/$(basename $entry .ts).mjs $entry; done
@@ -42,12 +42,17 @@ xz -dkf .device/wgpu/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnx
 xz -dkf .device/wgpu/locus-wgpu.node.xz
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 export LOCUS_WGPU_NODE=$PWD/.device/wgpu/locus-wgpu.node
-# STEPS: which parts run (default all): matmul (PyTorch's speed), coop (which tensor-core tiles compile and pass, each in its own process), parity (ours, op by op, the world
+# STEPS: which parts run (default all): matmul (PyTorch's speed), coop-probe (which form of a
+# tensor-core load the driver compiles: bench/webgpu/coop-probe.ts, each in its own process), coop (which tensor-core tiles compile and pass, each in its own process), parity (ours, op by op, the world
 # model, our matmul speed per tile), xl-torch (a GPT-2 XL-size model built with transformers: PyTorch's
 # times), service (the backend service on WebGPU serving that model: ROME over HTTP), xl (our forward
 # and forward+backward on the same weights)
-steps=" ${STEPS:-matmul coop parity xl-torch service xl} "
+steps=" ${STEPS:-matmul coop-probe coop parity xl-torch service xl} "
 [[ $steps == *" matmul "* ]] && python3 .device/wgpu/torch_matmul.py ${MATMUL_SIZES:-4096}
+if [[ $steps == *" coop-probe "* ]]; then
+  echo "=== coop-probe"
+  for v in $(node .device/wgpu/coop-probe.mjs --list); do timeout 60 node .device/wgpu/coop-probe.mjs $v 2>&1 | grep -v XDG | tail -2 | cut -c1-400; done
+fi
 # coop: each tensor-core tile's checks in a process of its own (a kernel the driver cannot compile
 # loses the device in wgpu); the later steps use the tiles that pass (LOCUS_WGPU_COOP_TILES)
 if [[ $steps == *" coop "* ]]; then
