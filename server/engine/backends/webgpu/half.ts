@@ -20,7 +20,10 @@
  * transposed one first (`TRANSPOSE_F16`, one pass over it). Fragment loads in column-major order
  * (the first version read transposed operands that way) did not compile on the H200's driver
  * (NVVM, 2026-12-07), and in wgpu a pipeline that fails to compile loses the device, so that form
- * is not generated at all. Rows of a whole tile inside y whose width keeps
+ * is not generated at all. Nor did fragments loaded as f16 through u32 pointers (the slices were
+ * vec4<u32> arrays; bench/webgpu/coop-probe.ts on the H100, 2026-12-07: that form fails in NVVM, f16
+ * arrays in storage or workgroup memory compile and are exact), so the slices are f16 arrays,
+ * each staged piece written a half at a time. Rows of a whole tile inside y whose width keeps
  * 16-byte alignment are stored straight from the fragments; edge tiles go through a per-subgroup
  * 16x16 f32 buffer and per-element bounds checks. Operands whose contiguous extent is not a
  * multiple of 8 (so 16-byte loads would straddle rows) are loaded a half at a time (`vecA`/`vecB`
@@ -209,17 +212,21 @@ export function coopMatmulKernel(tile: CoopTile, vecA: boolean, vecB: boolean): 
     const e = `(t + ${q * T}u)`;
     const reg = `p${x}${q}`;
     const S = x === 'a' ? 'As' : 'Bs';
-    return `${S}[(buf * ${size}u + (${e} / ${cols / 8}u) * ${ld}u + (${e} % ${cols / 8}u) * 8u) / 8u] = ${reg};`;
+    // the 8 halves of a piece, each written as an f16 (the slices are f16 arrays: see below)
+    const writes = range(4)
+      .map((w) => `let w${w} = unpack2x16float(${reg}.${'xyzw'[w]}); ${S}[o + ${2 * w}u] = f16(w${w}.x); ${S}[o + ${2 * w + 1}u] = f16(w${w}.y);`)
+      .join(' ');
+    return `{ let o = buf * ${size}u + (${e} / ${cols / 8}u) * ${ld}u + (${e} % ${cols / 8}u) * 8u; ${writes} }`;
   };
   const loads = () => [...range(aq).map((q) => piece('a', q, vecA)), ...range(bq).map((q) => piece('b', q, vecB))].join('\n    ');
   const stages = () => [...range(aq).map((q) => stage('a', q)), ...range(bq).map((q) => stage('b', q))].join('\n    ');
 
-  // Fragment loads from the staged slices (offsets and strides in 16-byte units of 8 halves, the
-  // staged arrays' element: the fragment's f16 type reads them, as SPIR-V's cooperative loads allow). a's fragment (i, kk): rows sr*WM + 16i, k kk; b's (kk, j): k kk, columns sc*WN + 16j.
+  // Fragment loads from the staged slices, offsets and strides in halves. a's fragment (i, kk): rows
+  // sr*WM + 16i, k kk; b's (kk, j): k kk, columns sc*WN + 16j.
   const fragA = (i: number) =>
-    `let oa${i} = (cur * ${aHalves}u + (sr * ${wm}u + ${16 * i}u) * ${lda}u + kk) / 8u; let fa${i} = coopLoadT<coop_mat16x16<f16, A>>(&As[oa${i}], sa);`;
+    `let oa${i} = cur * ${aHalves}u + (sr * ${wm}u + ${16 * i}u) * ${lda}u + kk; let fa${i} = coopLoadT<coop_mat16x16<f16, A>>(&As[oa${i}], sa);`;
   const fragB = (j: number) =>
-    `let ob${j} = (cur * ${bHalves}u + kk * ${ldb}u + sc * ${wn}u + ${16 * j}u) / 8u; let fb${j} = coopLoadT<coop_mat16x16<f16, B>>(&Bs[ob${j}], sb);`;
+    `let ob${j} = cur * ${bHalves}u + kk * ${ldb}u + sc * ${wn}u + ${16 * j}u; let fb${j} = coopLoadT<coop_mat16x16<f16, B>>(&Bs[ob${j}], sb);`;
   const acc = (i: number, j: number) => `c${i}_${j}`;
   const mmas = range(fm)
     .flatMap((i) => range(fn).map((j) => `${acc(i, j)} = coopMultiplyAdd(fa${i}, fb${j}, ${acc(i, j)});`))
@@ -252,8 +259,8 @@ enable wgpu_cooperative_matrix;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 ${vecA ? '' : 'fn ah(i: u32) -> u32 { return (aw[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu; }'}
 ${vecB ? '' : 'fn bh(i: u32) -> u32 { return (bw[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu; }'}
-var<workgroup> As: array<vec4<u32>, ${(2 * aHalves) / 8}>;
-var<workgroup> Bs: array<vec4<u32>, ${(2 * bHalves) / 8}>;
+var<workgroup> As: array<f16, ${2 * aHalves}>;
+var<workgroup> Bs: array<f16, ${2 * bHalves}>;
 var<workgroup> Cs: array<f32, ${(T / 32) * 256}>;
 @compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
@@ -276,8 +283,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let lane = t % 32u;
   let sr = sg / ${sgn}u;
   let sc = sg % ${sgn}u;
-  let sa = ${lda / 8}u;
-  let sb = ${ldb / 8}u;
+  let sa = ${lda}u;
+  let sb = ${ldb}u;
   let s16 = 16u;
   ${range(fm)
     .flatMap((i) => range(fn).map((j) => `var ${acc(i, j)} = coop_mat16x16<f32, C>();`))
