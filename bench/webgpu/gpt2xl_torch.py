@@ -62,16 +62,14 @@ for dtype in (torch.float32, torch.bfloat16):
     m = model.to(dtype)
     delta = torch.zeros(config.n_embd, device=device, dtype=dtype, requires_grad=True)
 
-    def add_delta(_module, _inputs, output):
-        output = output.clone()
-        output[:, -1, :] += delta
-        return output
+    def grad_at(ids, targets, position):
+        """d(log-likelihood of targets at the last position) / d(delta added to LAYER's MLP output at `position`)"""
 
-    def forward():
-        with torch.no_grad():
-            return m(ids).logits
+        def add_delta(_module, _inputs, output):
+            output = output.clone()
+            output[:, position, :] += delta
+            return output
 
-    def forward_backward():
         handle = m.transformer.h[LAYER].mlp.register_forward_hook(add_delta)
         logits = m(ids).logits[:, -1, :].float()
         loss = -torch.log_softmax(logits, -1).gather(1, targets[:, None]).sum()
@@ -79,24 +77,17 @@ for dtype in (torch.float32, torch.bfloat16):
         handle.remove()
         return grad
 
+    def forward():
+        with torch.no_grad():
+            return m(ids).logits
+
+    forward_backward = lambda: grad_at(ids, targets, -1)
     # ROME's v* step as EasyEdit runs it (the whole model, from layer 0): R sequences of S tokens,
     # the vector added at the second-last position, the loss at the last (bench/webgpu/gpt2xl.ts)
     R, S = int(os.environ.get("LOCUS_XL_VSTAR_ROWS", 22)), int(os.environ.get("LOCUS_XL_VSTAR_TOKENS", 24))
     v_ids = ids.flatten()[: R * S].reshape(R, S) if R * S <= B * T else ids[:1].repeat(R, 1)[:, :S]
     v_targets = targets.repeat((R + B - 1) // B)[:R]
-
-    def add_delta_v(_module, _inputs, output):
-        output = output.clone()
-        output[:, -2, :] += delta
-        return output
-
-    def vstar_step():
-        handle = m.transformer.h[LAYER].mlp.register_forward_hook(add_delta_v)
-        logits = m(v_ids).logits[:, -1, :].float()
-        loss = -torch.log_softmax(logits, -1).gather(1, v_targets[:, None]).sum()
-        (grad,) = torch.autograd.grad(loss, [delta])
-        handle.remove()
-        return grad
+    vstar_step = lambda: grad_at(v_ids, v_targets, -2)
 
     if dtype == torch.float32:
         last = forward()[:, -1, :].float().cpu()
