@@ -198,15 +198,18 @@ async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], h
         if (!below) cache = reusePrefix ? new KVCache(layers) : undefined;
         else {
           const kept = firstRows.flatMap((r, b) => (frozen[r] ? [] : [b])); // the first step's sequences still optimising
+          // the kept sequences' rows of a first-step tensor: a view while every request still optimises
+          // (ROME's one request throughout), else a copy of those rows
           const keptT = i32(kept);
+          const keptRows = (t: Tensor) => (kept.length === firstRows.length ? engine.view(t, t.shape) : indexSelect(t, 0, keptT));
           // each kept sequence's residual entering `layer` from its offset on (past the end: any row)
           const rows = kept.flatMap((b0, b) => Array.from({ length: batch.width }, (_, j) => b0 * firstWidth + Math.min(batch.offsets[b]! + j, firstWidth - 1)));
           from = { layer, residual: reshape(indexSelect(reshape(below, [-1, hidden]), 0, i32(rows)), [kept.length, batch.width, hidden]) };
           if (prefix) {
             cache = new KVCache(layers);
             for (let l = layer; l < layers; l++) {
-              cache.keys[l] = engine.keep(indexSelect(prefix.keys[l]!, 0, keptT));
-              cache.values[l] = engine.keep(indexSelect(prefix.values[l]!, 0, keptT));
+              cache.keys[l] = engine.keep(keptRows(prefix.keys[l]!));
+              cache.values[l] = engine.keep(keptRows(prefix.values[l]!));
             }
             cache.mask = kept.map((b0) => prefix!.mask[b0]!);
           }
