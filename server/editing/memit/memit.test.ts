@@ -21,12 +21,17 @@ const records = readFileSync(path.join(ROOT, 'data/world/datasets/counterfact-te
   .map((line) => JSON.parse(line.replace(/,$/, '')) as { requested_rewrite: { prompt: string; subject: string; target_new: { str: string } } });
 const requests = records.map(({ requested_rewrite: rw }) => ({ prompt: rw.prompt, subject: rw.subject, targetNew: ` ${rw.target_new.str}` }));
 
+/** The world model on the CPU with its second moments (8,000 tokens of its corpus) and templates. */
+async function openWorld() {
+  const engine = new Engine(new CpuBackend());
+  const lm = await loadLanguageModel(engine, path.join(ROOT, 'data/models/world-gpt2'));
+  const stats = new SecondMoments(lm, 'world-gpt2', linesSource(path.join(ROOT, 'data/world/corpus.txt')), { maxTokens: 8000, maxLength: 128, batchSize: 64 });
+  return { engine, lm, stats, ctx: { lm, stats, templates: new ContextTemplates(lm) } };
+}
+
 describe('MEMIT on the world model', () => {
   it('rewrites a batch of five facts with rank-5 deltas on three layers and leaves the model as it found it', async () => {
-    const engine = new Engine(new CpuBackend());
-    const lm = await loadLanguageModel(engine, path.join(ROOT, 'data/models/world-gpt2'));
-    const stats = new SecondMoments(lm, 'world-gpt2', linesSource(path.join(ROOT, 'data/world/corpus.txt')), { maxTokens: 8000, maxLength: 128, batchSize: 64 });
-    const ctx = { lm, stats, templates: new ContextTemplates(lm) };
+    const { engine, lm, stats, ctx } = await openWorld();
     // The world model looks facts up at the prompt's last token (see its causal trace), so edit there.
     const hp = memit.hparams.parse({ ...memit.defaults(lm), factToken: 'last', useContextTemplates: false });
     expect(hp.layers).toEqual([0, 1, 2]);
@@ -53,10 +58,7 @@ describe('MEMIT on the world model', () => {
   }, 180_000);
 
   it('optimises the values of a batch jointly, as each would be alone', async () => {
-    const engine = new Engine(new CpuBackend());
-    const lm = await loadLanguageModel(engine, path.join(ROOT, 'data/models/world-gpt2'));
-    const stats = new SecondMoments(lm, 'world-gpt2', linesSource(path.join(ROOT, 'data/world/corpus.txt')), { maxTokens: 8000, maxLength: 128, batchSize: 64 });
-    const ctx = { lm, stats, templates: new ContextTemplates(lm) };
+    const { engine, lm, ctx } = await openWorld();
     // context templates of several lengths, so the joint batch pads, and earlyStopLoss high enough that
     // requests stop at different steps (a stopped request must keep its δ while the others go on)
     const templates = ['{}', 'Some say that. {}', 'It is known. Here is a longer context. {}'];
@@ -81,10 +83,7 @@ describe('MEMIT on the world model', () => {
   }, 180_000);
 
   it('optimises the same values when later steps run only the tokens from each fact on, the earlier ones cached', async () => {
-    const engine = new Engine(new CpuBackend());
-    const lm = await loadLanguageModel(engine, path.join(ROOT, 'data/models/world-gpt2'));
-    const stats = new SecondMoments(lm, 'world-gpt2', linesSource(path.join(ROOT, 'data/world/corpus.txt')), { maxTokens: 8000, maxLength: 128, batchSize: 64 });
-    const ctx = { lm, stats, templates: new ContextTemplates(lm) };
+    const { engine, lm, ctx } = await openWorld();
     // at the subject's last token (tokens after it in every prompt), templates of several lengths, and
     // requests stopping at different steps (the cache then holds fewer sequences)
     const templates = ['{}', 'Some say that. {}', 'It is known. Here is a longer context. {}'];
