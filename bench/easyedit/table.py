@@ -9,7 +9,9 @@ import os
 import sys
 
 folder = sys.argv[1]
-runs = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(folder, "*-easyedit.json")))]
+# each run by its name (the report's file name less "-easyedit.json")
+paired = {os.path.basename(f)[: -len("-easyedit.json")]: json.load(open(f)) for f in sorted(glob.glob(os.path.join(folder, "*-easyedit.json")))}
+runs = list(paired.values())
 cell = lambda v: "–" if v is None else f"{v:.2f}"
 gib = lambda b: "–" if not b else f"{b / 2**30:.2f}"
 print("| run | model | N | side | reliability | generality | locality | portability | s/edit | peak GiB |")
@@ -49,7 +51,6 @@ for r in runs:
             print(f"- {r['method']} {r['mode']} on {os.path.basename(r['model'].rstrip('/'))}, {side}: s per edit by stage: {parts}")
 
 # our side alone (a variant of a run, e.g. xl-rome-f16), against the EasyEdit run whose name it extends
-paired = {os.path.basename(f)[: -len("-easyedit.json")]: r for f, r in zip(sorted(glob.glob(os.path.join(folder, "*-easyedit.json"))), runs)}
 for f in sorted(glob.glob(os.path.join(folder, "*-locus.json"))):
     name = os.path.basename(f)[: -len("-locus.json")]
     base = max((p for p in paired if name.startswith(p + "-")), key=len, default=None)
