@@ -52,6 +52,12 @@ export interface RopeArgs {
 
 export interface Backend {
   readonly name: string;
+  /**
+   * Kernels go to a device queue and run while the host records more (GPU backends): a read waits
+   * for everything recorded before it, so loops that read each step should record as much as they
+   * can before reading. Absent: every kernel has run when its call returns (CPU).
+   */
+  readonly queued?: boolean;
 
   upload(values: AnyTypedArray, dtype: DType): BackendData;
   read(data: BackendData, dtype: DType, size: number): Promise<AnyTypedArray>;

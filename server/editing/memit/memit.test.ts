@@ -67,6 +67,12 @@ describe('MEMIT on the world model', () => {
     const live = engine.memory().tensors;
     const joint = await computeValues(ctx, items, hp, 2);
     expect(engine.memory().tensors).toBe(live);
+    // as a GPU backend runs it (backward recorded before the loss is read): the same values and steps
+    Object.defineProperty(engine.backend, 'queued', { value: true, configurable: true });
+    const queued = await computeValues(ctx, items, hp, 2).finally(() => delete (engine.backend as { queued?: boolean }).queued);
+    expect(engine.memory().tensors).toBe(live);
+    expect(queued.map((v) => [v.steps, v.loss])).toEqual(joint.map((v) => [v.steps, v.loss]));
+    expect(queued.map((v) => v.value)).toEqual(joint.map((v) => v.value));
     const alone = [];
     for (const item of items) alone.push(await computeValue(ctx, item.index, item.request, item.prompts, hp, 2));
     expect(new Set(alone.map((v) => v.steps)).size).toBeGreaterThan(1);

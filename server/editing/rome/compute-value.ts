@@ -1,6 +1,6 @@
 import type { EditRequest } from '../../../lib/editing/request';
 import type { Tensor } from '../../engine';
-import { add, addScalar, indexSelect, klDivergence, logSoftmax, mul, mulScalar, narrow, neg, reshape, sqrt, square, sum, takeAlongLast } from '../../engine/ops';
+import { add, addScalar, div, indexSelect, klDivergence, logSoftmax, maximum, mul, mulScalar, narrow, neg, reshape, sqrt, square, sum, takeAlongLast, where } from '../../engine/ops';
 import { Adam } from '../../engine/optim';
 import { Hooks, positionMask } from '../../models/hooks';
 import { KVCache } from '../../models/network';
@@ -155,6 +155,10 @@ async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], h
   let initial: Float32Array[] | null = null;
   let decayScale: Tensor | null = null; // [count]: vWeightDecay / ||v_init||²
   let klInit: Tensor | null = null; // [count, V]: the KL row's log-probabilities before the edit
+  let maxNorm: Tensor | null = null; // [count, 1]: clampNormFactor · ||v_init||
+  let stoppedRows: Tensor | null = null; // [count, 1]: 1 for a request that stopped
+  let stoppedDelta: Tensor | null = null; // [count, hidden]: the δ each stopped request keeps
+  const queued = engine.backend.queued ?? false;
   // per request: the step count, last loss terms and, once below earlyStopLoss, the δ kept. A stopped
   // request leaves the batch: later steps forward only the requests still optimising.
   const steps = new Array<number>(count).fill(0);
@@ -229,10 +233,15 @@ async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], h
         const decay = mul(sqrt(addScalar(sum(square(indexSelect(delta, 0, activeT)), -1), 1e-12)), indexSelect(decayScale, 0, activeT));
         const weighted = mul(nllRows, engine.tensor(Float32Array.from(batch.target.weights), [batch.target.weights.length]));
         const loss = add(add(sum(weighted), sum(kl)), sum(decay));
+        // On a device queue the backward is recorded before the loss terms are read, so one wait
+        // covers forward and backward (wasted only on the last step); on the CPU the terms are read
+        // first and the last step's backward is skipped.
+        if (queued) engine.backward(loss);
         const perRow = { nll: weighted.valuesSync(), kl: kl.valuesSync(), decay: decay.valuesSync() };
         const perRequest = active.map((_, slot) => ({ nll: 0, kl: perRow.kl[slot]!, weightDecay: perRow.decay[slot]!, loss: 0 }));
         batch.target.owner.forEach((slot, i) => (perRequest[slot]!.nll += perRow.nll[i]!));
         for (const t of perRequest) t.loss = t.nll + t.kl + t.weightDecay;
+        if (queued) return perRequest;
         if (perRequest.every((t) => t.loss < hp.earlyStopLoss)) engine.releaseGraph();
         else engine.backward(loss);
         return perRequest;
@@ -247,40 +256,40 @@ async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], h
         cache.mask = firstFacts.map((f) => Array.from({ length: firstWidth }, (_, j) => (j < f ? 1 : 0)));
         prefix = cache;
       } else cache?.dispose();
-      const current = delta.valuesSync();
+      let current: Float32Array | null = null; // δ as this step used it, read only when a request stops
+      let stopped = false;
       terms.forEach((t, slot) => {
         const r = active[slot]!;
         last[r] = t;
         steps[r] = step + 1;
         ctx.onProgress?.({ type: 'step', request: items[r]!.index, step, loss: t.loss, terms: { nll: t.nll, kl: t.kl, weightDecay: t.weightDecay } });
-        if (t.loss < hp.earlyStopLoss) frozen[r] = Float32Array.from(current.subarray(r * hidden, (r + 1) * hidden));
+        if (t.loss >= hp.earlyStopLoss) return;
+        current ??= delta.valuesSync() as Float32Array;
+        frozen[r] = Float32Array.from(current.subarray(r * hidden, (r + 1) * hidden));
+        stopped = true;
       });
       if (frozen.every((f) => f)) break;
+      if (stopped) {
+        // each stopped request's δ as it stopped, restored after every step (Adam's momentum would move it)
+        stoppedRows?.dispose();
+        stoppedRows = engine.keep(engine.tensor(Float32Array.from(frozen, (f) => (f ? 1 : 0)), [count, 1]));
+        stoppedDelta?.dispose();
+        const rows = new Float32Array(count * hidden);
+        frozen.forEach((f, r) => f && rows.set(f, r * hidden));
+        stoppedDelta = engine.keep(engine.tensor(rows, [count, hidden]));
+      }
       optimizer.step();
       optimizer.zeroGrad();
-      // keep each ||δ|| within clampNormFactor · ||v_init||, and each stopped request's δ as it stopped
-      // (Adam's momentum would move it)
-      const next = Float32Array.from(delta.valuesSync());
-      let changed = false;
-      for (let r = 0; r < count; r++) {
-        const row = next.subarray(r * hidden, (r + 1) * hidden);
-        if (frozen[r]) {
-          row.set(frozen[r]!);
-          changed = true;
-          continue;
-        }
-        const maxNorm = hp.clampNormFactor * norm(initial![r]!);
-        const n = norm(row);
-        if (n > maxNorm) {
-          for (let i = 0; i < hidden; i++) row[i] = (row[i]! * maxNorm) / n;
-          changed = true;
-        }
-      }
-      if (changed) {
-        const clamped = engine.tensor(next, [count, hidden]);
-        delta.assign(clamped);
-        clamped.dispose();
-      }
+      // keep each ||δ|| within clampNormFactor · ||v_init|| (on the backend: nothing waits for it)
+      maxNorm ??= engine.keep(engine.tensor(Float32Array.from(initial!, (v) => hp.clampNormFactor * norm(v)), [count, 1]));
+      const next = engine.noGrad(() =>
+        engine.tidy(() => {
+          const clamped = mul(delta, div(maxNorm!, maximum(sqrt(sum(square(delta), -1, true)), maxNorm!)));
+          return stoppedRows ? where(stoppedRows, stoppedDelta!, clamped) : clamped;
+        }),
+      );
+      delta.assign(next);
+      next.dispose();
       await new Promise((r) => setImmediate(r));
     }
     const d = delta.valuesSync();
@@ -290,7 +299,7 @@ async function optimiseChunk(ctx: DecoderOnlyContext, items: readonly Built[], h
       return { value: init.map((v, i) => v + own[i]!), initial: init, steps: steps[r]!, loss: last[r]!.loss, nll: last[r]!.nll };
     });
   } finally {
-    for (const t of [delta, klInit, decayScale, below] as (Tensor | null)[]) t?.dispose();
+    for (const t of [delta, klInit, decayScale, below, maxNorm, stoppedRows, stoppedDelta] as (Tensor | null)[]) t?.dispose();
     (prefix as KVCache | null)?.dispose();
     optimizer.dispose();
   }

@@ -54,6 +54,7 @@ export function capacityOf(bytes: number): number {
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
+  readonly queued = true;
   private readonly pipelines = new Map<string, GpuHandle>();
   private readonly pool = new Map<number, GpuHandle[]>();
   private live = 0;
