@@ -147,13 +147,13 @@ def build(cls, cfg):
     return cls(**{k: v for k, v in cfg.items() if k in names})
 
 
-def hparams_for(method, ours, n_layer, model_path, device, easyedit):
+def hparams_for(method, ours, n_layer, model_path, device, easyedit, fp16=False):
     """Our hyper-parameters in EasyEdit's names, on top of its GPT-2 XL file for the method."""
     import yaml
 
     base = {"rome": "ROME", "memit": "MEMIT", "ft-l": "FT", "ft-m": "FT"}[method]
     cfg = yaml.safe_load(open(os.path.join(easyedit, "hparams", base, "gpt2-xl.yaml")))
-    cfg.update(model_name=model_path, device=device, stats_dir="/nonexistent", model_parallel=False, fp16=False)
+    cfg.update(model_name=model_path, device=device, stats_dir="/nonexistent", model_parallel=False, fp16=fp16)
     if method in ("rome", "memit"):
         cfg.update(
             layers=[ours["layer"]] if method == "rome" else ours["layers"],
@@ -183,6 +183,8 @@ def main():
     ap.add_argument("--n", type=int, help="fewer cases than the report (its first n)")
     ap.add_argument("--deadline", type=float, help="seconds from start: stop editing then and report what finished "
                     "(single edits: those done; a batch: its elapsed time, a lower bound, and each stage's finished calls)")
+    ap.add_argument("--dtype", choices=["float32", "float16"], default="float32",
+                    help="the model's dtype (float16: EasyEdit's fp16 setting, beside our f16 weights and products)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     script_started = time.perf_counter()
@@ -202,11 +204,11 @@ def main():
 
     device = args.device
     torch.manual_seed(1)
-    model = GPT2LMHeadModel.from_pretrained(model_path, torch_dtype=torch.float32).to(device).eval()
+    model = GPT2LMHeadModel.from_pretrained(model_path, torch_dtype=getattr(torch, args.dtype)).to(device).eval()
     tok = GPT2TokenizerFast(tokenizer_file=os.path.join(model_path, "tokenizer.json"))
     tok.pad_token = tok.eos_token or tok.convert_ids_to_tokens(0)
     n_layer = model.config.n_layer
-    cfg = hparams_for(method, ours["hparams"], n_layer, model_path, 0 if device == "cuda" else "cpu", args.easyedit)
+    cfg = hparams_for(method, ours["hparams"], n_layer, model_path, 0 if device == "cuda" else "cpu", args.easyedit, args.dtype == "float16")
 
     model_id = os.path.basename(model_path.rstrip("/"))
     given = {}

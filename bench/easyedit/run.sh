@@ -38,7 +38,7 @@ pair() { # as ours, then EasyEdit on the requests and hyper-parameters of our re
   echo "=== $name: EasyEdit (CUDA) at $((SECONDS - start)) s"
   # EasyEdit stops itself 20 s before the deadline and reports what finished (a lower bound for a batch)
   timeout $(left) ${PYTHON:-python3} $ee/easyedit_bench.py --easyedit $ee/easyedit --ours $R/$name-locus.json \
-    --deadline $(( $(left) - 20 )) --stats-dir $LOCUS_CACHE/stats --device ${EE_DEVICE:-cuda} --out $R/$name-easyedit.json > $R/$name-easyedit.log 2>&1
+    --deadline $(( $(left) - 20 )) --stats-dir $LOCUS_CACHE/stats --device ${EE_DEVICE:-cuda} --dtype ${EE_DTYPE:-float32} --out $R/$name-easyedit.json > $R/$name-easyedit.log 2>&1
   echo "rc=$? at $((SECONDS - start)) s"; grep -i "error\|stubbed\|warm-up\|deadline\|unfinished\|^| \|Locus / \|stages" $R/$name-easyedit.log | tail -12
   tar -C $R -czf $OUT/results.tgz .
 }
@@ -56,9 +56,9 @@ memit_hp='{"factToken":"subject_last","useContextTemplates":false,"vNumGradSteps
 for run in $runs; do
   case $run in
     xl-rome) LOCUS_STATS_TEXT=$xl_text pair xl-rome /tmp/models/gpt2xl rome ${XL_N:-5} single '{}' --stats-tokens 20000 ;;
-    # our side with every product f16-input / f32-accumulate (tensor cores where they compile) alone:
-    # table.py sets it beside xl-rome's EasyEdit run (pass LOCUS_WGPU_COOP_TILES from bench/webgpu's coop step)
-    xl-rome-f16) LOCUS_WGPU_MATMUL=f16 LOCUS_STATS_TEXT=$xl_text ours xl-rome-f16 /tmp/models/gpt2xl rome ${XL_N:-5} single '{}' --stats-tokens 20000 ;;
+    # weight matrices held in f16 and every product f16-input / f32-accumulate (tensor cores where the
+    # GPU has them) beside EasyEdit with its fp16 setting
+    xl-rome-f16) LOCUS_WGPU_WEIGHTS=f16 LOCUS_WGPU_MATMUL=f16 EE_DTYPE=float16 LOCUS_STATS_TEXT=$xl_text pair xl-rome-f16 /tmp/models/gpt2xl rome ${XL_N:-5} single '{}' --stats-tokens 20000 ;;
     xl-memit) LOCUS_STATS_TEXT=$xl_text pair xl-memit /tmp/models/gpt2xl memit ${XL_MEMIT_N:-10} batch '{}' --stats-tokens 20000 ;;
     world-rome) pair world-rome data/models/world-gpt2 rome ${WORLD_N:-50} single '{"useContextTemplates":false}' ;;
     world-ft) pair world-ft data/models/world-gpt2 ft-l ${WORLD_N:-50} single '{}' ;;

@@ -19,8 +19,10 @@ print("|---|---|---|---|---|---|---|---|---|---|")
 # a run EasyEdit did not finish before the call's deadline (easyedit_bench.py --deadline, a batch cut
 # short): its editing time so far is a lower bound, so the ratio is an upper bound
 unfinished = lambda r: "reliability" not in r["easyedit"]
+# a run in half precision (EasyEdit's fp16 beside our f16 weights and products) says so
+label = lambda r: f"{r['method']} {r['mode']}" + (" f16" if r["hparams"].get("fp16") else "")
 for r in runs:
-    name = f"{r['method']} {r['mode']}" + (f" of {r['n']}" if r["mode"] == "batch" else "")
+    name = label(r) + (f" of {r['n']}" if r["mode"] == "batch" else "")
     model = os.path.basename(r["model"].rstrip("/"))
     for side in ("easyedit", "locus"):
         row = r[side]
@@ -37,10 +39,10 @@ print("|---|---|---|---|")
 for r in runs:
     e, l = r["easyedit"], r["locus"]
     if unfinished(r):
-        print(f"| {r['method']} {r['mode']} | {os.path.basename(r['model'].rstrip('/'))} | at most {l['secondsPerEdit'] * r['n'] / e['unfinished']['editSeconds']:.2f} | – |")
+        print(f"| {label(r)} | {os.path.basename(r['model'].rstrip('/'))} | at most {l['secondsPerEdit'] * r['n'] / e['unfinished']['editSeconds']:.2f} | – |")
         continue
     diff = ", ".join("–" if e[k] is None or l[k] is None else f"{l[k] - e[k]:+.2f}" for k in ("reliability", "generality", "locality", "portability"))
-    print(f"| {r['method']} {r['mode']} | {os.path.basename(r['model'].rstrip('/'))} | {l['secondsPerEdit'] / e['secondsPerEdit']:.2f} | {diff} |")
+    print(f"| {label(r)} | {os.path.basename(r['model'].rstrip('/'))} | {l['secondsPerEdit'] / e['secondsPerEdit']:.2f} | {diff} |")
 print()
 for r in runs:
     for side in ("easyedit", "locus"):
@@ -48,7 +50,7 @@ for r in runs:
         if stages:
             # reports before `edits` was written: both sides covered the run's n
             parts = ", ".join(f"{k} {v / r[side].get('edits', r['n']):.3f}" for k, v in stages.items())
-            print(f"- {r['method']} {r['mode']} on {os.path.basename(r['model'].rstrip('/'))}, {side}: s per edit by stage: {parts}")
+            print(f"- {label(r)} on {os.path.basename(r['model'].rstrip('/'))}, {side}: s per edit by stage: {parts}")
 
 # our side alone (a variant of a run, e.g. xl-rome-f16), against the EasyEdit run whose name it extends
 for f in sorted(glob.glob(os.path.join(folder, "*-locus.json"))):

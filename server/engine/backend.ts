@@ -58,6 +58,9 @@ export interface Backend {
    * can before reading. Absent: every kernel has run when its call returns (CPU).
    */
   readonly queued?: boolean;
+  /** Holds a tensor's values in f16 from now on (half the memory; products read them as f16), where
+   * the backend can (WebGPU). */
+  holdInF16?(data: BackendData): void;
 
   upload(values: AnyTypedArray, dtype: DType): BackendData;
   read(data: BackendData, dtype: DType, size: number): Promise<AnyTypedArray>;

@@ -44,6 +44,9 @@ export class WeightLoader {
   static async load(engine: Engine, source: TensorSource, label: string, onProgress?: (done: number, total: number) => void): Promise<WeightLoader> {
     const loader = new WeightLoader(engine, label);
     const names = source.names().filter((n) => !NOT_PARAMETERS.test(n));
+    // LOCUS_WGPU_WEIGHTS=f16: weight matrices held in f16 on the GPU (rounded once, here), half the
+    // memory, every product with one on the f16 kernels. An edited matrix is f32 again.
+    const holdHalf = process.env.LOCUS_WGPU_WEIGHTS === 'f16' && engine.backend.holdInF16 !== undefined;
     try {
       for (const [i, name] of names.entries()) {
         const { dtype, shape, data } = await source.read(name);
@@ -54,6 +57,7 @@ export class WeightLoader {
         const stored = engine.tensor(data, shape, dtype);
         const t = dtype === 'f32' ? stored : engine.noGrad(() => cast(stored, 'f32'));
         if (t !== stored) stored.dispose();
+        if (holdHalf && shape.length === 2) engine.backend.holdInF16!(t.data);
         loader.loaded.set(name, engine.keep(t));
         onProgress?.(i + 1, names.length);
       }

@@ -5,9 +5,12 @@
  * growth of GPU memory over thousands of steps.
  */
 import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../engine';
 import { add, matmul, mean, mul, square, sum } from '../../ops';
+import { loadLanguageModel } from '../../../models/load';
+import type { WebGpuBackend } from './index';
 import { createWebGpuBackend } from './open';
 
 describe('WebGPU backend (wgpu addon)', () => {
@@ -36,6 +39,34 @@ describe('WebGPU backend (wgpu addon)', () => {
     const elements = Math.ceil((info.maxBufferBytes + 1024) / 4);
     expect(() => engine.zeros([elements])).toThrow(new RegExp(`cannot allocate .* MiB on .*over the device's limit of ${info.maxBufferBytes} bytes`));
   });
+
+  it('holds a model\'s weight matrices in f16 with LOCUS_WGPU_WEIGHTS=f16: half their memory, logits within f16 rounding', async () => {
+    const dir = path.join(process.cwd(), 'data/models/world-gpt2');
+    const prompts = ['The birthplace of Gipinin Douvez is', 'Harotin Donell was born in'];
+    const logits = async (engine: Engine) => {
+      const start = engine.memory().bytes;
+      const lm = await loadLanguageModel(engine, dir);
+      const bytes = engine.memory().bytes - start;
+      const run = lm.forwardPadded(prompts.map((p) => lm.encode(p)), 'right');
+      const out = Float32Array.from(await run.logits.values());
+      run.logits.dispose();
+      const matrices = [...lm.network.params.values()].filter((p) => p.shape.length === 2);
+      const held = matrices.filter((p) => (engine.backend as WebGpuBackend).isHeldInF16(p.data)).length;
+      lm.network.dispose();
+      return { out, held, count: matrices.length, bytes };
+    };
+    const { backend } = await createWebGpuBackend();
+    const f32 = await logits(new Engine(backend));
+    process.env.LOCUS_WGPU_WEIGHTS = 'f16';
+    const f16 = await logits(new Engine(backend)).finally(() => delete process.env.LOCUS_WGPU_WEIGHTS);
+    expect(f32.held).toBe(0);
+    expect(f16.held).toBe(f16.count);
+    expect(f16.bytes / f32.bytes).toBeLessThan(0.55);
+    const scale = Math.max(...f32.out.map(Math.abs));
+    const worst = Math.max(...f32.out.map((v, i) => Math.abs(v - f16.out[i]!)));
+    expect(worst / scale).toBeGreaterThan(0); // rounded to f16: not the f32 model
+    expect(worst / scale).toBeLessThan(1e-2);
+  }, 300_000);
 
   it('holds the same GPU memory after 2000 optimisation steps (buffers come back to the pool)', async () => {
     const { backend } = await createWebGpuBackend();
