@@ -271,6 +271,13 @@ async function main() {
     await both(`matmul with a weight held in f16 transB=${tb} (kernel ${g.halfKernel})`, [{ values: randn(64 * 96) }, { values: randn(96 * 80) }], (b, [x, w]) =>
       b.matmul(x, held(b, w, 96 * 80), { aShape: [64, 96], bShape: tb ? [80, 96] : [96, 80], transA: false, transB: tb, outShape: [64, 80] }), 'f32', LIMIT_F16,
     );
+  // its second x @ W^T reads the transpose kept after the first (tensor cores)
+  await both(`matmul with a weight held in f16, x @ W^T twice (kernel ${g.halfKernel})`, [{ values: randn(64 * 96) }, { values: randn(80 * 96) }], (b, [x, w]) => {
+    const args = { aShape: [64, 96], bShape: [80, 96], transA: false, transB: true, outShape: [64, 80] };
+    const weight = held(b, w, 80 * 96);
+    b.free(b.matmul(x, weight, args));
+    return b.matmul(x, weight, args);
+  }, 'f32', LIMIT_F16);
 
   await settle();
 

@@ -26,6 +26,9 @@ interface GpuBuf {
   capacity: number;
   /** Held in f16 (`holdInF16`): the values packed two to a word here, and `buffer` ended. */
   packed?: GpuBuf;
+  /** A matrix held in f16, transposed, kept after its first transposed tensor-core product (a frozen
+   * weight's backward reads W^T every step). */
+  packedT?: GpuBuf;
 }
 
 /** The f16-input matmul kernels: tensor cores (cooperative matrices) or the tiled fallback. */
@@ -36,6 +39,8 @@ const DTYPE_CODE: Record<DType, number> = { f32: 0, i32: 1, f16: 2, bf16: 3 };
 const MAX_PASSES = 256;
 /** Products with fewer multiply-adds take the default tile untimed (timing would cost more than it saves). */
 const TUNE_MIN_WORK = 2 ** 28;
+/** At most this much GPU memory (LOCUS_WGPU_KEEP_TRANSPOSES_MIB, default 4096) holds kept transposes of f16 weights. */
+const KEEP_TRANSPOSES_BYTES = Number(process.env.LOCUS_WGPU_KEEP_TRANSPOSES_MIB ?? 4096) * 2 ** 20;
 /** The pool may always keep this much (see `free`). */
 const POOL_MIN_BYTES = 2 ** 30;
 
@@ -60,6 +65,8 @@ export class WebGpuBackend implements Backend {
   private live = 0;
   /** Bytes of freed buffers kept for reuse. */
   private pooled = 0;
+  /** Bytes of kept f16 transposes (`GpuBuf.packedT`). */
+  private transposesKept = 0;
   /** The most bytes held at once (tensors + pool): the backend's peak GPU memory. */
   peakBytes = 0;
   private passes = 0;
@@ -207,6 +214,11 @@ export class WebGpuBackend implements Backend {
     if (buf?.packed) {
       this.free(buf.packed);
       buf.packed = undefined;
+      if (buf.packedT) {
+        this.transposesKept -= buf.packedT.capacity;
+        this.free(buf.packedT);
+        buf.packedT = undefined;
+      }
       return;
     }
     if (buf?.buffer === undefined) return;
@@ -348,6 +360,19 @@ export class WebGpuBackend implements Backend {
   }
 
   /** `count` packed f16 matrices [rows, cols] in `x`, transposed into a new packed buffer. */
+  /**
+   * The transpose of a product's f16 operand `p` (of the tensor `g`): for one matrix held in f16, kept
+   * with it while KEEP_TRANSPOSES_BYTES allows (`kept`: the caller must not free it); else a new one.
+   */
+  private transposedOperand(g: GpuBuf, p: GpuBuf, count: number, rows: number, cols: number): { t: GpuBuf; kept: boolean } {
+    if (g.packedT) return { t: g.packedT, kept: true };
+    const t = this.transposeF16(p, count, rows, cols);
+    if (g.packed !== p || count !== 1 || this.transposesKept + t.capacity > KEEP_TRANSPOSES_BYTES) return { t, kept: false };
+    this.transposesKept += t.capacity;
+    g.packedT = t;
+    return { t, kept: true };
+  }
+
   private transposeF16(x: GpuBuf, count: number, rows: number, cols: number): GpuBuf {
     const n = count * rows * cols;
     const words = Math.ceil(n / 2);
@@ -518,7 +543,7 @@ export class WebGpuBackend implements Backend {
       const pa = ga.packed ?? this.pack(ga, ga.bytes / 4);
       const pb = gb.packed ?? this.pack(gb, gb.bytes / 4);
       const counts = [sizeOf(aShape.slice(0, -2)), sizeOf(bShape.slice(0, -2))] as const;
-      this.halfMatmul(pa, pb, out, prm, { m, n, k, batch, transA, transB, aBatch, bBatch, counts });
+      this.halfMatmul(pa, pb, out, prm, { m, n, k, batch, transA, transB, aBatch, bBatch, counts, tensors: [ga, gb] });
       if (pa !== ga.packed) this.free(pa);
       if (pb !== gb.packed) this.free(pb);
       return out;
@@ -548,15 +573,16 @@ export class WebGpuBackend implements Backend {
     pb: GpuBuf,
     out: GpuBuf,
     prm: number[],
-    s: { m: number; n: number; k: number; batch: number; transA: boolean; transB: boolean; aBatch: number[]; bBatch: number[]; counts: readonly [number, number] },
+    s: { m: number; n: number; k: number; batch: number; transA: boolean; transB: boolean; aBatch: number[]; bBatch: number[]; counts: readonly [number, number]; tensors: readonly [GpuBuf, GpuBuf] },
   ): void {
     const { m, n, k, batch, transA, transB } = s;
     const buffers = [pa, pb, out];
     if (this.halfKernel === 'coop') {
       // row-major operands only (see half.ts): a transposed one is transposed first, into a buffer
       // freed after the product (the queue runs in order)
-      const a = transA ? this.transposeF16(pa, s.counts[0], k, m) : pa;
-      const b = transB ? this.transposeF16(pb, s.counts[1], n, k) : pb;
+      const ta = transA ? this.transposedOperand(s.tensors[0], pa, s.counts[0], k, m) : { t: pa, kept: true };
+      const tb = transB ? this.transposedOperand(s.tensors[1], pb, s.counts[1], n, k) : { t: pb, kept: true };
+      const [a, b] = [ta.t, tb.t];
       const rowMajor = prm.map((v, i) => (i === 3 || i === 4 ? 0 : v));
       // 16-byte loads where every row (and batch offset) starts on an 8-half boundary
       const aligned = (extent: number, strides: number[]) => extent % 8 === 0 && strides.every((v) => v % 8 === 0);
@@ -568,8 +594,8 @@ export class WebGpuBackend implements Backend {
         this.coopTileOverride ??
         this.timed(this.coopTuner, `coop ${this.shapeClass(m, n, k, batch, false, false)}`, m * n * k * batch, dispatch, () => defaultCoopTile(m, n, batch, undefined, this.coopTiles));
       dispatch(tile);
-      if (a !== pa) this.free(a);
-      if (b !== pb) this.free(b);
+      if (!ta.kept) this.free(a);
+      if (!tb.kept) this.free(b);
       return;
     }
     const dispatch = (t: MatmulTile) =>
