@@ -10,12 +10,11 @@ import { validateWgsl } from './native';
 import { createWebGpuBackend } from './open';
 
 describe('f16 matmul kernels', () => {
-  it('every tensor-core variant (tile, 16-byte or per-half loads) compiles to SPIR-V, with row-major fragment loads only', () => {
+  it('every tensor-core variant (tile, 16-byte or per-half loads, f16 or f32 operands) compiles to SPIR-V, with row-major fragment loads only', () => {
     for (const t of COOP_TILES)
-      for (const va of [false, true])
-        for (const vb of [false, true]) {
-          const code = coopMatmulKernel(t, va, vb);
-          expect(validateWgsl(code), `${coopTileName(t)} ${va} ${vb}`).toBeGreaterThan(0);
+      for (const [va, vb, fa, fb] of Array.from({ length: 16 }, (_, i) => [i & 1, i & 2, i & 4, i & 8].map(Boolean) as [boolean, boolean, boolean, boolean])) {
+          const code = coopMatmulKernel(t, va, vb, fa, fb);
+          expect(validateWgsl(code), `${coopTileName(t)} ${va} ${vb} ${fa} ${fb}`).toBeGreaterThan(0);
           // column-major loads (coopLoad) did not compile on the H200's driver and lose the device
           expect(code).not.toMatch(/coopLoad</);
         }

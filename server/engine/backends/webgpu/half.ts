@@ -44,7 +44,8 @@ export interface CoopTile {
 }
 
 export const coopTileName = (t: CoopTile) => `coop${t.bm}x${t.bn}k${t.bk}w${t.wm}x${t.wn}`;
-export const coopKey = (t: CoopTile, vecA: boolean, vecB: boolean) => `matmul-coop:${coopTileName(t)}:${vecA}:${vecB}`;
+export const coopKey = (t: CoopTile, vecA: boolean, vecB: boolean, f32A = false, f32B = false) =>
+  `matmul-coop:${coopTileName(t)}:${vecA}:${vecB}${f32A || f32B ? `:f32${f32A ? 'a' : ''}${f32B ? 'b' : ''}` : ''}`;
 
 /** The candidates the tuner times for the tensor-core kernel. */
 export const COOP_TILES: readonly CoopTile[] = [
@@ -70,14 +71,8 @@ export function defaultCoopTile(m: number, n: number, batch: number, minGroups =
   return tiles.find((t) => t.bm <= up(m) && t.bn <= up(n) && groups(t) >= minGroups) ?? tiles[tiles.length - 1]!;
 }
 
-/**
- * f32 -> packed f16, rounded to nearest-even in integer arithmetic (as the CPU backend rounds).
- * One invocation per output word. prm: [n (f32 elements)]
- */
-export const PACK_F16 = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> prm: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<u32>;
-@group(0) @binding(2) var<storage, read_write> y: array<u32>;
+/** f32 bits -> f16 bits, rounded to nearest-even in integer arithmetic (as the CPU backend rounds). */
+const HALF_BITS = /* wgsl */ `
 fn half_bits(b: u32) -> u32 {
   let sign = (b >> 16u) & 0x8000u;
   let mag = b & 0x7fffffffu;
@@ -87,7 +82,14 @@ fn half_bits(b: u32) -> u32 {
   if (r > 0x477fe000u) { return sign | 0x7c00u; } // past 65504
   return sign | (((r >> 23u) - 112u) << 10u) | ((r >> 13u) & 0x3ffu);
 }
-@compute @workgroup_size(256)
+`;
+
+/** f32 -> packed f16 (HALF_BITS). One invocation per output word. prm: [n (f32 elements)] */
+export const PACK_F16 = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> y: array<u32>;
+${HALF_BITS}@compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let w = gid.x + gid.y * nwg.x * 256u;
   let n = prm[0];
@@ -163,7 +165,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * length K and batch strides are multiples of 8, so its slices load in 16-byte pieces; likewise
  * `vecB` (b's row length N).
  */
-export function coopMatmulKernel(tile: CoopTile, vecA: boolean, vecB: boolean): string {
+export function coopMatmulKernel(tile: CoopTile, vecA: boolean, vecB: boolean, f32A = false, f32B = false): string {
   const { bm, bn, bk, wm, wn } = tile;
   const sgm = bm / wm;
   const sgn = bn / wn;
@@ -195,6 +197,12 @@ export function coopMatmulKernel(tile: CoopTile, vecA: boolean, vecB: boolean): 
     const [rowsExt, colsExt] = x === 'a' ? ['M', 'K'] : ['K', 'N'];
     const off = x === 'a' ? 'oa' : 'ob';
     const reg = `p${x}${q}`;
+    if (vec && (x === 'a' ? f32A : f32B)) {
+      // 8 f32 values as two vec4s, rounded to f16 here (no packing pass before the product)
+      const h = (v: string) => `half_bits(${v})`;
+      return `{ let gr = ${gr}; let gc = ${gc}; ${reg} = vec4<u32>(); if (gr < ${rowsExt} && gc < ${colsExt}) { let i = (${off} + gr * ${colsExt} + gc) / 4u; let v0 = ${x}f4[i]; let v1 = ${x}f4[i + 1u];
+      ${reg} = vec4<u32>(${h('v0.x')} | (${h('v0.y')} << 16u), ${h('v0.z')} | (${h('v0.w')} << 16u), ${h('v1.x')} | (${h('v1.y')} << 16u), ${h('v1.z')} | (${h('v1.w')} << 16u)); } }`;
+    }
     if (vec) {
       return `{ let gr = ${gr}; let gc = ${gc}; ${reg} = vec4<u32>(); if (gr < ${rowsExt} && gc < ${colsExt}) { ${reg} = ${x}v[(${off} + gr * ${colsExt} + gc) / 8u]; } }`;
     }
@@ -251,14 +259,21 @@ export function coopMatmulKernel(tile: CoopTile, vecA: boolean, vecB: boolean): 
     )
     .join('\n    ');
 
+  // An operand's binding: packed f16 (words, or vec4s of 8 halves) or f32 (its bits as words, or vec4s
+  // of 4 values) rounded to f16 as it is staged; and the scalar path's read of one half.
+  const operand = (x: 'a' | 'b', vec: boolean, f32: boolean) => (f32 ? (vec ? `${x}f4: array<vec4<u32>>` : `${x}f: array<u32>`) : vec ? `${x}v: array<vec4<u32>>` : `${x}w: array<u32>`);
+  const halfAt = (x: 'a' | 'b', f32: boolean) =>
+    f32 ? `fn ${x}h(i: u32) -> u32 { return half_bits(${x}f[i]); }` : `fn ${x}h(i: u32) -> u32 { return (${x}w[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu; }`;
+
   return /* wgsl */ `enable f16;
 enable wgpu_cooperative_matrix;
 @group(0) @binding(0) var<storage, read> prm: array<u32>;
-@group(0) @binding(1) var<storage, read> ${vecA ? 'av: array<vec4<u32>>' : 'aw: array<u32>'};
-@group(0) @binding(2) var<storage, read> ${vecB ? 'bv: array<vec4<u32>>' : 'bw: array<u32>'};
+@group(0) @binding(1) var<storage, read> ${operand('a', vecA, f32A)};
+@group(0) @binding(2) var<storage, read> ${operand('b', vecB, f32B)};
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-${vecA ? '' : 'fn ah(i: u32) -> u32 { return (aw[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu; }'}
-${vecB ? '' : 'fn bh(i: u32) -> u32 { return (bw[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu; }'}
+${f32A || f32B ? HALF_BITS : ''}
+${vecA ? '' : halfAt('a', f32A)}
+${vecB ? '' : halfAt('b', f32B)}
 var<workgroup> As: array<f16, ${2 * aHalves}>;
 var<workgroup> Bs: array<f16, ${2 * bHalves}>;
 var<workgroup> Cs: array<f32, ${(T / 32) * 256}>;

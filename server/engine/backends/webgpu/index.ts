@@ -539,13 +539,16 @@ export class WebGpuBackend implements Backend {
     const prm = [m, n, k, transA ? 1 : 0, transB ? 1 : 0, batchShape.length, ...batchShape, ...aBatch, ...bBatch];
     const [ga, gb] = [a as GpuBuf, b as GpuBuf];
     if (this.matmulPrecision === 'f16' || ga.packed || gb.packed) {
-      // f16 operands: held ones as they are, others packed for this product and freed after it
-      const pa = ga.packed ?? this.pack(ga, ga.bytes / 4);
-      const pb = gb.packed ?? this.pack(gb, gb.bytes / 4);
+      // f16 operands: held ones as they are; an f32 one the tensor-core kernel reads as it is (rounded
+      // to f16 as it stages it) unless transposed; others packed for this product and freed after it
+      const direct = (g: GpuBuf, trans: boolean) => this.halfKernel === 'coop' && !g.packed && !trans;
+      const f32 = [direct(ga, transA), direct(gb, transB)] as const;
+      const pa = ga.packed ?? (f32[0] ? ga : this.pack(ga, ga.bytes / 4));
+      const pb = gb.packed ?? (f32[1] ? gb : this.pack(gb, gb.bytes / 4));
       const counts = [sizeOf(aShape.slice(0, -2)), sizeOf(bShape.slice(0, -2))] as const;
-      this.halfMatmul(pa, pb, out, prm, { m, n, k, batch, transA, transB, aBatch, bBatch, counts, tensors: [ga, gb] });
-      if (pa !== ga.packed) this.free(pa);
-      if (pb !== gb.packed) this.free(pb);
+      this.halfMatmul(pa, pb, out, prm, { m, n, k, batch, transA, transB, aBatch, bBatch, counts, tensors: [ga, gb], f32 });
+      if (pa !== ga.packed && pa !== ga) this.free(pa);
+      if (pb !== gb.packed && pb !== gb) this.free(pb);
       return out;
     }
     // Tiles waste most of their work on thin products; below 64 rows or columns the 16x16 kernel.
@@ -573,7 +576,7 @@ export class WebGpuBackend implements Backend {
     pb: GpuBuf,
     out: GpuBuf,
     prm: number[],
-    s: { m: number; n: number; k: number; batch: number; transA: boolean; transB: boolean; aBatch: number[]; bBatch: number[]; counts: readonly [number, number]; tensors: readonly [GpuBuf, GpuBuf] },
+    s: { m: number; n: number; k: number; batch: number; transA: boolean; transB: boolean; aBatch: number[]; bBatch: number[]; counts: readonly [number, number]; tensors: readonly [GpuBuf, GpuBuf]; f32: readonly [boolean, boolean] },
   ): void {
     const { m, n, k, batch, transA, transB } = s;
     const buffers = [pa, pb, out];
@@ -589,7 +592,7 @@ export class WebGpuBackend implements Backend {
       const vecA = aligned(k, s.aBatch);
       const vecB = aligned(n, s.bBatch);
       const dispatch = (t: CoopTile) =>
-        this.run(coopKey(t, vecA, vecB), () => coopMatmulKernel(t, vecA, vecB), rowMajor, [a, b, out], [Math.ceil(n / t.bn), Math.ceil(m / t.bm), batch]);
+        this.run(coopKey(t, vecA, vecB, ...s.f32), () => coopMatmulKernel(t, vecA, vecB, ...s.f32), rowMajor, [a, b, out], [Math.ceil(n / t.bn), Math.ceil(m / t.bm), batch]);
       const tile =
         this.coopTileOverride ??
         this.timed(this.coopTuner, `coop ${this.shapeClass(m, n, k, batch, false, false)}`, m * n * k * batch, dispatch, () => defaultCoopTile(m, n, batch, undefined, this.coopTiles));
