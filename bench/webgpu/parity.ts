@@ -231,14 +231,14 @@ async function main() {
   await both('f16 held: gather axis 0 from it', [{ values: randn(50 * 16) }, { values: ints(30, 50), dtype: 'i32' }], (b, [x, i]) => b.gather(held(b, x, 50 * 16), [50, 16], 'f32', i, 30, 0));
   const halfMatmul = (kernel: 'coop' | 'tiled', tiles: () => void, body: (b: Backend) => unknown) => (b: Backend) => {
     if (b === cpu) return body(b);
-    const saved = [g.matmulPrecision, g.halfKernel] as const;
+    const saved = [g.matmulPrecision, g.halfKernel, g.coopReadsF32] as const;
     g.matmulPrecision = 'f16';
     g.halfKernel = kernel;
     tiles();
     try {
       return body(b);
     } finally {
-      [g.matmulPrecision, g.halfKernel] = saved;
+      [g.matmulPrecision, g.halfKernel, g.coopReadsF32] = saved;
       g.halfTileOverride = undefined;
       g.coopTileOverride = undefined;
     }
@@ -264,7 +264,12 @@ async function main() {
       const check = (kernel: 'coop' | 'tiled', tileLabel: string, set: () => void) =>
         both(`matmul f16 ${kernel} ${tileLabel} ${label} transA=${ta} transB=${tb} batch [2] x [1]`, inputs, (b, [x, y]) => halfMatmul(kernel, set, (bb) => bb.matmul(x, y, args))(b), 'f32', LIMIT_F16);
       await check('tiled', tileName(TILES[0]!), () => (g.halfTileOverride = TILES[0]));
-      if (coop) for (const t of g.coopTiles) await check('coop', coopTileName(t), () => (g.coopTileOverride = t));
+      if (coop)
+        for (const t of g.coopTiles) {
+          await check('coop', coopTileName(t), () => ((g.coopTileOverride = t), (g.coopReadsF32 = false)));
+          // the kernel reading f32 operands itself (LOCUS_WGPU_COOP_F32=1)
+          await check('coop', `${coopTileName(t)} f32-read`, () => ((g.coopTileOverride = t), (g.coopReadsF32 = true)));
+        }
     }
   // a weight held in f16, used by a product (x @ W and x @ W^T) in the default precision
   for (const tb of [false, true])

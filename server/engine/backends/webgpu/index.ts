@@ -103,11 +103,18 @@ export class WebGpuBackend implements Backend {
   /** The f16 kernel: tensor cores where the adapter offers 16x16x16 f16 -> f32 cooperative
    * matrices, else the tiled fallback (LOCUS_WGPU_F16_KERNEL=tiled forces it). */
   halfKernel: HalfKernel;
+  /**
+   * Whether the tensor-core kernel reads f32 operands itself instead of a packing pass before each
+   * product (LOCUS_WGPU_COOP_F32=1). Off until a GPU has run it: its kernels pass naga's SPIR-V
+   * checks here but have not been compiled by NVIDIA's driver (bench/webgpu/parity.ts checks them).
+   */
+  coopReadsF32: boolean;
 
   constructor(readonly driver: GpuDriver) {
     // Timings of a Vulkan device emulated on the CPU (Mesa's llvmpipe) say nothing about a GPU.
     this.tuning = process.env.LOCUS_WGPU_TUNE !== '0' && !/llvmpipe/i.test(driver.info.adapter);
     this.matmulPrecision = process.env.LOCUS_WGPU_MATMUL === 'f16' ? 'f16' : 'f32';
+    this.coopReadsF32 = process.env.LOCUS_WGPU_COOP_F32 === '1';
     const named = process.env.LOCUS_WGPU_COOP_TILES?.split(',').map((t) => t.trim());
     this.coopTiles = named ? COOP_TILES.filter((t) => named.includes(coopTileName(t))) : COOP_TILES;
     this.coopTuner = new MatmulTuner<CoopTile>(this.coopTiles, coopTileName);
@@ -539,9 +546,10 @@ export class WebGpuBackend implements Backend {
     const prm = [m, n, k, transA ? 1 : 0, transB ? 1 : 0, batchShape.length, ...batchShape, ...aBatch, ...bBatch];
     const [ga, gb] = [a as GpuBuf, b as GpuBuf];
     if (this.matmulPrecision === 'f16' || ga.packed || gb.packed) {
-      // f16 operands: held ones as they are; an f32 one the tensor-core kernel reads as it is (rounded
-      // to f16 as it stages it) unless transposed; others packed for this product and freed after it
-      const direct = (g: GpuBuf, trans: boolean) => this.halfKernel === 'coop' && !g.packed && !trans;
+      // f16 operands: held ones as they are; with coopReadsF32 an f32 one the tensor-core kernel reads as
+      // it is (rounded to f16 as it stages it) unless transposed; others packed for this product and
+      // freed after it
+      const direct = (g: GpuBuf, trans: boolean) => this.halfKernel === 'coop' && this.coopReadsF32 && !g.packed && !trans;
       const f32 = [direct(ga, transA), direct(gb, transB)] as const;
       const pa = ga.packed ?? (f32[0] ? ga : this.pack(ga, ga.bytes / 4));
       const pb = gb.packed ?? (f32[1] ? gb : this.pack(gb, gb.bytes / 4));
