@@ -13,11 +13,11 @@ describe('f16 matmul kernels', () => {
   it('every tensor-core variant (tile, 16-byte or per-half loads, f16 or f32 operands) compiles to SPIR-V, with row-major fragment loads only', () => {
     for (const t of COOP_TILES)
       for (const [va, vb, fa, fb] of Array.from({ length: 16 }, (_, i) => [i & 1, i & 2, i & 4, i & 8].map(Boolean) as [boolean, boolean, boolean, boolean])) {
-          const code = coopMatmulKernel(t, va, vb, fa, fb);
-          expect(validateWgsl(code), `${coopTileName(t)} ${va} ${vb} ${fa} ${fb}`).toBeGreaterThan(0);
-          // column-major loads (coopLoad) did not compile on the H200's driver and lose the device
-          expect(code).not.toMatch(/coopLoad</);
-        }
+        const code = coopMatmulKernel(t, va, vb, fa, fb);
+        expect(validateWgsl(code), `${coopTileName(t)} ${va} ${vb} ${fa} ${fb}`).toBeGreaterThan(0);
+        // column-major loads (coopLoad) did not compile on the H200's driver and lose the device
+        expect(code).not.toMatch(/coopLoad</);
+      }
     for (const code of [PACK_F16, UNPACK_F16, GATHER_F16, TRANSPOSE_F16, tiledMatmulKernel(TILES[0]!, true, false, true)]) expect(validateWgsl(code)).toBeGreaterThan(0);
   });
 

@@ -40,25 +40,25 @@ describe('WebGPU backend (wgpu addon)', () => {
     expect(() => engine.zeros([elements])).toThrow(new RegExp(`cannot allocate .* MiB on .*over the device's limit of ${info.maxBufferBytes} bytes`));
   });
 
-  it('holds a model\'s weight matrices in f16 with LOCUS_WGPU_WEIGHTS=f16: half their memory, logits within f16 rounding', async () => {
+  it("holds a model's weight matrices in f16 with LOCUS_WGPU_WEIGHTS=f16: half their memory, logits within f16 rounding", async () => {
     const dir = path.join(process.cwd(), 'data/models/world-gpt2');
     const prompts = ['The birthplace of Gipinin Douvez is', 'Harotin Donell was born in'];
-    const logits = async (engine: Engine) => {
+    const load = async (engine: Engine) => {
       const start = engine.memory().bytes;
       const lm = await loadLanguageModel(engine, dir);
       const bytes = engine.memory().bytes - start;
-      const run = lm.forwardPadded(prompts.map((p) => lm.encode(p)), 'right');
-      const out = Float32Array.from(await run.logits.values());
-      run.logits.dispose();
+      const last = engine.tidy(() => lm.forwardPadded(prompts.map((p) => lm.encode(p)), 'right').logits);
+      const out = Float32Array.from(await last.values());
+      last.dispose();
       const matrices = [...lm.network.params.values()].filter((p) => p.shape.length === 2);
       const held = matrices.filter((p) => (engine.backend as WebGpuBackend).isHeldInF16(p.data)).length;
       lm.network.dispose();
       return { out, held, count: matrices.length, bytes };
     };
     const { backend } = await createWebGpuBackend();
-    const f32 = await logits(new Engine(backend));
+    const f32 = await load(new Engine(backend));
     process.env.LOCUS_WGPU_WEIGHTS = 'f16';
-    const f16 = await logits(new Engine(backend)).finally(() => delete process.env.LOCUS_WGPU_WEIGHTS);
+    const f16 = await load(new Engine(backend)).finally(() => delete process.env.LOCUS_WGPU_WEIGHTS);
     expect(f32.held).toBe(0);
     expect(f16.held).toBe(f16.count);
     expect(f16.bytes / f32.bytes).toBeLessThan(0.55);
