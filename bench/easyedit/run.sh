@@ -15,7 +15,7 @@ ee=.device/ee
 OUT=${OUT:-/tmp/out}; R=/tmp/ee-results; rm -rf $R; mkdir -p $OUT $R
 [ -n "${LOCAL:-}" ] || source .device/enter.sh > /dev/null 2>&1  # LOCAL=1: a check on this machine
 xz -dkf $ee/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1.xz
-xz -dkf $ee/locus-wgpu.node.xz
+xz -dkf $ee/locus-wgpu.node.xz $ee/locus.mjs.xz $ee/parity.mjs.xz
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 node --version; python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"
 export LOCUS_WGPU_NODE=$PWD/$ee/locus-wgpu.node LOCUS_CACHE=/tmp/locus-cache PYTHONUNBUFFERED=1
@@ -42,6 +42,13 @@ pair() { # as ours, then EasyEdit on the requests and hyper-parameters of our re
   echo "rc=$? at $((SECONDS - start)) s"; grep -i "error\|stubbed\|warm-up\|deadline\|unfinished\|^| \|Locus / \|stages" $R/$name-easyedit.log | tail -12
   tar -C $R -czf $OUT/results.tgz .
 }
+# PARITY=1: first every product kernel against the CPU backend (bench/webgpu/parity.ts's matmul checks:
+# f32 tiles, f16 tiled, each tensor-core tile with packed and f32-read operands, held weights)
+if [ "${PARITY:-0}" = 1 ]; then
+  echo "=== parity (matmul kernels) at $((SECONDS - start)) s"
+  LOCUS_PARITY_ONLY=matmul LOCUS_MATMUL_SIZES= timeout 90 node $ee/parity.mjs > $R/parity.log 2>&1
+  grep -E "\| NO \||checks within" $R/parity.log | tail -20
+fi
 runs=" ${RUNS:-xl-rome world-memit1000 world-rome world-memit world-ft xl-memit} "
 if [[ $runs == *" xl-"* ]]; then
   echo "=== building the XL-size model at $((SECONDS - start)) s"
