@@ -366,7 +366,6 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
-  /** `count` packed f16 matrices [rows, cols] in `x`, transposed into a new packed buffer. */
   /**
    * The transpose of a product's f16 operand `p` (of the tensor `g`): for one matrix held in f16, kept
    * with it while KEEP_TRANSPOSES_BYTES allows (`kept`: the caller must not free it); else a new one.
@@ -380,6 +379,7 @@ export class WebGpuBackend implements Backend {
     return { t, kept: true };
   }
 
+  /** `count` packed f16 matrices [rows, cols] in `x`, transposed into a new packed buffer. */
   private transposeF16(x: GpuBuf, count: number, rows: number, cols: number): GpuBuf {
     const n = count * rows * cols;
     const words = Math.ceil(n / 2);
@@ -590,7 +590,7 @@ export class WebGpuBackend implements Backend {
     const buffers = [pa, pb, out];
     if (this.halfKernel === 'coop') {
       // row-major operands only (see half.ts): a transposed one is transposed first, into a buffer
-      // freed after the product (the queue runs in order)
+      // freed after the product (the queue runs in order) unless a held weight keeps it
       const ta = transA ? this.transposedOperand(s.tensors[0], pa, s.counts[0], k, m) : { t: pa, kept: true };
       const tb = transB ? this.transposedOperand(s.tensors[1], pb, s.counts[1], n, k) : { t: pb, kept: true };
       const [a, b] = [ta.t, tb.t];
