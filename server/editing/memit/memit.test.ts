@@ -7,7 +7,7 @@ import { ContextTemplates } from '../context-templates';
 import { addDelta } from '../deltas';
 import { SecondMoments } from '../stats/second-moment';
 import { linesSource } from '../stats/texts';
-import { computeValue, computeValues } from '../rome/compute-value';
+import { computeValue, computeValues, type ValueResult } from '../rome/compute-value';
 import { templatedPrompts } from '../rome/compute-key';
 import { cholesky } from '../linalg';
 import { memit } from './method';
@@ -27,6 +27,18 @@ async function openWorld() {
   const lm = await loadLanguageModel(engine, path.join(ROOT, 'data/models/world-gpt2'));
   const stats = new SecondMoments(lm, 'world-gpt2', linesSource(path.join(ROOT, 'data/world/corpus.txt')), { maxTokens: 8000, maxLength: 128, batchSize: 64 });
   return { engine, lm, stats, ctx: { lm, stats, templates: new ContextTemplates(lm) } };
+}
+
+/** Each value as `reference` optimised it: same steps and v_init, v* within 1e-4 of its scale, loss to 4 places. */
+function expectSameValues(values: readonly ValueResult[], reference: readonly ValueResult[]) {
+  for (const [i, r] of reference.entries()) {
+    const v = values[i]!;
+    expect(v.steps).toBe(r.steps);
+    expect(v.initial).toEqual(r.initial);
+    const scale = Math.max(...r.value.map(Math.abs));
+    expect(Math.max(...r.value.map((x, t) => Math.abs(x - v.value[t]!))) / scale).toBeLessThan(1e-4);
+    expect(v.loss).toBeCloseTo(r.loss, 4);
+  }
 }
 
 describe('MEMIT on the world model', () => {
@@ -76,15 +88,7 @@ describe('MEMIT on the world model', () => {
     const alone = [];
     for (const item of items) alone.push(await computeValue(ctx, item.index, item.request, item.prompts, hp, 2));
     expect(new Set(alone.map((v) => v.steps)).size).toBeGreaterThan(1);
-    for (const [i, a] of alone.entries()) {
-      const j = joint[i]!;
-      expect(j.steps).toBe(a.steps);
-      expect(j.initial).toEqual(a.initial);
-      const scale = Math.max(...a.value.map(Math.abs));
-      const worst = Math.max(...a.value.map((v, t) => Math.abs(v - j.value[t]!)));
-      expect(worst / scale).toBeLessThan(1e-4);
-      expect(j.loss).toBeCloseTo(a.loss, 4);
-    }
+    expectSameValues(joint, alone);
     lm.network.dispose();
   }, 180_000);
 
@@ -101,14 +105,7 @@ describe('MEMIT on the world model', () => {
     expect(engine.memory().tensors).toBe(live);
     const whole = await computeValues(ctx, items, hp, 2, { reusePrefix: false });
     expect(new Set(whole.map((v) => v.steps)).size).toBeGreaterThan(1);
-    for (const [i, w] of whole.entries()) {
-      const c = cached[i]!;
-      expect(c.steps).toBe(w.steps);
-      expect(c.initial).toEqual(w.initial);
-      const scale = Math.max(...w.value.map(Math.abs));
-      expect(Math.max(...w.value.map((v, t) => Math.abs(v - c.value[t]!))) / scale).toBeLessThan(1e-4);
-      expect(c.loss).toBeCloseTo(w.loss, 4);
-    }
+    expectSameValues(cached, whole);
     lm.network.dispose();
   }, 180_000);
 });
