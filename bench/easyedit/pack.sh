@@ -17,7 +17,8 @@ source bench/device/pack-lib.sh
 out=.device/ee
 rm -rf $out && mkdir -p $out/easyedit/hparams
 bundle_node $out/locus.mjs server/cli/index.ts
-# the kernel parity checks (run.sh's PARITY=1: every product kernel against the CPU before the runs)
+# the kernel parity checks (run.sh's PARITY=1: every product kernel against the CPU before the runs,
+# the tensor-core forms by bench/webgpu/coop-check.sh)
 bundle_node $out/parity.mjs bench/webgpu/parity.ts
 pack_onnxruntime $out
 pack_sqlite $out
@@ -27,7 +28,7 @@ cp -r "$ee"/hparams/{ROME,MEMIT,FT} $out/easyedit/hparams/
 find $out/easyedit -name __pycache__ -prune -exec rm -rf {} +
 cp data/world/datasets/counterfact-test.json $out/
 head -12000 data/world/corpus.txt > $out/corpus-head.txt
-cp bench/webgpu/gpt2xl_torch.py reference/easyedit_bench.py bench/easyedit/run.sh bench/easyedit/table.py $out/
+cp bench/webgpu/gpt2xl_torch.py bench/webgpu/coop-check.sh reference/easyedit_bench.py bench/easyedit/run.sh bench/easyedit/table.py $out/
 # the bundles xz-compressed (run.sh unpacks them): the call's 64 MiB hold the pack and Node with room
 xz -9 -f $out/locus.mjs $out/parity.mjs
 du -sh $out

@@ -42,10 +42,13 @@ pair() { # as ours, then EasyEdit on the requests and hyper-parameters of our re
   echo "rc=$? at $((SECONDS - start)) s"; grep -i "error\|stubbed\|warm-up\|deadline\|unfinished\|^| \|Locus / \|stages" $R/$name-easyedit.log | tail -12
   tar -C $R -czf $OUT/results.tgz .
 }
-# PARITY=1: first every product kernel against the CPU backend (bench/webgpu/parity.ts's matmul checks:
-# f32 tiles, f16 tiled, each tensor-core tile with packed and f32-read operands, held weights)
+# PARITY=1: first which tensor-core tiles and operand forms pass (bench/webgpu/coop-check.sh: each in
+# a process of its own; the runs after it use those that pass), then every product kernel against the
+# CPU backend (bench/webgpu/parity.ts's matmul checks: f32 tiles, f16 tiled, the tensor-core forms
+# that passed, held weights)
 if [ "${PARITY:-0}" = 1 ]; then
   echo "=== parity (matmul kernels) at $((SECONDS - start)) s"
+  settings=$(bash $ee/coop-check.sh $ee/parity.mjs); echo "$settings"; eval "$(echo "$settings" | grep ^export)"
   LOCUS_PARITY_ONLY=matmul LOCUS_MATMUL_SIZES= timeout 90 node $ee/parity.mjs > $R/parity.log 2>&1
   grep -E "\| NO \||checks within" $R/parity.log | tail -20
 fi

@@ -27,7 +27,7 @@ if [ "${PACK_SERVICE:-1}" != 0 ]; then
 fi
 pack_onnxruntime $out
 pack_wgpu_addon $out
-cp bench/webgpu/torch_matmul.py bench/webgpu/gpt2xl_torch.py $out/
+cp bench/webgpu/torch_matmul.py bench/webgpu/gpt2xl_torch.py bench/webgpu/coop-check.sh $out/
 cat > $out/run.sh <<'RUN'
 #!/bin/bash
 # On the GPU machine, from the repository root. Steps run in order, each within its own limit and
@@ -53,17 +53,10 @@ if [[ $steps == *" coop-probe "* ]]; then
   echo "=== coop-probe"
   for v in $(node .device/wgpu/coop-probe.mjs --list); do timeout 60 node .device/wgpu/coop-probe.mjs $v 2>&1 | grep -v XDG | tail -2 | cut -c1-400; done
 fi
-# coop: each tensor-core tile's checks in a process of its own (a kernel the driver cannot compile
-# loses the device in wgpu); the later steps use the tiles that pass (LOCUS_WGPU_COOP_TILES)
+# coop: which tensor-core tiles and operand forms pass, each in a process of its own (a kernel the
+# driver cannot compile loses the device in wgpu); the later steps use those (bench/webgpu/coop-check.sh)
 if [[ $steps == *" coop "* ]]; then
-  echo "=== coop"; ok=()
-  for t in $(node .device/wgpu/parity.mjs --coop-tiles); do
-    out=$(LOCUS_PARITY_ONLY="matmul f16 coop $t " timeout 60 node .device/wgpu/parity.mjs 2>&1)
-    verdict=$(echo "$out" | grep -o "[0-9]* of [0-9]* checks within")
-    echo "$t: ${verdict:-no verdict} $(echo "$out" | grep -m1 -i "nvvm\|error" | cut -c1-160)"
-    [[ $verdict =~ ^([0-9]+)\ of\ ([0-9]+) ]] && (( BASH_REMATCH[1] == BASH_REMATCH[2] && BASH_REMATCH[2] > 0 )) && ok+=("$t")
-  done
-  export LOCUS_WGPU_COOP_TILES=$(IFS=,; echo "${ok[*]:-none}"); echo "LOCUS_WGPU_COOP_TILES=$LOCUS_WGPU_COOP_TILES"
+  echo "=== coop"; settings=$(bash .device/wgpu/coop-check.sh .device/wgpu/parity.mjs); echo "$settings"; eval "$(echo "$settings" | grep ^export)"
 fi
 if [[ $steps == *" parity "* ]]; then
   echo "=== parity"; LOCUS_MATMUL_SIZES=${MATMUL_SIZES:-4096} timeout $(limit ${LIMIT:-200}) node .device/wgpu/parity.mjs; echo "rc=$? at $((SECONDS - start)) s"

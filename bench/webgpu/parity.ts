@@ -5,9 +5,11 @@
  * speed, f32 and f16 (tensor cores where the adapter has cooperative matrices, else the tiled
  * fallback). The f16 checks (operands rounded to f16, f32 accumulation) against the CPU's f32 have
  * the limit 1e-2. Prints one JSON line per check and a table last. Packed by bench/webgpu/pack-parity.sh.
- * LOCUS_PARITY_ONLY=<text> runs the kernel checks whose name contains it (and skips the model and
- * speed parts); LOCUS_WGPU_WARM=1 compiles every kernel first (WebGpuBackend.warm). `--coop-tiles`
- * prints the tensor-core tiles' names and exits (run.sh checks each in a process of its own).
+ * LOCUS_PARITY_ONLY=<regular expression> runs the kernel checks whose name it matches (and skips
+ * the model and speed parts); LOCUS_WGPU_WARM=1 compiles every kernel first (WebGpuBackend.warm).
+ * The tensor-core kernel is checked in each of its operand forms (COOP_FORMS; LOCUS_PARITY_COOP_FORMS
+ * names those to check, default all), emulated where the adapter has no tensor cores (lavapipe).
+ * `--coop-tiles` prints the tensor-core tiles' names and exits (run.sh checks each in a process of its own).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -16,13 +18,23 @@ import { CpuBackend, Engine } from '../../server/engine';
 import type { Backend } from '../../server/engine/backend';
 import type { AnyTypedArray } from '../../server/engine/dtype';
 import { createWebGpuBackend } from '../../server/engine/backends/webgpu/open';
-import type { WebGpuBackend } from '../../server/engine/backends/webgpu/index';
+import type { HalfKernel, WebGpuBackend } from '../../server/engine/backends/webgpu/index';
 import { TILES, tileName } from '../../server/engine/backends/webgpu/matmul';
 import { COOP_TILES, coopTileName } from '../../server/engine/backends/webgpu/half';
 import { logSoftmax, reshape, sum, takeAlongLast } from '../../server/engine/ops';
 import { loadCheckpointDir } from '../../server/models/load';
 
 const LIMIT = 1e-4;
+/**
+ * How the tensor-core kernel may read its operands (WebGpuBackend's coopReadsF32, coopTransposes):
+ * packed f16 with transposing passes; f32 read and rounded as staged; transposed as staged; both.
+ */
+const COOP_FORMS = [
+  { name: 'packed', f32: false, transposes: false },
+  { name: 'f32read', f32: true, transposes: false },
+  { name: 'kernelT', f32: false, transposes: true },
+  { name: 'f32read-kernelT', f32: true, transposes: true },
+] as const;
 /** f16 operands against the CPU's f32 (issue 5). */
 const LIMIT_F16 = 1e-2;
 let seed = 12345;
@@ -77,7 +89,7 @@ async function main() {
    * Runs `op` on both backends with the same inputs. The CPU side is read at once; the GPU outputs
    * are read together at the end (readMany: one wait for the GPU instead of one per check).
    */
-  const only = process.env.LOCUS_PARITY_ONLY;
+  const only = process.env.LOCUS_PARITY_ONLY ? new RegExp(process.env.LOCUS_PARITY_ONLY) : undefined;
   const pending: { name: string; limit: number; cpu: AnyTypedArray[]; gpu: { data: unknown; dtype: 'f32' | 'i32'; size: number }[] }[] = [];
   const outputsOf = (out: unknown): unknown[] =>
     (typeof out === 'object' && out !== null && !('buffer' in out) && !ArrayBuffer.isView(out) ? Object.values(out) : [out]) as unknown[];
@@ -88,7 +100,7 @@ async function main() {
     outDtype: 'f32' | 'i32' = 'f32',
     limit = LIMIT,
   ) => {
-    if (only && !name.includes(only)) return;
+    if (only && !only.test(name)) return;
     try {
       const cpuOuts = outputsOf(op(cpu, inputs.map((x) => cpu.upload(x.values, x.dtype ?? 'f32')))) as AnyTypedArray[];
       const cpuValues = await Promise.all(cpuOuts.map((o) => cpu.read(o, outDtype, o.length)));
@@ -229,26 +241,33 @@ async function main() {
     b === cpu ? b.permute(rounded(b, x, 3 * 37 * 53), [3, 37, 53], [0, 2, 1]) : g.transposeHeldF16(held(b, x, 3 * 37 * 53), 3, 37, 53),
   );
   await both('f16 held: gather axis 0 from it', [{ values: randn(50 * 16) }, { values: ints(30, 50), dtype: 'i32' }], (b, [x, i]) => b.gather(held(b, x, 50 * 16), [50, 16], 'f32', i, 30, 0));
-  const halfMatmul = (kernel: 'coop' | 'tiled', tiles: () => void, body: (b: Backend) => unknown) => (b: Backend) => {
+  const halfMatmul = (kernel: HalfKernel, tiles: () => void, body: (b: Backend) => unknown) => (b: Backend) => {
     if (b === cpu) return body(b);
-    const saved = [g.matmulPrecision, g.halfKernel, g.coopReadsF32] as const;
+    const saved = [g.matmulPrecision, g.halfKernel, g.coopReadsF32, g.coopTransposes] as const;
     g.matmulPrecision = 'f16';
     g.halfKernel = kernel;
     tiles();
     try {
       return body(b);
     } finally {
-      [g.matmulPrecision, g.halfKernel, g.coopReadsF32] = saved;
+      [g.matmulPrecision, g.halfKernel, g.coopReadsF32, g.coopTransposes] = saved;
       g.halfTileOverride = undefined;
       g.coopTileOverride = undefined;
     }
   };
   // shapes: odd (loads a half at a time, edges everywhere), 8-aligned (16-byte loads, edges in every
-  // dimension), whole tiles (stores straight from the fragments), batched with a broadcast operand
+  // dimension), whole tiles (stores straight from the fragments), batched with a broadcast operand.
+  // The emulated tensor-core kernel (scalar loops, slow on lavapipe) takes smaller ones with the same
+  // cases but whole tiles (it has one store path): a whole 128-tile and an edge one along m and n,
+  // two K slices of 32 and a part.
   const halfShapes: [string, number, number, number][] = [
     ['200x147x301', 200, 147, 301],
     ['200x152x296', 200, 152, 296],
     ['256x64x128', 256, 64, 128],
+  ];
+  const emulatedShapes: typeof halfShapes = [
+    ['136x75x131', 136, 75, 131],
+    ['136x80x136', 136, 80, 136],
   ];
   const transposes = [
     [false, false],
@@ -257,32 +276,48 @@ async function main() {
     [true, true],
   ] as const;
   const coop = info.cooperativeMatrices.includes('16x16x16 F16->F32') && info.features.includes('SHADER_F16');
-  for (const [label, m, k, nn] of halfShapes)
-    for (const [ta, tb] of transposes) {
-      const inputs = [{ values: randn(2 * m * k) }, { values: randn(k * nn) }];
-      const args = { aShape: ta ? [2, k, m] : [2, m, k], bShape: tb ? [1, nn, k] : [1, k, nn], transA: ta, transB: tb, outShape: [2, m, nn] };
-      const check = (kernel: 'coop' | 'tiled', tileLabel: string, set: () => void) =>
-        both(`matmul f16 ${kernel} ${tileLabel} ${label} transA=${ta} transB=${tb} batch [2] x [1]`, inputs, (b, [x, y]) => halfMatmul(kernel, set, (bb) => bb.matmul(x, y, args))(b), 'f32', LIMIT_F16);
-      await check('tiled', tileName(TILES[0]!), () => (g.halfTileOverride = TILES[0]));
-      if (coop)
-        for (const t of g.coopTiles) {
-          await check('coop', coopTileName(t), () => ((g.coopTileOverride = t), (g.coopReadsF32 = false)));
-          // the kernel reading f32 operands itself (LOCUS_WGPU_COOP_F32=1)
-          await check('coop', `${coopTileName(t)} f32-read`, () => ((g.coopTileOverride = t), (g.coopReadsF32 = true)));
-        }
-    }
-  // a weight held in f16, used by a product (x @ W and x @ W^T) in the default precision
-  for (const tb of [false, true])
-    await both(`matmul with a weight held in f16 transB=${tb} (kernel ${g.halfKernel})`, [{ values: randn(64 * 96) }, { values: randn(96 * 80) }], (b, [x, w]) =>
-      b.matmul(x, held(b, w, 96 * 80), { aShape: [64, 96], bShape: tb ? [80, 96] : [96, 80], transA: false, transB: tb, outShape: [64, 80] }), 'f32', LIMIT_F16,
-    );
-  // its second x @ W^T reads the transpose kept after the first (tensor cores)
-  await both(`matmul with a weight held in f16, x @ W^T twice (kernel ${g.halfKernel})`, [{ values: randn(64 * 96) }, { values: randn(80 * 96) }], (b, [x, w]) => {
-    const args = { aShape: [64, 96], bShape: [80, 96], transA: false, transB: true, outShape: [64, 80] };
-    const weight = held(b, w, 80 * 96);
-    b.free(b.matmul(x, weight, args));
-    return b.matmul(x, weight, args);
-  }, 'f32', LIMIT_F16);
+  // the tensor-core kernel: on the tensor cores, else emulated (every part but the fragment products)
+  const coopKernel: HalfKernel | undefined = coop ? 'coop' : info.features.includes('SHADER_F16') ? 'coop-emulated' : undefined;
+  const forms = COOP_FORMS.filter((f) => process.env.LOCUS_PARITY_COOP_FORMS?.split(',').includes(f.name) ?? true);
+  const productChecks = async (shapes: typeof halfShapes, each: (check: (kernel: HalfKernel, tileLabel: string, set: () => void) => Promise<void>, ta: boolean, tb: boolean) => Promise<void>) => {
+    for (const [label, m, k, nn] of shapes)
+      for (const [ta, tb] of transposes) {
+        const inputs = [{ values: randn(2 * m * k) }, { values: randn(k * nn) }];
+        const args = { aShape: ta ? [2, k, m] : [2, m, k], bShape: tb ? [1, nn, k] : [1, k, nn], transA: ta, transB: tb, outShape: [2, m, nn] };
+        const check = (kernel: HalfKernel, tileLabel: string, set: () => void) =>
+          both(`matmul f16 ${kernel} ${tileLabel} ${label} transA=${ta} transB=${tb} batch [2] x [1]`, inputs, (b, [x, y]) => halfMatmul(kernel, set, (bb) => bb.matmul(x, y, args))(b), 'f32', LIMIT_F16);
+        await each(check, ta, tb);
+      }
+  };
+  const coopChecks = (kernel: HalfKernel) => async (check: (kernel: HalfKernel, tileLabel: string, set: () => void) => Promise<void>, ta: boolean, tb: boolean) => {
+    for (const t of g.coopTiles)
+      for (const f of forms) {
+        if (f.transposes && !ta && !tb) continue; // the same kernel as without
+        await check(kernel, `${coopTileName(t)} ${f.name}`, () => ((g.coopTileOverride = t), (g.coopReadsF32 = f.f32), (g.coopTransposes = f.transposes)));
+      }
+  };
+  await productChecks(halfShapes, async (check, ta, tb) => {
+    await check('tiled', tileName(TILES[0]!), () => (g.halfTileOverride = TILES[0]));
+    if (coopKernel === 'coop') await coopChecks('coop')(check, ta, tb);
+  });
+  if (coopKernel === 'coop-emulated') await productChecks(emulatedShapes, coopChecks('coop-emulated'));
+  // a weight held in f16, used by a product (x @ W and x @ W^T) in the default precision; by the
+  // tensor-core kernel too where it runs only emulated
+  for (const kernel of new Set<HalfKernel>([g.halfKernel, ...(coopKernel ? [coopKernel] : [])])) {
+    const on = (body: (b: Backend) => unknown) => (b: Backend) => halfMatmul(kernel, () => {}, body)(b);
+    for (const tb of [false, true])
+      await both(`matmul with a weight held in f16 transB=${tb} (kernel ${kernel})`, [{ values: randn(64 * 96) }, { values: randn(96 * 80) }], (b, [x, w]) =>
+        on((bb) => bb.matmul(x, held(bb, w, 96 * 80), { aShape: [64, 96], bShape: tb ? [80, 96] : [96, 80], transA: false, transB: tb, outShape: [64, 80] }))(b), 'f32', LIMIT_F16,
+      );
+    // its second x @ W^T reads the transpose kept after the first (tensor cores)
+    await both(`matmul with a weight held in f16, x @ W^T twice (kernel ${kernel})`, [{ values: randn(64 * 96) }, { values: randn(80 * 96) }], (b, [x, w]) =>
+      on((bb) => {
+        const args = { aShape: [64, 96], bShape: [80, 96], transA: false, transB: true, outShape: [64, 80] };
+        const weight = held(bb, w, 80 * 96);
+        bb.free(bb.matmul(x, weight, args));
+        return bb.matmul(x, weight, args);
+      })(b), 'f32', LIMIT_F16);
+  }
 
   await settle();
 

@@ -1,22 +1,29 @@
 /**
  * The f16 kernels where the tests run (lavapipe: no cooperative matrices). The tensor-core kernel
  * cannot run here, so every variant is compiled to SPIR-V by naga with every capability on; the
- * backend must pick the tiled fallback, whose results bench/webgpu/parity.ts checks (webgpu.test.ts).
+ * backend must pick the tiled fallback. bench/webgpu/parity.ts checks its results and those of the
+ * tensor-core kernel emulated (webgpu.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { COOP_TILES, coopMatmulKernel, coopTileName, defaultCoopTile, hasCoopF16, PACK_F16, TRANSPOSE_F16, UNPACK_F16, GATHER_F16 } from './half';
+import { COOP_TILES, coopKey, coopMatmulKernel, coopTileName, defaultCoopTile, hasCoopF16, PACK_F16, TRANSPOSE_F16, UNPACK_F16, GATHER_F16 } from './half';
 import { TILES, tiledMatmulKernel } from './matmul';
 import { validateWgsl } from './native';
 import { createWebGpuBackend } from './open';
 
 describe('f16 matmul kernels', () => {
-  it('every tensor-core variant (tile, 16-byte or per-half loads, f16 or f32 operands) compiles to SPIR-V, with row-major fragment loads only', () => {
+  it('every tensor-core variant (tile, 16-byte or per-half loads, f16 or f32 operands, transposed or not; emulated too) compiles to SPIR-V, with row-major fragment loads only', () => {
+    const bits = (i: number, n: number) => Array.from({ length: n }, (_, b) => Boolean(i & (1 << b)));
     for (const t of COOP_TILES)
-      for (const [va, vb, fa, fb] of Array.from({ length: 16 }, (_, i) => [i & 1, i & 2, i & 4, i & 8].map(Boolean) as [boolean, boolean, boolean, boolean])) {
-        const code = coopMatmulKernel(t, va, vb, fa, fb);
-        expect(validateWgsl(code), `${coopTileName(t)} ${va} ${vb} ${fa} ${fb}`).toBeGreaterThan(0);
+      for (let i = 0; i < 64; i++) {
+        const [vecA, vecB, f32A, f32B, transA, transB] = bits(i, 6) as [boolean, boolean, boolean, boolean, boolean, boolean];
+        const form = { vecA, vecB, f32A, f32B, transA, transB };
+        const code = coopMatmulKernel(t, form);
+        expect(validateWgsl(code), `${coopKey(t, form)}`).toBeGreaterThan(0);
         // column-major loads (coopLoad) did not compile on the H200's driver and lose the device
         expect(code).not.toMatch(/coopLoad</);
+        const emulated = coopMatmulKernel(t, form, true);
+        expect(validateWgsl(emulated), `${coopKey(t, form, true)}`).toBeGreaterThan(0);
+        expect(emulated).not.toMatch(/coop[A-Z]|cooperative/);
       }
     for (const code of [PACK_F16, UNPACK_F16, GATHER_F16, TRANSPOSE_F16, tiledMatmulKernel(TILES[0]!, true, false, true)]) expect(validateWgsl(code)).toBeGreaterThan(0);
   });

@@ -16,11 +16,12 @@
  * slices are staged in workgroup memory in their global orientation (so global reads stay
  * contiguous), in rows padded by 8 halves (against bank conflicts), two buffers deep: the
  * next slice's global loads (16 bytes = 8 halves each) are in flight in registers while the
- * fragments of the current one are multiplied. Operands are row-major: the backend transposes a
- * transposed one first (`TRANSPOSE_F16`, one pass over it). Fragment loads in column-major order
- * (the first version read transposed operands that way) did not compile on the H200's driver
- * (NVVM, 2026-12-07), and in wgpu a pipeline that fails to compile loses the device, so that form
- * is not generated at all. Nor did fragments loaded as f16 through u32 pointers (the slices were
+ * fragments of the current one are multiplied. A transposed operand is either transposed first
+ * (`TRANSPOSE_F16`, one pass over it) or, with `CoopForm.transA`/`transB`, transposed as its pieces
+ * are written into the slice (LOCUS_WGPU_COOP_TRANSPOSE=1, see index.ts). Fragment loads in
+ * column-major order (the first version read transposed operands that way) did not compile on the
+ * H200's driver (NVVM, 2026-12-07), and in wgpu a pipeline that fails to compile loses the device, so
+ * that form is not generated at all. Nor did fragments loaded as f16 through u32 pointers (the slices were
  * vec4<u32> arrays; bench/webgpu/coop-probe.ts on the H100, 2026-12-07: that form fails in NVVM, f16
  * arrays in storage or workgroup memory compile and are exact), so the slices are f16 arrays,
  * each staged piece written a half at a time. Rows of a whole tile inside y whose width keeps
@@ -31,7 +32,7 @@
  *
  * prm (both kernels): [M, N, K, transA, transB, batch rank, batch shape, a batch strides, b batch
  * strides], strides in elements (halves), as the f32 kernels take them (the tensor-core kernel
- * ignores the transposes: its operands are row-major).
+ * ignores the transposes: its form says them).
  */
 
 export interface CoopTile {
@@ -44,8 +45,6 @@ export interface CoopTile {
 }
 
 export const coopTileName = (t: CoopTile) => `coop${t.bm}x${t.bn}k${t.bk}w${t.wm}x${t.wn}`;
-export const coopKey = (t: CoopTile, vecA: boolean, vecB: boolean, f32A = false, f32B = false) =>
-  `matmul-coop:${coopTileName(t)}:${vecA}:${vecB}${f32A || f32B ? `:f32${f32A ? 'a' : ''}${f32B ? 'b' : ''}` : ''}`;
 
 /** The candidates the tuner times for the tensor-core kernel. */
 export const COOP_TILES: readonly CoopTile[] = [
@@ -161,11 +160,34 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 
 /**
- * The tensor-core kernel for one tile shape and load widths (row-major operands). `vecA`: a's row
- * length K and batch strides are multiples of 8, so its slices load in 16-byte pieces; likewise
- * `vecB` (b's row length N).
+ * How a tensor-core product reads its operands. `vecA`: a's contiguous extent (K row-major, M
+ * transposed) and batch strides are multiples of 8, so its slices load in 16-byte pieces; likewise
+ * `vecB` (N row-major, K transposed). `f32A`/`f32B`: the operand is f32, rounded to f16 as it is
+ * staged (no packing pass). `transA`/`transB`: the operand is stored transposed and is transposed as
+ * it is staged (no transposing pass).
  */
-export function coopMatmulKernel(tile: CoopTile, vecA: boolean, vecB: boolean, f32A = false, f32B = false): string {
+export interface CoopForm {
+  vecA: boolean;
+  vecB: boolean;
+  f32A?: boolean;
+  f32B?: boolean;
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/** The pipeline cache key of a tensor-core kernel (`emulated`: see `coopMatmulKernel`). */
+export function coopKey(t: CoopTile, form: CoopForm, emulated = false): string {
+  const flags = (x: 'a' | 'b', a?: boolean, b?: boolean) => (a || b ? `:${x === 'a' ? 'f32' : 't'}${a ? 'a' : ''}${b ? 'b' : ''}` : '');
+  return `matmul-coop:${coopTileName(t)}:${form.vecA}:${form.vecB}${flags('a', form.f32A, form.f32B)}${flags('b', form.transA, form.transB)}${emulated ? ':emulated' : ''}`;
+}
+
+/**
+ * The tensor-core kernel for one tile shape and operand form. `emulated`: the same kernel (global
+ * loads, staging, fragment offsets, bounds) with each fragment product computed by its subgroup's
+ * invocations in scalar f32 arithmetic instead of cooperative matrices, so that everything but the
+ * tensor-core instructions runs, and is checked, on an adapter without them (lavapipe in CI).
+ */
+export function coopMatmulKernel(tile: CoopTile, form: CoopForm, emulated = false): string {
   const { bm, bn, bk, wm, wn } = tile;
   const sgm = bm / wm;
   const sgn = bn / wn;
@@ -174,109 +196,152 @@ export function coopMatmulKernel(tile: CoopTile, vecA: boolean, vecB: boolean, f
   const fn = wn / 16;
   if (!Number.isInteger(sgm) || !Number.isInteger(sgn) || wm % 16 || wn % 16 || bk % 16) throw new Error(`cooperative tile ${coopTileName(tile)} does not divide into 16x16 fragments`);
   const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-  // Staged slices, in halves: a as [BM][BK+8], b as [BK][BN+8].
-  const [aRows, aCols] = [bm, bk];
-  const [bRows, bCols] = [bk, bn];
-  const lda = aCols + 8;
-  const ldb = bCols + 8;
-  const aHalves = aRows * lda;
-  const bHalves = bRows * ldb;
+  // Per operand: the staged slice, R x C halves in rows of C+8 (a: [BM][BK+8] over m, k; b:
+  // [BK][BN+8] over k, n); the matrix's extents along the slice's rows and columns; its form.
+  const op = (x: 'a' | 'b') => {
+    const a = x === 'a';
+    const [R, C] = a ? [bm, bk] : [bk, bn];
+    return {
+      R,
+      C,
+      ld: C + 8,
+      halves: R * (C + 8),
+      rowsExt: a ? 'M' : 'K',
+      colsExt: a ? 'K' : 'N',
+      off: a ? 'oa' : 'ob',
+      S: a ? 'As' : 'Bs',
+      vec: a ? form.vecA : form.vecB,
+      f32: (a ? form.f32A : form.f32B) ?? false,
+      trans: (a ? form.transA : form.transB) ?? false,
+      // the slice's (row, column) origin in the matrix
+      origin: a ? ['row0', 'k0'] : ['k0', 'col0'],
+    };
+  };
+  const A = op('a');
+  const B = op('b');
   // 8-half pieces of a slice, per invocation
-  const aq = (aRows * aCols) / 8 / T;
-  const bq = (bRows * bCols) / 8 / T;
+  const aq = (A.R * A.C) / 8 / T;
+  const bq = (B.R * B.C) / 8 / T;
   if (!Number.isInteger(aq) || !Number.isInteger(bq)) throw new Error(`cooperative tile ${coopTileName(tile)} does not divide its loads evenly`);
 
-  // Piece e of a slice: row e / (cols/8), 8 columns from (e % (cols/8)) * 8. Global coordinates:
-  // a: row = m, col = k; b: row = k, col = n.
-  const piece = (x: 'a' | 'b', q: number, vec: boolean) => {
-    const cols = x === 'a' ? aCols : bCols;
+  // A piece is 8 halves contiguous in memory. Row-major: along a slice row; neighbouring invocations
+  // take neighbouring pieces of a row (coalesced reads). Transposed (the matrix stored [C-ext][R-ext]):
+  // along a slice column; neighbouring invocations take neighbouring columns, so their staging writes
+  // fall in neighbouring halves (a row's 8 pieces side by side would hit one memory bank 8 times).
+  const where = (o: ReturnType<typeof op>, q: number) => {
     const e = `(t + ${q * T}u)`;
-    const [r, c] = [`${e} / ${cols / 8}u`, `(${e} % ${cols / 8}u) * 8u`];
-    // global row/col of the piece, the matrix's extents along them, its row length, batch offset
-    const [gr, gc] = x === 'a' ? [`row0 + ${r}`, `k0 + ${c}`] : [`k0 + ${r}`, `col0 + ${c}`];
-    const [rowsExt, colsExt] = x === 'a' ? ['M', 'K'] : ['K', 'N'];
-    const off = x === 'a' ? 'oa' : 'ob';
+    return o.trans ? { r: `(${e} / ${o.C}u) * 8u`, c: `${e} % ${o.C}u` } : { r: `${e} / ${o.C / 8}u`, c: `(${e} % ${o.C / 8}u) * 8u` };
+  };
+  const piece = (x: 'a' | 'b', q: number) => {
+    const o = x === 'a' ? A : B;
+    const { r, c } = where(o, q);
     const reg = `p${x}${q}`;
-    if (vec && (x === 'a' ? f32A : f32B)) {
+    // global row/column of the piece's first half, and its index in the operand's storage
+    const head = `let gr = ${o.origin[0]} + ${r}; let gc = ${o.origin[1]} + ${c}; let i0 = ${o.off} + ${o.trans ? `gc * ${o.rowsExt} + gr` : `gr * ${o.colsExt} + gc`};`;
+    // half j of the piece is inside the matrix (with `vec`, the whole piece is in or out)
+    const inside = (j: number) => (o.trans ? `gc < ${o.colsExt} && gr + ${j}u < ${o.rowsExt}` : `gr < ${o.rowsExt} && gc + ${j}u < ${o.colsExt}`);
+    if (o.vec && o.f32) {
       // 8 f32 values as two vec4s, rounded to f16 here (no packing pass before the product)
       const h = (v: string) => `half_bits(${v})`;
-      return `{ let gr = ${gr}; let gc = ${gc}; ${reg} = vec4<u32>(); if (gr < ${rowsExt} && gc < ${colsExt}) { let i = (${off} + gr * ${colsExt} + gc) / 4u; let v0 = ${x}f4[i]; let v1 = ${x}f4[i + 1u];
+      return `{ ${head} ${reg} = vec4<u32>(); if (${inside(0)}) { let v0 = ${x}f4[i0 / 4u]; let v1 = ${x}f4[i0 / 4u + 1u];
       ${reg} = vec4<u32>(${h('v0.x')} | (${h('v0.y')} << 16u), ${h('v0.z')} | (${h('v0.w')} << 16u), ${h('v1.x')} | (${h('v1.y')} << 16u), ${h('v1.z')} | (${h('v1.w')} << 16u)); } }`;
     }
-    if (vec) {
-      return `{ let gr = ${gr}; let gc = ${gc}; ${reg} = vec4<u32>(); if (gr < ${rowsExt} && gc < ${colsExt}) { ${reg} = ${x}v[(${off} + gr * ${colsExt} + gc) / 8u]; } }`;
-    }
+    if (o.vec) return `{ ${head} ${reg} = vec4<u32>(); if (${inside(0)}) { ${reg} = ${x}v[i0 / 8u]; } }`;
     // a half at a time: 8 checked loads, packed two to a word
     const halves = range(8)
-      .map((j) => `if (gr < ${rowsExt} && gc + ${j}u < ${colsExt}) { h${j} = ${x}h(${off} + gr * ${colsExt} + gc + ${j}u); }`)
+      .map((j) => `if (${inside(j)}) { h${j} = ${x}h(i0 + ${j}u); }`)
       .join(' ');
-    return `{ let gr = ${gr}; let gc = ${gc}; var h0 = 0u; var h1 = 0u; var h2 = 0u; var h3 = 0u; var h4 = 0u; var h5 = 0u; var h6 = 0u; var h7 = 0u; ${halves}
+    return `{ ${head} var h0 = 0u; var h1 = 0u; var h2 = 0u; var h3 = 0u; var h4 = 0u; var h5 = 0u; var h6 = 0u; var h7 = 0u; ${halves}
       ${reg} = vec4<u32>(h0 | (h1 << 16u), h2 | (h3 << 16u), h4 | (h5 << 16u), h6 | (h7 << 16u)); }`;
   };
   const stage = (x: 'a' | 'b', q: number) => {
-    const cols = x === 'a' ? aCols : bCols;
-    const ld = x === 'a' ? lda : ldb;
-    const size = x === 'a' ? aHalves : bHalves;
-    const e = `(t + ${q * T}u)`;
+    const o = x === 'a' ? A : B;
+    const { r, c } = where(o, q);
     const reg = `p${x}${q}`;
-    const S = x === 'a' ? 'As' : 'Bs';
-    // the 8 halves of a piece, each written as an f16 (the slices are f16 arrays: see below)
+    // the 8 halves of a piece, each written as an f16 (the slices are f16 arrays: see below): along
+    // the slice row, or down the slice column (transposed)
+    const at = (j: number) => (o.trans ? (j ? `o + ${j * o.ld}u` : 'o') : j ? `o + ${j}u` : 'o');
     const writes = range(4)
-      .map((w) => `let w${w} = unpack2x16float(${reg}.${'xyzw'[w]}); ${S}[o + ${2 * w}u] = f16(w${w}.x); ${S}[o + ${2 * w + 1}u] = f16(w${w}.y);`)
+      .map((w) => `let w${w} = unpack2x16float(${reg}.${'xyzw'[w]}); ${o.S}[${at(2 * w)}] = f16(w${w}.x); ${o.S}[${at(2 * w + 1)}] = f16(w${w}.y);`)
       .join(' ');
-    return `{ let o = buf * ${size}u + (${e} / ${cols / 8}u) * ${ld}u + (${e} % ${cols / 8}u) * 8u; ${writes} }`;
+    return `{ let o = buf * ${o.halves}u + (${r}) * ${o.ld}u + ${c}; ${writes} }`;
   };
-  const loads = () => [...range(aq).map((q) => piece('a', q, vecA)), ...range(bq).map((q) => piece('b', q, vecB))].join('\n    ');
+  const loads = () => [...range(aq).map((q) => piece('a', q)), ...range(bq).map((q) => piece('b', q))].join('\n    ');
   const stages = () => [...range(aq).map((q) => stage('a', q)), ...range(bq).map((q) => stage('b', q))].join('\n    ');
 
-  // Fragment loads from the staged slices, offsets and strides in halves. a's fragment (i, kk): rows
+  // Fragment offsets in the staged slices (halves; row strides sa, sb). a's fragment (i, kk): rows
   // sr*WM + 16i, k kk; b's (kk, j): k kk, columns sc*WN + 16j.
-  const fragA = (i: number) =>
-    `let oa${i} = cur * ${aHalves}u + (sr * ${wm}u + ${16 * i}u) * ${lda}u + kk; let fa${i} = coopLoadT<coop_mat16x16<f16, A>>(&As[oa${i}], sa);`;
-  const fragB = (j: number) =>
-    `let ob${j} = cur * ${bHalves}u + kk * ${ldb}u + sc * ${wn}u + ${16 * j}u; let fb${j} = coopLoadT<coop_mat16x16<f16, B>>(&Bs[ob${j}], sb);`;
+  const offA = (i: number) => `let oa${i} = cur * ${A.halves}u + (sr * ${wm}u + ${16 * i}u) * ${A.ld}u + kk;`;
+  const offB = (j: number) => `let ob${j} = cur * ${B.halves}u + kk * ${B.ld}u + sc * ${wn}u + ${16 * j}u;`;
   const acc = (i: number, j: number) => `c${i}_${j}`;
-  const mmas = range(fm)
-    .flatMap((i) => range(fn).map((j) => `${acc(i, j)} = coopMultiplyAdd(fa${i}, fb${j}, ${acc(i, j)});`))
-    .join('\n        ');
-  // Stores: straight to y where the whole tile is inside and rows keep 16-byte alignment; else
-  // through this subgroup's 16x16 f32 buffer, 8 elements per invocation, bounds checked.
-  const direct = range(fm)
-    .flatMap((i) => range(fn).map((j) => `{ let o = base + (row0 + sr * ${wm}u + ${16 * i}u) * N + col0 + sc * ${wn}u + ${16 * j}u; coopStoreT(${acc(i, j)}, &y[o], N); }`))
-    .join('\n    ');
-  const staged = range(fm)
-    .flatMap((i) =>
-      range(fn).map(
-        (j) => `{ let o = sg * 256u; coopStoreT(${acc(i, j)}, &Cs[o], s16);
+  // Fragment (i, j)'s element (r, c), of the output: row and column
+  const outRow = (i: number, r: string) => `row0 + sr * ${wm}u + ${16 * i}u + ${r}`;
+  const outCol = (j: number, c: string) => `col0 + sc * ${wn}u + ${16 * j}u + ${c}`;
+  const pairs = range(fm).flatMap((i) => range(fn).map((j) => [i, j] as const));
+
+  let accumulators: string;
+  let multiply: string;
+  let store: string;
+  if (!emulated) {
+    accumulators = pairs.map(([i, j]) => `var ${acc(i, j)} = coop_mat16x16<f32, C>();`).join(' ');
+    multiply = [
+      ...range(fm).map((i) => `${offA(i)} let fa${i} = coopLoadT<coop_mat16x16<f16, A>>(&As[oa${i}], sa);`),
+      ...range(fn).map((j) => `${offB(j)} let fb${j} = coopLoadT<coop_mat16x16<f16, B>>(&Bs[ob${j}], sb);`),
+      ...pairs.map(([i, j]) => `${acc(i, j)} = coopMultiplyAdd(fa${i}, fb${j}, ${acc(i, j)});`),
+    ].join('\n        ');
+    // Stores: straight to y where the whole tile is inside and rows keep 16-byte alignment; else
+    // through this subgroup's 16x16 f32 buffer, 8 elements per invocation, bounds checked.
+    const direct = pairs.map(([i, j]) => `{ let o = base + (${outRow(i, '0u')}) * N + ${outCol(j, '0u')}; coopStoreT(${acc(i, j)}, &y[o], N); }`).join('\n    ');
+    const staged = pairs
+      .map(
+        ([i, j]) => `{ let o = sg * 256u; coopStoreT(${acc(i, j)}, &Cs[o], s16);
       workgroupBarrier();
       for (var e = lane; e < 256u; e += 32u) {
-        let r = row0 + sr * ${wm}u + ${16 * i}u + e / 16u;
-        let c = col0 + sc * ${wn}u + ${16 * j}u + e % 16u;
+        let r = ${outRow(i, 'e / 16u')};
+        let c = ${outCol(j, 'e % 16u')};
         if (r < M && c < N) { y[base + r * N + c] = Cs[o + e]; }
       }
       workgroupBarrier(); }`,
-      ),
-    )
-    .join('\n    ');
+      )
+      .join('\n    ');
+    store = `if (row0 + ${bm}u <= M && col0 + ${bn}u <= N && N % 4u == 0u) {
+    ${direct}
+  } else {
+    ${staged}
+  }`;
+  } else {
+    // each invocation holds elements lane + 32s (s < 8) of each 16x16 accumulator fragment
+    accumulators = pairs.map(([i, j]) => `var ${acc(i, j)}: array<f32, 8>;`).join(' ');
+    multiply = `${range(fm).map(offA).join(' ')} ${range(fn).map(offB).join(' ')}
+        for (var s = 0u; s < 8u; s++) {
+          let r = (lane + 32u * s) / 16u; let c = (lane + 32u * s) % 16u;
+          ${pairs
+            .map(([i, j]) => `{ var v = ${acc(i, j)}[s]; for (var q = 0u; q < 16u; q++) { v += f32(As[oa${i} + r * sa + q]) * f32(Bs[ob${j} + q * sb + c]); } ${acc(i, j)}[s] = v; }`)
+            .join('\n          ')}
+        }`;
+    store = `for (var s = 0u; s < 8u; s++) {
+    let e = lane + 32u * s;
+    ${pairs.map(([i, j]) => `{ let r = ${outRow(i, 'e / 16u')}; let c = ${outCol(j, 'e % 16u')}; if (r < M && c < N) { y[base + r * N + c] = ${acc(i, j)}[s]; } }`).join('\n    ')}
+  }`;
+  }
 
   // An operand's binding: packed f16 (words, or vec4s of 8 halves) or f32 (its bits as words, or vec4s
   // of 4 values) rounded to f16 as it is staged; and the scalar path's read of one half.
-  const operand = (x: 'a' | 'b', vec: boolean, f32: boolean) => (f32 ? (vec ? `${x}f4: array<vec4<u32>>` : `${x}f: array<u32>`) : vec ? `${x}v: array<vec4<u32>>` : `${x}w: array<u32>`);
-  const halfAt = (x: 'a' | 'b', f32: boolean) =>
-    f32 ? `fn ${x}h(i: u32) -> u32 { return half_bits(${x}f[i]); }` : `fn ${x}h(i: u32) -> u32 { return (${x}w[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu; }`;
+  const binding = (x: 'a' | 'b', o: ReturnType<typeof op>) => (o.f32 ? (o.vec ? `${x}f4: array<vec4<u32>>` : `${x}f: array<u32>`) : o.vec ? `${x}v: array<vec4<u32>>` : `${x}w: array<u32>`);
+  const halfAt = (x: 'a' | 'b', o: ReturnType<typeof op>) =>
+    o.vec ? '' : o.f32 ? `fn ${x}h(i: u32) -> u32 { return half_bits(${x}f[i]); }` : `fn ${x}h(i: u32) -> u32 { return (${x}w[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu; }`;
 
-  return /* wgsl */ `enable f16;
-enable wgpu_cooperative_matrix;
+  return /* wgsl */ `enable f16;${emulated ? '' : '\nenable wgpu_cooperative_matrix;'}
 @group(0) @binding(0) var<storage, read> prm: array<u32>;
-@group(0) @binding(1) var<storage, read> ${operand('a', vecA, f32A)};
-@group(0) @binding(2) var<storage, read> ${operand('b', vecB, f32B)};
+@group(0) @binding(1) var<storage, read> ${binding('a', A)};
+@group(0) @binding(2) var<storage, read> ${binding('b', B)};
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-${f32A || f32B ? HALF_BITS : ''}
-${vecA ? '' : halfAt('a', f32A)}
-${vecB ? '' : halfAt('b', f32B)}
-var<workgroup> As: array<f16, ${2 * aHalves}>;
-var<workgroup> Bs: array<f16, ${2 * bHalves}>;
-var<workgroup> Cs: array<f32, ${(T / 32) * 256}>;
+${A.f32 || B.f32 ? HALF_BITS : ''}
+${halfAt('a', A)}
+${halfAt('b', B)}
+var<workgroup> As: array<f16, ${2 * A.halves}>;
+var<workgroup> Bs: array<f16, ${2 * B.halves}>;
+${emulated ? '' : `var<workgroup> Cs: array<f32, ${(T / 32) * 256}>;`}
 @compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
   let M = prm[0]; let N = prm[1]; let K = prm[2];
@@ -298,12 +363,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let lane = t % 32u;
   let sr = sg / ${sgn}u;
   let sc = sg % ${sgn}u;
-  let sa = ${lda}u;
-  let sb = ${ldb}u;
+  let sa = ${A.ld}u;
+  let sb = ${B.ld}u;
   let s16 = 16u;
-  ${range(fm)
-    .flatMap((i) => range(fn).map((j) => `var ${acc(i, j)} = coop_mat16x16<f32, C>();`))
-    .join(' ')}
+  ${accumulators}
   ${range(aq).map((q) => `var pa${q}: vec4<u32>;`).join(' ')} ${range(bq).map((q) => `var pb${q}: vec4<u32>;`).join(' ')}
   var k0 = 0u;
   var buf = 0u;
@@ -318,9 +381,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     ${loads()}
     }
     for (var kk = 0u; kk < ${bk}u; kk += 16u) {
-        ${range(fm).map(fragA).join('\n        ')}
-        ${range(fn).map(fragB).join('\n        ')}
-        ${mmas}
+        ${multiply}
     }
     if (more) {
       buf = 1u - cur;
@@ -329,10 +390,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     workgroupBarrier();
   }
   let base = wg.z * M * N;
-  if (row0 + ${bm}u <= M && col0 + ${bn}u <= N && N % 4u == 0u) {
-    ${direct}
-  } else {
-    ${staged}
-  }
+  ${store}
 }`;
 }

@@ -15,7 +15,7 @@ import { EngineError } from '../../errors';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape';
 import type { GpuDriver, GpuHandle } from './driver';
 import * as K from './kernels';
-import { COOP_TILES, coopKey, coopMatmulKernel, coopTileName, defaultCoopTile, GATHER_F16, hasCoopF16, PACK_F16, TRANSPOSE_F16, UNPACK_F16, type CoopTile } from './half';
+import { COOP_TILES, coopKey, coopMatmulKernel, coopTileName, defaultCoopTile, GATHER_F16, hasCoopF16, PACK_F16, TRANSPOSE_F16, UNPACK_F16, type CoopForm, type CoopTile } from './half';
 import { defaultTile, MatmulTuner, tileCols, tiledKey, tiledMatmulKernel, tileName, tileRows, TILES, type MatmulTile } from './matmul';
 
 interface GpuBuf {
@@ -31,8 +31,10 @@ interface GpuBuf {
   packedT?: GpuBuf;
 }
 
-/** The f16-input matmul kernels: tensor cores (cooperative matrices) or the tiled fallback. */
-export type HalfKernel = 'coop' | 'tiled';
+/** The f16-input matmul kernels: tensor cores (cooperative matrices), the same kernel with its
+ * fragment products emulated in scalar code (for checks on adapters without them: ./half.ts), or the
+ * tiled fallback. */
+export type HalfKernel = 'coop' | 'coop-emulated' | 'tiled';
 
 const DTYPE_CODE: Record<DType, number> = { f32: 0, i32: 1, f16: 2, bf16: 3 };
 /** Passes recorded before they are submitted even without a read. */
@@ -109,17 +111,27 @@ export class WebGpuBackend implements Backend {
    * checks here but have not been compiled by NVIDIA's driver (bench/webgpu/parity.ts checks them).
    */
   coopReadsF32: boolean;
+  /**
+   * Whether the tensor-core kernel transposes a transposed operand as it stages it instead of a
+   * transposing pass before the product (LOCUS_WGPU_COOP_TRANSPOSE=1). Off until a GPU has run it,
+   * like `coopReadsF32`; checked here with the emulated kernel.
+   */
+  coopTransposes: boolean;
 
   constructor(readonly driver: GpuDriver) {
     // Timings of a Vulkan device emulated on the CPU (Mesa's llvmpipe) say nothing about a GPU.
     this.tuning = process.env.LOCUS_WGPU_TUNE !== '0' && !/llvmpipe/i.test(driver.info.adapter);
     this.matmulPrecision = process.env.LOCUS_WGPU_MATMUL === 'f16' ? 'f16' : 'f32';
     this.coopReadsF32 = process.env.LOCUS_WGPU_COOP_F32 === '1';
+    this.coopTransposes = process.env.LOCUS_WGPU_COOP_TRANSPOSE === '1';
     const named = process.env.LOCUS_WGPU_COOP_TILES?.split(',').map((t) => t.trim());
     this.coopTiles = named ? COOP_TILES.filter((t) => named.includes(coopTileName(t))) : COOP_TILES;
     this.coopTuner = new MatmulTuner<CoopTile>(this.coopTiles, coopTileName);
     const coop = hasCoopF16(driver.info.features, driver.info.cooperativeMatrices) && this.coopTiles.length > 0;
-    this.halfKernel = coop && process.env.LOCUS_WGPU_F16_KERNEL !== 'tiled' ? 'coop' : 'tiled';
+    const asked = process.env.LOCUS_WGPU_F16_KERNEL;
+    // the emulated kernel stages f16 arrays: it needs shader-f16, not cooperative matrices
+    if (asked === 'coop-emulated' && driver.info.features.includes('SHADER_F16')) this.halfKernel = 'coop-emulated';
+    else this.halfKernel = coop && asked !== 'tiled' ? 'coop' : 'tiled';
   }
 
   // ---- buffers -------------------------------------------------------------------------------
@@ -547,9 +559,9 @@ export class WebGpuBackend implements Backend {
     const [ga, gb] = [a as GpuBuf, b as GpuBuf];
     if (this.matmulPrecision === 'f16' || ga.packed || gb.packed) {
       // f16 operands: held ones as they are; with coopReadsF32 an f32 one the tensor-core kernel reads as
-      // it is (rounded to f16 as it stages it) unless transposed; others packed for this product and
-      // freed after it
-      const direct = (g: GpuBuf, trans: boolean) => this.halfKernel === 'coop' && this.coopReadsF32 && !g.packed && !trans;
+      // it is (rounded to f16 as it stages it) unless transposed by a pass; others packed for this
+      // product and freed after it
+      const direct = (g: GpuBuf, trans: boolean) => this.halfKernel !== 'tiled' && this.coopReadsF32 && !g.packed && (!trans || this.coopTransposes);
       const f32 = [direct(ga, transA), direct(gb, transB)] as const;
       const pa = ga.packed ?? (f32[0] ? ga : this.pack(ga, ga.bytes / 4));
       const pb = gb.packed ?? (f32[1] ? gb : this.pack(gb, gb.bytes / 4));
@@ -588,22 +600,29 @@ export class WebGpuBackend implements Backend {
   ): void {
     const { m, n, k, batch, transA, transB } = s;
     const buffers = [pa, pb, out];
-    if (this.halfKernel === 'coop') {
-      // row-major operands only (see half.ts): a transposed one is transposed first, into a buffer
-      // freed after the product (the queue runs in order) unless a held weight keeps it
-      const ta = transA ? this.transposedOperand(s.tensors[0], pa, s.counts[0], k, m) : { t: pa, kept: true };
-      const tb = transB ? this.transposedOperand(s.tensors[1], pb, s.counts[1], n, k) : { t: pb, kept: true };
+    if (this.halfKernel !== 'tiled') {
+      // a transposed operand: transposed by the kernel as it stages it (coopTransposes), or first, by a
+      // pass into a buffer freed after the product (the queue runs in order) unless a held weight keeps it
+      const inKernel = this.coopTransposes;
+      const ta = transA && !inKernel ? this.transposedOperand(s.tensors[0], pa, s.counts[0], k, m) : { t: pa, kept: true };
+      const tb = transB && !inKernel ? this.transposedOperand(s.tensors[1], pb, s.counts[1], n, k) : { t: pb, kept: true };
       const [a, b] = [ta.t, tb.t];
-      const rowMajor = prm.map((v, i) => (i === 3 || i === 4 ? 0 : v));
-      // 16-byte loads where every row (and batch offset) starts on an 8-half boundary
+      // 16-byte loads where every contiguous run (and batch offset) starts on an 8-half boundary
       const aligned = (extent: number, strides: number[]) => extent % 8 === 0 && strides.every((v) => v % 8 === 0);
-      const vecA = aligned(k, s.aBatch);
-      const vecB = aligned(n, s.bBatch);
+      const form: CoopForm = {
+        vecA: aligned(transA && inKernel ? m : k, s.aBatch),
+        vecB: aligned(transB && inKernel ? k : n, s.bBatch),
+        f32A: s.f32[0],
+        f32B: s.f32[1],
+        transA: transA && inKernel,
+        transB: transB && inKernel,
+      };
+      const emulated = this.halfKernel === 'coop-emulated';
       const dispatch = (t: CoopTile) =>
-        this.run(coopKey(t, vecA, vecB, ...s.f32), () => coopMatmulKernel(t, vecA, vecB, ...s.f32), rowMajor, [a, b, out], [Math.ceil(n / t.bn), Math.ceil(m / t.bm), batch]);
+        this.run(coopKey(t, form, emulated), () => coopMatmulKernel(t, form, emulated), prm, [a, b, out], [Math.ceil(n / t.bn), Math.ceil(m / t.bm), batch]);
       const tile =
         this.coopTileOverride ??
-        this.timed(this.coopTuner, `coop ${this.shapeClass(m, n, k, batch, false, false)}`, m * n * k * batch, dispatch, () => defaultCoopTile(m, n, batch, undefined, this.coopTiles));
+        this.timed(this.coopTuner, `coop ${this.shapeClass(m, n, k, batch, form.transA!, form.transB!)}`, m * n * k * batch, dispatch, () => defaultCoopTile(m, n, batch, undefined, this.coopTiles));
       dispatch(tile);
       if (!ta.kept) this.free(a);
       if (!tb.kept) this.free(b);
