@@ -4,9 +4,10 @@
 # kernel the driver cannot compile loses the device). Prints the settings for the runs after it:
 #   eval "$(bash coop-check.sh path/to/parity.mjs)"
 # (On an adapter without tensor cores, the emulated kernel: a check of this script.)
-# LOCUS_WGPU_COOP_TILES: the tiles whose packed-operand checks pass; LOCUS_WGPU_COOP_F32=1 and
-# LOCUS_WGPU_COOP_TRANSPOSE=1 where those forms pass on all of them (both together only if the
-# combined form passes too); LOCUS_PARITY_COOP_FORMS: the forms a later full parity run may check.
+# LOCUS_WGPU_COOP_TILES: the tiles whose packed-operand checks pass; of the forms f32read
+# (LOCUS_WGPU_COOP_F32=1), kernelT (LOCUS_WGPU_COOP_TRANSPOSE=1) and f16load (LOCUS_WGPU_COOP_HALF_LOADS=1),
+# those that pass on all of them, together if their combination passes too, else the last of them;
+# LOCUS_PARITY_COOP_FORMS: the forms a later full parity run may check.
 parity=$1
 passes() { # all checks matching the regular expression pass (and at least one ran)
   local out v
@@ -20,10 +21,14 @@ for t in $(node $parity --coop-tiles); do passes "^matmul f16 coop(-emulated)? $
 echo "export LOCUS_WGPU_COOP_TILES=$(IFS=,; echo "${ok[*]:-none}")"
 (( ${#ok[@]} )) || exit 0
 tiles="($(IFS='|'; echo "${ok[*]}"))"
-f32=0; tr=0
-passes "^matmul f16 coop(-emulated)? $tiles f32read " && f32=1
-passes "^matmul f16 coop(-emulated)? $tiles kernelT " && tr=1
-both=0; (( f32 && tr )) && passes "^matmul f16 coop(-emulated)? $tiles f32read-kernelT " && both=1
-(( f32 && tr && !both )) && f32=0 # the two apart pass, together not: transposes in the kernel
-forms=packed; (( f32 )) && forms+=,f32read; (( tr )) && forms+=,kernelT; (( both )) && forms+=,f32read-kernelT
-echo "export LOCUS_WGPU_COOP_F32=$f32 LOCUS_WGPU_COOP_TRANSPOSE=$tr LOCUS_PARITY_COOP_FORMS=$forms"
+declare -A flag=([f32read]=LOCUS_WGPU_COOP_F32 [kernelT]=LOCUS_WGPU_COOP_TRANSPOSE [f16load]=LOCUS_WGPU_COOP_HALF_LOADS)
+good=(); forms=packed
+for f in f32read kernelT f16load; do passes "^matmul f16 coop(-emulated)? $tiles $f " && good+=($f) && forms+=,$f; done
+chosen=("${good[@]}")
+if (( ${#good[@]} > 1 )); then
+  combo=$(IFS=-; echo "${good[*]}") # parity.ts names combinations in this order
+  if passes "^matmul f16 coop(-emulated)? $tiles $combo "; then forms+=,$combo; else chosen=("${good[-1]}"); fi
+fi
+line="export"
+for f in f32read kernelT f16load; do [[ " ${chosen[*]} " == *" $f "* ]] && line+=" ${flag[$f]}=1" || line+=" ${flag[$f]}=0"; done
+echo "$line LOCUS_PARITY_COOP_FORMS=$forms"

@@ -26,15 +26,15 @@ import { loadCheckpointDir } from '../../server/models/load';
 
 const LIMIT = 1e-4;
 /**
- * How the tensor-core kernel may read its operands (WebGpuBackend's coopReadsF32, coopTransposes):
- * packed f16 with transposing passes; f32 read and rounded as staged; transposed as staged; both.
+ * How the tensor-core kernel may read its operands (WebGpuBackend's coopReadsF32, coopTransposes,
+ * coopHalfLoads): f32 read and rounded as staged; transposed as staged; read as f16 values; each
+ * combination ('packed': none, packed f16 operands with transposing passes).
  */
-const COOP_FORMS = [
-  { name: 'packed', f32: false, transposes: false },
-  { name: 'f32read', f32: true, transposes: false },
-  { name: 'kernelT', f32: false, transposes: true },
-  { name: 'f32read-kernelT', f32: true, transposes: true },
-] as const;
+const COOP_FORMS = Array.from({ length: 8 }, (_, i) => {
+  const [f32, transposes, halfLoads] = [i & 1, i & 2, i & 4].map(Boolean) as [boolean, boolean, boolean];
+  const name = [f32 && 'f32read', transposes && 'kernelT', halfLoads && 'f16load'].filter(Boolean).join('-') || 'packed';
+  return { name, f32, transposes, halfLoads };
+});
 /** f16 operands against the CPU's f32 (issue 5). */
 const LIMIT_F16 = 1e-2;
 let seed = 12345;
@@ -243,14 +243,14 @@ async function main() {
   await both('f16 held: gather axis 0 from it', [{ values: randn(50 * 16) }, { values: ints(30, 50), dtype: 'i32' }], (b, [x, i]) => b.gather(held(b, x, 50 * 16), [50, 16], 'f32', i, 30, 0));
   const halfMatmul = (kernel: HalfKernel, tiles: () => void, body: (b: Backend) => unknown) => (b: Backend) => {
     if (b === cpu) return body(b);
-    const saved = [g.matmulPrecision, g.halfKernel, g.coopReadsF32, g.coopTransposes] as const;
+    const saved = [g.matmulPrecision, g.halfKernel, g.coopReadsF32, g.coopTransposes, g.coopHalfLoads] as const;
     g.matmulPrecision = 'f16';
     g.halfKernel = kernel;
     tiles();
     try {
       return body(b);
     } finally {
-      [g.matmulPrecision, g.halfKernel, g.coopReadsF32, g.coopTransposes] = saved;
+      [g.matmulPrecision, g.halfKernel, g.coopReadsF32, g.coopTransposes, g.coopHalfLoads] = saved;
       g.halfTileOverride = undefined;
       g.coopTileOverride = undefined;
     }
@@ -293,7 +293,7 @@ async function main() {
     for (const t of g.coopTiles)
       for (const f of forms) {
         if (f.transposes && !ta && !tb) continue; // the same kernel as without
-        await check(kernel, `${coopTileName(t)} ${f.name}`, () => ((g.coopTileOverride = t), (g.coopReadsF32 = f.f32), (g.coopTransposes = f.transposes)));
+        await check(kernel, `${coopTileName(t)} ${f.name}`, () => ((g.coopTileOverride = t), (g.coopReadsF32 = f.f32), (g.coopTransposes = f.transposes), (g.coopHalfLoads = f.halfLoads)));
       }
   };
   await productChecks(halfShapes, async (check, ta, tb) => {
@@ -442,6 +442,9 @@ async function main() {
   console.log('\n| check | relative error | limit | ok |\n|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.check} | ${r.relError === null ? r.note : r.relError.toExponential(2)} | ${r.limit} | ${r.ok ? 'yes' : 'NO'} |`);
   console.log(`\n${rows.filter((r) => r.ok).length} of ${rows.length} checks within their limits (${LIMIT} f32, ${LIMIT_F16} f16)`);
+  // exit (the GPU device would keep the process alive) once stdout has taken everything: into a pipe
+  // the writes are asynchronous, and an exit before they finish cuts the table off
+  await new Promise((resolve) => process.stdout.write('', resolve));
   process.exit(0);
 }
 

@@ -11,12 +11,12 @@ import { validateWgsl } from './native';
 import { createWebGpuBackend } from './open';
 
 describe('f16 matmul kernels', () => {
-  it('every tensor-core variant (tile, 16-byte or per-half loads, f16 or f32 operands, transposed or not; emulated too) compiles to SPIR-V, with row-major fragment loads only', () => {
+  it('every tensor-core variant (tile, 16-byte or per-half loads, f16 or f32 operands, transposed or not, read as f16 or as words; emulated too) compiles to SPIR-V, with row-major fragment loads only', () => {
     const bits = (i: number, n: number) => Array.from({ length: n }, (_, b) => Boolean(i & (1 << b)));
     for (const t of COOP_TILES)
-      for (let i = 0; i < 64; i++) {
-        const [vecA, vecB, f32A, f32B, transA, transB] = bits(i, 6) as [boolean, boolean, boolean, boolean, boolean, boolean];
-        const form = { vecA, vecB, f32A, f32B, transA, transB };
+      for (let i = 0; i < 128; i++) {
+        const [vecA, vecB, f32A, f32B, transA, transB, halfLoads] = bits(i, 7) as [boolean, boolean, boolean, boolean, boolean, boolean, boolean];
+        const form = { vecA, vecB, f32A, f32B, transA, transB, halfLoads };
         const code = coopMatmulKernel(t, form);
         expect(validateWgsl(code), `${coopKey(t, form)}`).toBeGreaterThan(0);
         // column-major loads (coopLoad) did not compile on the H200's driver and lose the device

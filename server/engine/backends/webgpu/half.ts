@@ -164,7 +164,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * transposed) and batch strides are multiples of 8, so its slices load in 16-byte pieces; likewise
  * `vecB` (N row-major, K transposed). `f32A`/`f32B`: the operand is f32, rounded to f16 as it is
  * staged (no packing pass). `transA`/`transB`: the operand is stored transposed and is transposed as
- * it is staged (no transposing pass).
+ * it is staged (no transposing pass). `halfLoads`: packed operands are read as f16 (vec4<f16>, or
+ * f16 one at a time) and staged as they are, instead of as u32 words whose halves are widened to f32
+ * and converted back one by one; f32 operands are rounded by the GPU's conversion (vec4<f16>(v))
+ * instead of HALF_BITS's integer arithmetic: fewer instructions per staged half. (Naga cannot bitcast
+ * a u32 to vec2<f16>, so the words cannot be split without the round trip.)
  */
 export interface CoopForm {
   vecA: boolean;
@@ -173,12 +177,13 @@ export interface CoopForm {
   f32B?: boolean;
   transA?: boolean;
   transB?: boolean;
+  halfLoads?: boolean;
 }
 
 /** The pipeline cache key of a tensor-core kernel (`emulated`: see `coopMatmulKernel`). */
 export function coopKey(t: CoopTile, form: CoopForm, emulated = false): string {
   const flags = (x: 'a' | 'b', a?: boolean, b?: boolean) => (a || b ? `:${x === 'a' ? 'f32' : 't'}${a ? 'a' : ''}${b ? 'b' : ''}` : '');
-  return `matmul-coop:${coopTileName(t)}:${form.vecA}:${form.vecB}${flags('a', form.f32A, form.f32B)}${flags('b', form.transA, form.transB)}${emulated ? ':emulated' : ''}`;
+  return `matmul-coop:${coopTileName(t)}:${form.vecA}:${form.vecB}${flags('a', form.f32A, form.f32B)}${flags('b', form.transA, form.transB)}${form.halfLoads ? ':h' : ''}${emulated ? ':emulated' : ''}`;
 }
 
 /**
@@ -219,6 +224,7 @@ export function coopMatmulKernel(tile: CoopTile, form: CoopForm, emulated = fals
   };
   const A = op('a');
   const B = op('b');
+  const halfLoads = form.halfLoads ?? false;
   // 8-half pieces of a slice, per invocation
   const aq = (A.R * A.C) / 8 / T;
   const bq = (B.R * B.C) / 8 / T;
@@ -240,6 +246,15 @@ export function coopMatmulKernel(tile: CoopTile, form: CoopForm, emulated = fals
     const head = `let gr = ${o.origin[0]} + ${r}; let gc = ${o.origin[1]} + ${c}; let i0 = ${o.off} + ${o.trans ? `gc * ${o.rowsExt} + gr` : `gr * ${o.colsExt} + gc`};`;
     // half j of the piece is inside the matrix (with `vec`, the whole piece is in or out)
     const inside = (j: number) => (o.trans ? `gc < ${o.colsExt} && gr + ${j}u < ${o.rowsExt}` : `gr < ${o.rowsExt} && gc + ${j}u < ${o.colsExt}`);
+    if (halfLoads) {
+      // the piece as two vec4<f16> registers: 16-byte operands as two 8-byte (f16) or 16-byte (f32)
+      // loads, others a checked half at a time
+      const [lo, hi] = [`${reg}l`, `${reg}h`];
+      const wide = (i: string) => (o.f32 ? `vec4<f16>(${x}f4[${i}])` : `${x}h4[${i}]`);
+      if (o.vec) return `{ ${head} ${lo} = vec4<f16>(); ${hi} = vec4<f16>(); if (${inside(0)}) { ${lo} = ${wide('i0 / 4u')}; ${hi} = ${wide('i0 / 4u + 1u')}; } }`;
+      const one = (j: number) => `if (${inside(j)}) { ${j < 4 ? lo : hi}.${'xyzw'[j % 4]} = ${o.f32 ? `f16(${x}f[i0 + ${j}u])` : `${x}hs[i0 + ${j}u]`}; }`;
+      return `{ ${head} ${lo} = vec4<f16>(); ${hi} = vec4<f16>(); ${range(8).map(one).join(' ')} }`;
+    }
     if (o.vec && o.f32) {
       // 8 f32 values as two vec4s, rounded to f16 here (no packing pass before the product)
       const h = (v: string) => `half_bits(${v})`;
@@ -261,9 +276,13 @@ export function coopMatmulKernel(tile: CoopTile, form: CoopForm, emulated = fals
     // the 8 halves of a piece, each written as an f16 (the slices are f16 arrays: see below): along
     // the slice row, or down the slice column (transposed)
     const at = (j: number) => (o.trans ? (j ? `o + ${j * o.ld}u` : 'o') : j ? `o + ${j}u` : 'o');
-    const writes = range(4)
-      .map((w) => `let w${w} = unpack2x16float(${reg}.${'xyzw'[w]}); ${o.S}[${at(2 * w)}] = f16(w${w}.x); ${o.S}[${at(2 * w + 1)}] = f16(w${w}.y);`)
-      .join(' ');
+    const writes = halfLoads
+      ? range(8)
+          .map((j) => `${o.S}[${at(j)}] = ${reg}${j < 4 ? 'l' : 'h'}.${'xyzw'[j % 4]};`)
+          .join(' ')
+      : range(4)
+          .map((w) => `let w${w} = unpack2x16float(${reg}.${'xyzw'[w]}); ${o.S}[${at(2 * w)}] = f16(w${w}.x); ${o.S}[${at(2 * w + 1)}] = f16(w${w}.y);`)
+          .join(' ');
     return `{ let o = buf * ${o.halves}u + (${r}) * ${o.ld}u + ${c}; ${writes} }`;
   };
   const loads = () => [...range(aq).map((q) => piece('a', q)), ...range(bq).map((q) => piece('b', q))].join('\n    ');
@@ -271,12 +290,14 @@ export function coopMatmulKernel(tile: CoopTile, form: CoopForm, emulated = fals
 
   // Fragment offsets in the staged slices (halves; row strides sa, sb). a's fragment (i, kk): rows
   // sr*WM + 16i, k kk; b's (kk, j): k kk, columns sc*WN + 16j.
-  const offA = (i: number) => `let oa${i} = cur * ${A.halves}u + (sr * ${wm}u + ${16 * i}u) * ${A.ld}u + kk;`;
-  const offB = (j: number) => `let ob${j} = cur * ${B.halves}u + kk * ${B.ld}u + sc * ${wn}u + ${16 * j}u;`;
+  // (i, j: numbers, or the emulated kernel's loop variables)
+  const u = (v: number | string) => (typeof v === 'number' ? `${16 * v}u` : `16u * ${v}`);
+  const offA = (i: number | string) => `let oa${typeof i === 'number' ? i : ''} = cur * ${A.halves}u + (sr * ${wm}u + ${u(i)}) * ${A.ld}u + kk;`;
+  const offB = (j: number | string) => `let ob${typeof j === 'number' ? j : ''} = cur * ${B.halves}u + kk * ${B.ld}u + sc * ${wn}u + ${u(j)};`;
   const acc = (i: number, j: number) => `c${i}_${j}`;
   // Fragment (i, j)'s element (r, c), of the output: row and column
-  const outRow = (i: number, r: string) => `row0 + sr * ${wm}u + ${16 * i}u + ${r}`;
-  const outCol = (j: number, c: string) => `col0 + sc * ${wn}u + ${16 * j}u + ${c}`;
+  const outRow = (i: number | string, r: string) => `row0 + sr * ${wm}u + ${u(i)} + ${r}`;
+  const outCol = (j: number | string, c: string) => `col0 + sc * ${wn}u + ${u(j)} + ${c}`;
   const pairs = range(fm).flatMap((i) => range(fn).map((j) => [i, j] as const));
 
   let accumulators: string;
@@ -310,33 +331,32 @@ export function coopMatmulKernel(tile: CoopTile, form: CoopForm, emulated = fals
     ${staged}
   }`;
   } else {
-    // each invocation holds elements lane + 32s (s < 8) of each 16x16 accumulator fragment
-    accumulators = pairs.map(([i, j]) => `var ${acc(i, j)}: array<f32, 8>;`).join(' ');
-    multiply = `${range(fm).map(offA).join(' ')} ${range(fn).map(offB).join(' ')}
-        for (var s = 0u; s < 8u; s++) {
-          let r = (lane + 32u * s) / 16u; let c = (lane + 32u * s) % 16u;
-          ${pairs
-            .map(([i, j]) => `{ var v = ${acc(i, j)}[s]; for (var q = 0u; q < 16u; q++) { v += f32(As[oa${i} + r * sa + q]) * f32(Bs[ob${j} + q * sb + c]); } ${acc(i, j)}[s] = v; }`)
-            .join('\n          ')}
-        }`;
-    store = `for (var s = 0u; s < 8u; s++) {
-    let e = lane + 32u * s;
-    ${pairs.map(([i, j]) => `{ let r = ${outRow(i, 'e / 16u')}; let c = ${outCol(j, 'e % 16u')}; if (r < M && c < N) { y[base + r * N + c] = ${acc(i, j)}[s]; } }`).join('\n    ')}
-  }`;
+    // each invocation holds elements lane + 32s (s < 8) of each 16x16 accumulator fragment (i, j) at
+    // acc[(i * fn + j) * 8 + s]; loops, not unrolled code: lavapipe compiles this kernel for every
+    // form and tile the tests check
+    accumulators = `var acc: array<f32, ${fm * fn * 8}>;`;
+    const fragments = (body: string) => `for (var i = 0u; i < ${fm}u; i++) { for (var j = 0u; j < ${fn}u; j++) { for (var s = 0u; s < 8u; s++) { let e = lane + 32u * s; let at = (i * ${fn}u + j) * 8u + s; ${body} } } }`;
+    multiply = fragments(`${offA('i')} ${offB('j')} var v = acc[at]; for (var q = 0u; q < 16u; q++) { v += f32(As[oa + (e / 16u) * sa + q]) * f32(Bs[ob + q * sb + e % 16u]); } acc[at] = v;`);
+    store = fragments(`let r = ${outRow('i', 'e / 16u')}; let c = ${outCol('j', 'e % 16u')}; if (r < M && c < N) { y[base + r * N + c] = acc[at]; }`);
   }
 
   // An operand's binding: packed f16 (words, or vec4s of 8 halves) or f32 (its bits as words, or vec4s
   // of 4 values) rounded to f16 as it is staged; and the scalar path's read of one half.
-  const binding = (x: 'a' | 'b', o: ReturnType<typeof op>) => (o.f32 ? (o.vec ? `${x}f4: array<vec4<u32>>` : `${x}f: array<u32>`) : o.vec ? `${x}v: array<vec4<u32>>` : `${x}w: array<u32>`);
+  // (halfLoads: f16 values, vec4s of 4 or one at a time; or f32 values)
+  const binding = (x: 'a' | 'b', o: ReturnType<typeof op>) => {
+    if (halfLoads) return o.f32 ? (o.vec ? `${x}f4: array<vec4<f32>>` : `${x}f: array<f32>`) : o.vec ? `${x}h4: array<vec4<f16>>` : `${x}hs: array<f16>`;
+    return o.f32 ? (o.vec ? `${x}f4: array<vec4<u32>>` : `${x}f: array<u32>`) : o.vec ? `${x}v: array<vec4<u32>>` : `${x}w: array<u32>`;
+  };
   const halfAt = (x: 'a' | 'b', o: ReturnType<typeof op>) =>
-    o.vec ? '' : o.f32 ? `fn ${x}h(i: u32) -> u32 { return half_bits(${x}f[i]); }` : `fn ${x}h(i: u32) -> u32 { return (${x}w[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu; }`;
+    o.vec || halfLoads ? '' : o.f32 ? `fn ${x}h(i: u32) -> u32 { return half_bits(${x}f[i]); }` : `fn ${x}h(i: u32) -> u32 { return (${x}w[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu; }`;
+  const registers = (x: 'a' | 'b', q: number) => (halfLoads ? `var p${x}${q}l: vec4<f16>; var p${x}${q}h: vec4<f16>;` : `var p${x}${q}: vec4<u32>;`);
 
   return /* wgsl */ `enable f16;${emulated ? '' : '\nenable wgpu_cooperative_matrix;'}
 @group(0) @binding(0) var<storage, read> prm: array<u32>;
 @group(0) @binding(1) var<storage, read> ${binding('a', A)};
 @group(0) @binding(2) var<storage, read> ${binding('b', B)};
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-${A.f32 || B.f32 ? HALF_BITS : ''}
+${(A.f32 || B.f32) && !halfLoads ? HALF_BITS : ''}
 ${halfAt('a', A)}
 ${halfAt('b', B)}
 var<workgroup> As: array<f16, ${2 * A.halves}>;
@@ -367,7 +387,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let sb = ${B.ld}u;
   let s16 = 16u;
   ${accumulators}
-  ${range(aq).map((q) => `var pa${q}: vec4<u32>;`).join(' ')} ${range(bq).map((q) => `var pb${q}: vec4<u32>;`).join(' ')}
+  ${range(aq).map((q) => registers('a', q)).join(' ')} ${range(bq).map((q) => registers('b', q)).join(' ')}
   var k0 = 0u;
   var buf = 0u;
   ${loads()}

@@ -117,6 +117,8 @@ export class WebGpuBackend implements Backend {
    * like `coopReadsF32`; checked here with the emulated kernel.
    */
   coopTransposes: boolean;
+  /** Whether the tensor-core kernel reads operands as f16 values (`CoopForm.halfLoads`; LOCUS_WGPU_COOP_HALF_LOADS=1). Off until a GPU has run it. */
+  coopHalfLoads: boolean;
 
   constructor(readonly driver: GpuDriver) {
     // Timings of a Vulkan device emulated on the CPU (Mesa's llvmpipe) say nothing about a GPU.
@@ -124,6 +126,7 @@ export class WebGpuBackend implements Backend {
     this.matmulPrecision = process.env.LOCUS_WGPU_MATMUL === 'f16' ? 'f16' : 'f32';
     this.coopReadsF32 = process.env.LOCUS_WGPU_COOP_F32 === '1';
     this.coopTransposes = process.env.LOCUS_WGPU_COOP_TRANSPOSE === '1';
+    this.coopHalfLoads = process.env.LOCUS_WGPU_COOP_HALF_LOADS === '1';
     const named = process.env.LOCUS_WGPU_COOP_TILES?.split(',').map((t) => t.trim());
     this.coopTiles = named ? COOP_TILES.filter((t) => named.includes(coopTileName(t))) : COOP_TILES;
     this.coopTuner = new MatmulTuner<CoopTile>(this.coopTiles, coopTileName);
@@ -616,6 +619,7 @@ export class WebGpuBackend implements Backend {
         f32B: s.f32[1],
         transA: transA && inKernel,
         transB: transB && inKernel,
+        halfLoads: this.coopHalfLoads,
       };
       const emulated = this.halfKernel === 'coop-emulated';
       const dispatch = (t: CoopTile) =>
