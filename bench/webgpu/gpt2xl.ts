@@ -162,7 +162,9 @@ async function main() {
   if (process.env.LOCUS_XL_F16 !== '0') {
     for (const p of params) if (p.shape.length === 2) backend.holdInF16(p.data);
     backend.matmulPrecision = 'f16';
-    const mode = `f16 weights, f16 matmul (${backend.halfKernel})`;
+    // the tensor-core kernel's operand forms on (coop-check.sh turns on those the GPU passes)
+    const forms = [backend.coopReadsF32 && 'f32read', backend.coopTransposes && 'kernelT', backend.coopHalfLoads && 'f16load'].filter(Boolean);
+    const mode = `f16 weights, f16 matmul (${backend.halfKernel}${forms.length ? ` ${forms.join('+')}` : ''})`;
     console.log(JSON.stringify({ mode, gpuBytes: backend.bytesInUse(), weights_gib: weightBytes() / 2 ** 30 }));
     await check(mode);
     await time(mode);

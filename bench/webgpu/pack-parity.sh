@@ -43,7 +43,7 @@ xz -dkf .device/wgpu/locus-wgpu.node.xz
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 export LOCUS_WGPU_NODE=$PWD/.device/wgpu/locus-wgpu.node
 # STEPS: which parts run (default all): matmul (PyTorch's speed), coop-probe (which form of a
-# tensor-core load the driver compiles: bench/webgpu/coop-probe.ts, each in its own process), coop (which tensor-core tiles compile and pass, each in its own process), parity (ours, op by op, the world
+# tensor-core load the driver compiles: bench/webgpu/coop-probe.ts, each in its own process), coop (which tensor-core tiles and operand forms compile and pass, each in its own process: coop-check.sh), parity (ours, op by op, the world
 # model, our matmul speed per tile), xl-torch (a GPT-2 XL-size model built with transformers: PyTorch's
 # times), service (the backend service on WebGPU serving that model: ROME over HTTP), xl (our forward
 # and forward+backward on the same weights)
