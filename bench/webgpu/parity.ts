@@ -301,6 +301,10 @@ async function main() {
     if (coopKernel === 'coop') await coopChecks('coop')(check, ta, tb);
   });
   if (coopKernel === 'coop-emulated') await productChecks(emulatedShapes, coopChecks('coop-emulated'));
+  // under f16 precision a thin product of f32 operands (attention per head) stays f32: the f32 limit
+  await both('matmul under f16 precision, thin (24 x 64 @ 64 x 24, batch 6): f32', [{ values: randn(6 * 24 * 64) }, { values: randn(6 * 64 * 24) }], (b, [x, y]) =>
+    halfMatmul('tiled', () => {}, (bb) => bb.matmul(x, y, { aShape: [6, 24, 64], bShape: [6, 64, 24], transA: false, transB: false, outShape: [6, 24, 24] }))(b),
+  );
   // a weight held in f16, used by a product (x @ W and x @ W^T) in the default precision; by the
   // tensor-core kernel too where it runs only emulated
   for (const kernel of new Set<HalfKernel>([g.halfKernel, ...(coopKernel ? [coopKernel] : [])])) {

@@ -97,9 +97,9 @@ export class WebGpuBackend implements Backend {
   readonly coopTuner: MatmulTuner<CoopTile>;
   /**
    * The precision of `matmul`: 'f32' (exact f32 products, the default), or 'f16': operands rounded
-   * to f16 (packed on the fly, or already held in f16 by `holdInF16`), products accumulated in f32.
-   * LOCUS_WGPU_MATMUL=f16 sets it. A product with an operand held in f16 takes the f16 kernels
-   * whatever this says.
+   * to f16 (packed on the fly, or already held in f16 by `holdInF16`), products accumulated in f32,
+   * except thin products of f32 operands (see `matmul`). LOCUS_WGPU_MATMUL=f16 sets it. A product
+   * with an operand held in f16 takes the f16 kernels whatever this says.
    */
   matmulPrecision: 'f32' | 'f16';
   /** The f16 kernel: tensor cores where the adapter offers 16x16x16 f16 -> f32 cooperative
@@ -560,7 +560,11 @@ export class WebGpuBackend implements Backend {
     const out = this.alloc(batch * m * n);
     const prm = [m, n, k, transA ? 1 : 0, transB ? 1 : 0, batchShape.length, ...batchShape, ...aBatch, ...bBatch];
     const [ga, gb] = [a as GpuBuf, b as GpuBuf];
-    if (this.matmulPrecision === 'f16' || ga.packed || gb.packed) {
+    // Under f16 precision a thin product of f32 operands (fewer than 64 rows or columns: attention per
+    // head in ROME's v* step) stays f32: the tensor-core tiles are 64 wide at least, and packing (and
+    // transposing) both operands costs more passes than the product saves.
+    const thin = m < 64 || n < 64;
+    if ((this.matmulPrecision === 'f16' && !thin) || ga.packed || gb.packed) {
       // f16 operands: held ones as they are; with coopReadsF32 an f32 one the tensor-core kernel reads as
       // it is (rounded to f16 as it stages it) unless transposed by a pass; others packed for this
       // product and freed after it
