@@ -291,11 +291,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   for (var t = 0u; t < K; t += 16u) {
     let ka = t + lid.x;
     var av = 0.0;
-    if (row < M && ka < K) { av = select(a[oa + row * K + ka], a[oa + ka * M + row], transA); }
+    // branches, not select(): select loads both places (transA is the same for every invocation)
+    if (row < M && ka < K) { if (transA) { av = a[oa + ka * M + row]; } else { av = a[oa + row * K + ka]; } }
     As[lid.y][lid.x] = av;
     let kb = t + lid.y;
     var bv = 0.0;
-    if (kb < K && col < N) { bv = select(b[ob + kb * N + col], b[ob + col * K + kb], transB); }
+    if (kb < K && col < N) { if (transB) { bv = b[ob + col * K + kb]; } else { bv = b[ob + kb * N + col]; } }
     Bs[lid.y][lid.x] = bv;
     workgroupBarrier();
     for (var p = 0u; p < 16u; p++) { acc += As[lid.y][p] * Bs[p][lid.x]; }
