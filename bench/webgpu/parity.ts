@@ -290,6 +290,8 @@ async function main() {
       }
   };
   const coopChecks = (kernel: HalfKernel) => async (check: (kernel: HalfKernel, tileLabel: string, set: () => void) => Promise<void>, ta: boolean, tb: boolean) => {
+    // the tuner's other candidate: the tiled fallback in the tensor-core kernel's place
+    await check(kernel, 'tiled-choice', () => ((g.coopTileOverride = 'tiled'), (g.coopReadsF32 = false), (g.coopTransposes = false)));
     for (const t of g.coopTiles)
       for (const f of forms) {
         if (f.transposes && !ta && !tb) continue; // the same kernel as without

@@ -86,7 +86,7 @@ export class WebGpuBackend implements Backend {
   tileOverride: MatmulTile | undefined;
   /** The same for the f16 kernels: the tiled fallback's tile, the tensor-core kernel's. */
   halfTileOverride: MatmulTile | undefined;
-  coopTileOverride: CoopTile | undefined;
+  coopTileOverride: CoopTile | 'tiled' | undefined;
   /** Tuners of the f16 kernels (tiled fallback; tensor cores). */
   readonly halfTuner = new MatmulTuner<MatmulTile>(TILES, tileName);
   /** The tensor-core tiles this backend may use: COOP_TILES, or those LOCUS_WGPU_COOP_TILES names
@@ -94,7 +94,10 @@ export class WebGpuBackend implements Backend {
    * device, so the GPU machine's run.sh (bench/webgpu/pack-parity.sh) checks each in a process of its
    * own first and names those that pass. */
   readonly coopTiles: readonly CoopTile[];
-  readonly coopTuner: MatmulTuner<CoopTile>;
+  /** The tensor-core kernel's tuner: its tiles and, for products of packed operands, the tiled
+   * fallback at its default tile ('tiled'), which on some shapes is the faster (an odd K, say: the
+   * tensor-core kernel then loads its operand a half at a time). */
+  readonly coopTuner: MatmulTuner<CoopTile | 'tiled'>;
   /**
    * The precision of `matmul`: 'f32' (exact f32 products, the default), or 'f16': operands rounded
    * to f16 (packed on the fly, or already held in f16 by `holdInF16`), products accumulated in f32,
@@ -129,7 +132,7 @@ export class WebGpuBackend implements Backend {
     this.coopHalfLoads = process.env.LOCUS_WGPU_COOP_HALF_LOADS === '1';
     const named = process.env.LOCUS_WGPU_COOP_TILES?.split(',').map((t) => t.trim());
     this.coopTiles = named ? COOP_TILES.filter((t) => named.includes(coopTileName(t))) : COOP_TILES;
-    this.coopTuner = new MatmulTuner<CoopTile>(this.coopTiles, coopTileName);
+    this.coopTuner = new MatmulTuner<CoopTile | 'tiled'>([...this.coopTiles, 'tiled'], (t) => (t === 'tiled' ? 'tiled' : coopTileName(t)));
     const coop = hasCoopF16(driver.info.features, driver.info.cooperativeMatrices) && this.coopTiles.length > 0;
     const asked = process.env.LOCUS_WGPU_F16_KERNEL;
     // the emulated kernel stages f16 arrays: it needs shader-f16, not cooperative matrices
@@ -606,14 +609,23 @@ export class WebGpuBackend implements Backend {
     s: { m: number; n: number; k: number; batch: number; transA: boolean; transB: boolean; aBatch: number[]; bBatch: number[]; counts: readonly [number, number]; tensors: readonly [GpuBuf, GpuBuf]; f32: readonly [boolean, boolean] },
   ): void {
     const { m, n, k, batch, transA, transB } = s;
-    const buffers = [pa, pb, out];
+    // the tiled fallback reads packed operands as they are, transposed or not (not f32 ones)
+    const tiled = (t: MatmulTile) => {
+      if (s.f32[0] || s.f32[1]) throw new EngineError('webgpu', 'the tiled f16 kernel reads packed operands only');
+      this.run(tiledKey(t, transA, transB, true), () => tiledMatmulKernel(t, transA, transB, true), prm, [pa, pb, out], [Math.ceil(n / tileCols(t)), Math.ceil(m / tileRows(t)), batch]);
+    };
     if (this.halfKernel !== 'tiled') {
       // a transposed operand: transposed by the kernel as it stages it (coopTransposes), or first, by a
-      // pass into a buffer freed after the product (the queue runs in order) unless a held weight keeps it
+      // pass into a buffer freed after the product (the queue runs in order) unless a held weight
+      // keeps it; made when a tensor-core tile first needs it
       const inKernel = this.coopTransposes;
-      const ta = transA && !inKernel ? this.transposedOperand(s.tensors[0], pa, s.counts[0], k, m) : { t: pa, kept: true };
-      const tb = transB && !inKernel ? this.transposedOperand(s.tensors[1], pb, s.counts[1], n, k) : { t: pb, kept: true };
-      const [a, b] = [ta.t, tb.t];
+      let rowMajor: { a: GpuBuf; b: GpuBuf; temporary: GpuBuf[] } | undefined;
+      const operands = () => {
+        if (rowMajor) return rowMajor;
+        const ta = transA && !inKernel ? this.transposedOperand(s.tensors[0], pa, s.counts[0], k, m) : { t: pa, kept: true };
+        const tb = transB && !inKernel ? this.transposedOperand(s.tensors[1], pb, s.counts[1], n, k) : { t: pb, kept: true };
+        return (rowMajor = { a: ta.t, b: tb.t, temporary: [ta, tb].filter((x) => !x.kept).map((x) => x.t) });
+      };
       // 16-byte loads where every contiguous run (and batch offset) starts on an 8-half boundary
       const aligned = (extent: number, strides: number[]) => extent % 8 === 0 && strides.every((v) => v % 8 === 0);
       const form: CoopForm = {
@@ -626,20 +638,22 @@ export class WebGpuBackend implements Backend {
         halfLoads: this.coopHalfLoads,
       };
       const emulated = this.halfKernel === 'coop-emulated';
-      const dispatch = (t: CoopTile) =>
+      const dispatch = (t: CoopTile | 'tiled') => {
+        if (t === 'tiled') return tiled(defaultTile(m, n, batch));
+        const { a, b } = operands();
         this.run(coopKey(t, form, emulated), () => coopMatmulKernel(t, form, emulated), prm, [a, b, out], [Math.ceil(n / t.bn), Math.ceil(m / t.bm), batch]);
+      };
+      const packedOnly = !s.f32[0] && !s.f32[1];
+      const shape = `coop ${this.shapeClass(m, n, k, batch, form.transA!, form.transB!)}${packedOnly ? '' : ' f32'}`;
       const tile =
         this.coopTileOverride ??
-        this.timed(this.coopTuner, `coop ${this.shapeClass(m, n, k, batch, form.transA!, form.transB!)}`, m * n * k * batch, dispatch, () => defaultCoopTile(m, n, batch, undefined, this.coopTiles));
+        this.timed(this.coopTuner, shape, m * n * k * batch, dispatch, () => defaultCoopTile(m, n, batch, undefined, this.coopTiles), (t) => packedOnly || t !== 'tiled');
       dispatch(tile);
-      if (!ta.kept) this.free(a);
-      if (!tb.kept) this.free(b);
+      (rowMajor as { temporary: GpuBuf[] } | undefined)?.temporary.forEach((t) => this.free(t));
       return;
     }
-    const dispatch = (t: MatmulTile) =>
-      this.run(tiledKey(t, transA, transB, true), () => tiledMatmulKernel(t, transA, transB, true), prm, buffers, [Math.ceil(n / tileCols(t)), Math.ceil(m / tileRows(t)), batch]);
-    const tile = this.halfTileOverride ?? this.timed(this.halfTuner, `f16 ${this.shapeClass(m, n, k, batch, transA, transB)}`, m * n * k * batch, dispatch, () => defaultTile(m, n, batch));
-    dispatch(tile);
+    const tile = this.halfTileOverride ?? this.timed(this.halfTuner, `f16 ${this.shapeClass(m, n, k, batch, transA, transB)}`, m * n * k * batch, tiled, () => defaultTile(m, n, batch));
+    tiled(tile);
   }
 
   /** One timing per shape class (each size rounded up to a power of two): a product over a
@@ -650,7 +664,7 @@ export class WebGpuBackend implements Backend {
   }
 
   /** The tuner's choice for a shape class where timing is on and worth it, else `fallback()`. */
-  private timed<T>(tuner: MatmulTuner<T>, shape: string, work: number, dispatch: (t: T) => void, fallback: () => T): T {
+  private timed<T>(tuner: MatmulTuner<T>, shape: string, work: number, dispatch: (t: T) => void, fallback: () => T, allowed?: (t: T) => boolean): T {
     const finish = this.driver.finishSync?.bind(this.driver);
     if (!this.tuning || !finish || work < TUNE_MIN_WORK) return fallback();
     return tuner.choose(shape, (tile) => {
@@ -661,7 +675,7 @@ export class WebGpuBackend implements Backend {
       this.flush();
       finish();
       return (performance.now() - started) / 1000;
-    });
+    }, allowed);
   }
 
   /** out[i] = x[base + idx . strides] over `shape`: permute and slice. */

@@ -17,6 +17,16 @@ describe('matmul tiles', () => {
     expect(tuner.log).toEqual([expect.objectContaining({ shape: '512x1600x1600', chosen: tileName(fastest) })]);
   });
 
+  it('times only the candidates a shape allows (the tensor-core tuner: no tiled fallback for f32 operands)', () => {
+    const tuner = new MatmulTuner<string>(['coop64', 'coop128', 'tiled'], (t) => t);
+    const timed = new Set<string>();
+    const time = (t: string) => (timed.add(t), t === 'tiled' ? 1e-3 : 2e-3);
+    expect(tuner.choose('odd k', time)).toBe('tiled');
+    expect(tuner.choose('odd k f32', time, (t) => t !== 'tiled')).toBe('coop64');
+    expect(tuner.log.at(-1)!.seconds).not.toHaveProperty('tiled');
+    expect(timed).toEqual(new Set(['coop64', 'coop128', 'tiled']));
+  });
+
   it('untimed, takes the fastest tile that fits the product and still fills the grid', () => {
     expect(tileName(defaultTile(4096, 4096, 1))).toBe(tileName(TILES[0]!));
     const thin = defaultTile(512, 1600, 1); // 52 tiles of 128x128: too few

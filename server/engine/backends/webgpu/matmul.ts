@@ -210,13 +210,15 @@ export class MatmulTuner<T = MatmulTile> {
     private readonly name: (t: T) => string = tileName as unknown as (t: T) => string,
   ) {}
 
-  choose(shape: string, time: (tile: T) => number): T {
+  /** `allowed`: the candidates this shape may take (all by default; `shape` must say which). */
+  choose(shape: string, time: (tile: T) => number, allowed: (tile: T) => boolean = () => true): T {
     const known = this.chosen.get(shape);
     if (known) return known;
     const seconds: Record<string, number> = {};
-    let best: T = this.candidates[0]!;
+    const candidates = this.candidates.filter(allowed);
+    let best: T = candidates[0]!;
     let bestTime = Infinity;
-    for (const tile of this.candidates) {
+    for (const tile of candidates) {
       time(tile); // first run: compiles the pipeline, warms caches
       const s = Math.min(time(tile), time(tile));
       seconds[this.name(tile)] = s;
