@@ -279,17 +279,18 @@ async function main() {
   // the tensor-core kernel: on the tensor cores, else emulated (every part but the fragment products)
   const coopKernel: HalfKernel | undefined = coop ? 'coop' : info.features.includes('SHADER_F16') ? 'coop-emulated' : undefined;
   const forms = COOP_FORMS.filter((f) => process.env.LOCUS_PARITY_COOP_FORMS?.split(',').includes(f.name) ?? true);
-  const productChecks = async (shapes: typeof halfShapes, each: (check: (kernel: HalfKernel, tileLabel: string, set: () => void) => Promise<void>, ta: boolean, tb: boolean) => Promise<void>) => {
+  type Check = (kernel: HalfKernel, tileLabel: string, set: () => void) => Promise<void>;
+  const productChecks = async (shapes: typeof halfShapes, each: (check: Check, ta: boolean, tb: boolean) => Promise<void>) => {
     for (const [label, m, k, nn] of shapes)
       for (const [ta, tb] of transposes) {
         const inputs = [{ values: randn(2 * m * k) }, { values: randn(k * nn) }];
         const args = { aShape: ta ? [2, k, m] : [2, m, k], bShape: tb ? [1, nn, k] : [1, k, nn], transA: ta, transB: tb, outShape: [2, m, nn] };
-        const check = (kernel: HalfKernel, tileLabel: string, set: () => void) =>
+        const check: Check = (kernel, tileLabel, set) =>
           both(`matmul f16 ${kernel} ${tileLabel} ${label} transA=${ta} transB=${tb} batch [2] x [1]`, inputs, (b, [x, y]) => halfMatmul(kernel, set, (bb) => bb.matmul(x, y, args))(b), 'f32', LIMIT_F16);
         await each(check, ta, tb);
       }
   };
-  const coopChecks = (kernel: HalfKernel) => async (check: (kernel: HalfKernel, tileLabel: string, set: () => void) => Promise<void>, ta: boolean, tb: boolean) => {
+  const coopChecks = (kernel: HalfKernel) => async (check: Check, ta: boolean, tb: boolean) => {
     // the tuner's other candidate: the tiled fallback in the tensor-core kernel's place
     await check(kernel, 'tiled-choice', () => ((g.coopTileOverride = 'tiled'), (g.coopReadsF32 = false), (g.coopTransposes = false)));
     for (const t of g.coopTiles)

@@ -610,8 +610,9 @@ export class WebGpuBackend implements Backend {
   ): void {
     const { m, n, k, batch, transA, transB } = s;
     // the tiled fallback reads packed operands as they are, transposed or not (not f32 ones)
+    const packedOnly = !s.f32[0] && !s.f32[1];
     const tiled = (t: MatmulTile) => {
-      if (s.f32[0] || s.f32[1]) throw new EngineError('webgpu', 'the tiled f16 kernel reads packed operands only');
+      if (!packedOnly) throw new EngineError('webgpu', 'the tiled f16 kernel reads packed operands only');
       this.run(tiledKey(t, transA, transB, true), () => tiledMatmulKernel(t, transA, transB, true), prm, [pa, pb, out], [Math.ceil(n / tileCols(t)), Math.ceil(m / tileRows(t)), batch]);
     };
     if (this.halfKernel !== 'tiled') {
@@ -619,12 +620,14 @@ export class WebGpuBackend implements Backend {
       // pass into a buffer freed after the product (the queue runs in order) unless a held weight
       // keeps it; made when a tensor-core tile first needs it
       const inKernel = this.coopTransposes;
-      let rowMajor: { a: GpuBuf; b: GpuBuf; temporary: GpuBuf[] } | undefined;
+      let rowMajor: { a: GpuBuf; b: GpuBuf } | undefined;
+      const temporary: GpuBuf[] = []; // transposes to free after the product
       const operands = () => {
         if (rowMajor) return rowMajor;
         const ta = transA && !inKernel ? this.transposedOperand(s.tensors[0], pa, s.counts[0], k, m) : { t: pa, kept: true };
         const tb = transB && !inKernel ? this.transposedOperand(s.tensors[1], pb, s.counts[1], n, k) : { t: pb, kept: true };
-        return (rowMajor = { a: ta.t, b: tb.t, temporary: [ta, tb].filter((x) => !x.kept).map((x) => x.t) });
+        for (const x of [ta, tb]) if (!x.kept) temporary.push(x.t);
+        return (rowMajor = { a: ta.t, b: tb.t });
       };
       // 16-byte loads where every contiguous run (and batch offset) starts on an 8-half boundary
       const aligned = (extent: number, strides: number[]) => extent % 8 === 0 && strides.every((v) => v % 8 === 0);
@@ -643,13 +646,12 @@ export class WebGpuBackend implements Backend {
         const { a, b } = operands();
         this.run(coopKey(t, form, emulated), () => coopMatmulKernel(t, form, emulated), prm, [a, b, out], [Math.ceil(n / t.bn), Math.ceil(m / t.bm), batch]);
       };
-      const packedOnly = !s.f32[0] && !s.f32[1];
       const shape = `coop ${this.shapeClass(m, n, k, batch, form.transA!, form.transB!)}${packedOnly ? '' : ' f32'}`;
       const tile =
         this.coopTileOverride ??
         this.timed(this.coopTuner, shape, m * n * k * batch, dispatch, () => defaultCoopTile(m, n, batch, undefined, this.coopTiles), (t) => packedOnly || t !== 'tiled');
       dispatch(tile);
-      (rowMajor as { temporary: GpuBuf[] } | undefined)?.temporary.forEach((t) => this.free(t));
+      temporary.forEach((t) => this.free(t));
       return;
     }
     const tile = this.halfTileOverride ?? this.timed(this.halfTuner, `f16 ${this.shapeClass(m, n, k, batch, transA, transB)}`, m * n * k * batch, tiled, () => defaultTile(m, n, batch));
